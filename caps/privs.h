@@ -1,0 +1,35 @@
+/* Giving up root: the agent's user, empty capability sets, locked
+ * securebits, no_new_privs, and a check of what the kernel reports. */
+#ifndef PALISADE_PRIVS_H
+#define PALISADE_PRIVS_H
+
+#include <stdbool.h>
+
+#include "../lib/err.h"
+#include "user.h"
+
+/* In the child, as root: supplementary groups (setgroups, from /etc/group),
+ * then gid and uid through capng_change_id with the bounding and ambient
+ * sets cleared, every capability set emptied, securebits locked, and
+ * no_new_privs set. A setuid(0) that still succeeds afterwards is fatal. */
+int privs_become_user(const struct agent_user *u, struct perr *err);
+
+/* What /proc/<pid>/status says of a process. */
+struct proc_status {
+	unsigned long long cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	int no_new_privs;
+	int seccomp;            /* 0 none, 1 strict, 2 filter */
+	unsigned uid[4], gid[4]; /* real, effective, saved, filesystem */
+	bool have_caps, have_nnp, have_seccomp, have_ids;
+};
+
+/* Parses the text of a status file. Pure. */
+int proc_status_parse(const char *text, struct proc_status *st);
+int proc_status_read(const char *path, struct proc_status *st, struct perr *err);
+
+/* Checks, from /proc/self/status, that the process is the agent's user with
+ * every capability set empty, no_new_privs set and, when want_seccomp, a
+ * seccomp filter loaded. Any difference is an error naming it. */
+int privs_verify(const struct agent_user *u, bool want_seccomp, struct perr *err);
+
+#endif

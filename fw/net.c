@@ -1,0 +1,211 @@
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(char *why, size_t whylen, const char *msg)
+{
+	if (why && whylen)
+		snprintf(why, whylen, "%s", msg);
+	return -1;
+}
+
+int net_parse(const char *text, bool allow_prefix, struct net_addr *out,
+	      char *why, size_t whylen)
+{
+	char buf[64];
+	size_t len = strlen(text);
+	if (len == 0 || len >= sizeof(buf))
+		return fail(why, whylen, "is not an address");
+	memcpy(buf, text, len + 1);
+
+	long prefix = -1;
+	char *slash = strchr(buf, '/');
+	if (slash) {
+		if (!allow_prefix)
+			return fail(why, whylen, "takes no /prefix here");
+		*slash = '\0';
+		const char *p = slash + 1;
+		if (*p < '0' || *p > '9' || strlen(p) > 3)
+			return fail(why, whylen, "has a malformed /prefix");
+		for (const char *q = p; *q; q++)
+			if (*q < '0' || *q > '9')
+				return fail(why, whylen, "has a malformed /prefix");
+		prefix = strtol(p, NULL, 10);
+	}
+
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, buf, out->bytes) == 1) {
+		out->family = NET_V4;
+		out->prefix = 32;
+	} else if (inet_pton(AF_INET6, buf, out->bytes) == 1) {
+		out->family = NET_V6;
+		out->prefix = 128;
+	} else {
+		return fail(why, whylen, "is not an address");
+	}
+	if (prefix >= 0) {
+		if (prefix > out->prefix)
+			return fail(why, whylen, "has a /prefix longer than the address");
+		if (prefix == 0)
+			return fail(why, whylen, "is a /0 network: that allows every address, which is no fence");
+		out->prefix = (uint8_t)prefix;
+		/* Host bits must be zero, so that what is allowed is what was written. */
+		unsigned total = out->family == NET_V4 ? 32 : 128;
+		for (unsigned bit = out->prefix; bit < total; bit++) {
+			if (out->bytes[bit / 8] & (0x80u >> (bit % 8))) {
+				struct net_addr fixed = *out;
+				for (unsigned b = out->prefix; b < total; b++)
+					fixed.bytes[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+				char f[NET_ADDR_STRLEN];
+				net_format(&fixed, f, sizeof(f));
+				if (why && whylen)
+					snprintf(why, whylen,
+						 "has host bits set after the /%u prefix (did you mean %s?)",
+						 out->prefix, f);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+void net_format(const struct net_addr *a, char *buf, size_t len)
+{
+	char s[INET6_ADDRSTRLEN];
+	int af = a->family == NET_V4 ? AF_INET : AF_INET6;
+	if (!inet_ntop(af, a->bytes, s, sizeof(s)))
+		snprintf(s, sizeof(s), "?");
+	if (net_is_host(a))
+		snprintf(buf, len, "%s", s);
+	else
+		snprintf(buf, len, "%s/%u", s, a->prefix);
+}
+
+bool net_is_host(const struct net_addr *a)
+{
+	return a->prefix == (a->family == NET_V4 ? 32 : 128);
+}
+
+bool net_equal(const struct net_addr *a, const struct net_addr *b)
+{
+	size_t n = a->family == NET_V4 ? 4 : 16;
+	return a->family == b->family && a->prefix == b->prefix &&
+	       memcmp(a->bytes, b->bytes, n) == 0;
+}
+
+bool net_contains(const struct net_addr *n, const struct net_addr *h)
+{
+	if (n->family != h->family)
+		return false;
+	unsigned full = n->prefix / 8, rest = n->prefix % 8;
+	if (memcmp(n->bytes, h->bytes, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xffu << (8 - rest));
+	return (n->bytes[full] & mask) == (h->bytes[full] & mask);
+}
+
+int port_parse(const char *text, uint16_t *out)
+{
+	size_t len = strlen(text);
+	if (len == 0 || len > 5)
+		return -1;
+	unsigned v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned)(text[i] - '0');
+	}
+	if (v == 0 || v > 65535 || (len > 1 && text[0] == '0'))
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+size_t port_list_count(const struct port_list *l, uint8_t proto)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < l->n; i++)
+		n += l->v[i].proto == proto;
+	return n;
+}
+
+int port_list_add(struct port_list *l, uint8_t proto, uint16_t port)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].proto == proto && l->v[i].port == port)
+			return 0;
+	if (port_list_count(l, proto) >= PORT_LIST_MAX)
+		return -1;
+	l->v[l->n].proto = proto;
+	l->v[l->n].port = port;
+	l->n++;
+	return 0;
+}
+
+int port_list_parse(const char *text, struct port_list *out, char *why,
+		    size_t whylen)
+{
+	char buf[512];
+	if (strlen(text) >= sizeof(buf))
+		return fail(why, whylen, "is too long");
+	memcpy(buf, text, strlen(text) + 1);
+	memset(out, 0, sizeof(*out));
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint8_t proto = PROTO_TCP;
+		char *slash = strchr(tok, '/');
+		if (slash) {
+			*slash = '\0';
+			if (strcmp(slash + 1, "tcp") == 0)
+				proto = PROTO_TCP;
+			else if (strcmp(slash + 1, "udp") == 0)
+				proto = PROTO_UDP;
+			else {
+				if (why && whylen)
+					snprintf(why, whylen, "\"%s\" is not tcp or udp", slash + 1);
+				return -1;
+			}
+		}
+		uint16_t port;
+		if (port_parse(tok, &port) < 0) {
+			if (why && whylen)
+				snprintf(why, whylen, "\"%s\" is not a port (1-65535)", tok);
+			return -1;
+		}
+		if (port_list_add(out, proto, port) < 0) {
+			if (why && whylen)
+				snprintf(why, whylen, "more than %d ports for one protocol", PORT_LIST_MAX);
+			return -1;
+		}
+	}
+	if (out->n == 0)
+		return fail(why, whylen, "names no port");
+	return 0;
+}
+
+void port_list_format(const struct port_list *l, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	static const uint8_t protos[] = { PROTO_TCP, PROTO_UDP };
+	for (size_t p = 0; p < 2; p++) {
+		bool first = true;
+		for (size_t i = 0; i < l->n; i++) {
+			if (l->v[i].proto != protos[p])
+				continue;
+			int n = snprintf(buf + used, len - used, "%s%s%u",
+					 first ? (used ? " " : "") : ",",
+					 first ? (protos[p] == PROTO_TCP ? "tcp " : "udp ") : "",
+					 l->v[i].port);
+			if (n < 0 || (size_t)n >= len - used)
+				return;
+			used += (size_t)n;
+			first = false;
+		}
+	}
+}

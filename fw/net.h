@@ -1,0 +1,63 @@
+/* Addresses, networks and ports: the values the fence is made of. Pure code. */
+#ifndef PALISADE_NET_H
+#define PALISADE_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum net_family { NET_V4 = 4, NET_V6 = 6 };
+
+/* An address or a network: `prefix` is 32 (v4) or 128 (v6) for one host.
+ * `bytes` are in network order; a v4 value uses the first four. */
+struct net_addr {
+	uint8_t family;
+	uint8_t prefix;
+	uint8_t bytes[16];
+};
+
+/* Longest text net_format writes, with its NUL ("ffff:...:ffff/128"). */
+#define NET_ADDR_STRLEN 50
+
+/* Parses "192.0.2.1", "2001:db8::1" (host) or, with allow_prefix,
+ * "192.0.2.0/24" and "2001:db8::/32". A network must have no host bits set
+ * and a prefix of at least 1. Returns 0, or -1 with a reason in why. */
+int net_parse(const char *text, bool allow_prefix, struct net_addr *out,
+	      char *why, size_t whylen);
+
+/* Writes the address, with "/prefix" when it is a network. */
+void net_format(const struct net_addr *a, char *buf, size_t len);
+
+bool net_equal(const struct net_addr *a, const struct net_addr *b);
+bool net_is_host(const struct net_addr *a);
+/* True when host address h lies inside network n. */
+bool net_contains(const struct net_addr *n, const struct net_addr *h);
+
+enum proto { PROTO_TCP = 6, PROTO_UDP = 17 };
+
+/* A port allowed for one protocol. */
+struct port_proto {
+	uint8_t proto;
+	uint16_t port;
+};
+
+#define PORT_LIST_MAX 15 /* what one iptables multiport match holds */
+
+struct port_list {
+	size_t n;
+	struct port_proto v[2 * PORT_LIST_MAX];
+};
+
+/* Parses "80,443,443/udp": ports separated by commas, each optionally
+ * followed by /tcp or /udp (tcp when absent). Duplicates are dropped. */
+int port_list_parse(const char *text, struct port_list *out, char *why,
+		    size_t whylen);
+/* Parses one decimal port 1..65535. */
+int port_parse(const char *text, uint16_t *out);
+/* How many entries of the list are for proto. */
+size_t port_list_count(const struct port_list *l, uint8_t proto);
+int port_list_add(struct port_list *l, uint8_t proto, uint16_t port);
+/* "80,443/tcp 443/udp"-style text for messages. */
+void port_list_format(const struct port_list *l, char *buf, size_t len);
+
+#endif

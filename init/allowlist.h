@@ -1,0 +1,91 @@
+/* The allowlist: what the agent may reach. Entries come from the command
+ * line, the environment, root-owned files and built-in presets. Parsing is
+ * pure; only allowlist_read_file touches the file system. */
+#ifndef PALISADE_ALLOWLIST_H
+#define PALISADE_ALLOWLIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../fw/net.h"
+#include "../lib/err.h"
+
+enum entry_kind {
+	ENTRY_DOMAIN,   /* api.anthropic.com */
+	ENTRY_WILDCARD, /* *.example.com: name holds "example.com" */
+	ENTRY_NET,      /* an address or a CIDR */
+};
+
+enum entry_ports {
+	PORTS_DEFAULT, /* the --default-ports list */
+	PORTS_ONE,     /* host:PORT, TCP and UDP */
+	PORTS_ALL,     /* host:* */
+};
+
+#define DOMAIN_MAX 253
+#define ORIGIN_MAX 160
+
+struct entry {
+	enum entry_kind kind;
+	enum entry_ports ports;
+	uint16_t port;
+	char name[DOMAIN_MAX + 1];
+	struct net_addr net;
+	char origin[ORIGIN_MAX]; /* "--allow", "/etc/palisade/allow line 3", "@npm" */
+};
+
+struct allowlist_index;
+
+struct allowlist {
+	struct entry *v;
+	size_t n, cap;
+	struct allowlist_index *index; /* finds duplicates */
+};
+
+/* Longest line of an allowlist file, and longest entry anywhere. */
+#define ALLOW_LINE_MAX 1024
+
+/* Parses one entry (no surrounding blanks). "@name" is not an entry: the
+ * caller expands presets. Returns 0, or -1 with the reason in why, in the
+ * form `"exa mple.com" is not a domain, address or CIDR`. */
+int entry_parse(const char *text, struct entry *out, char *why, size_t whylen);
+
+/* Checks a host name: labels of letters, digits, '-' and '_', 1-63 long, not
+ * starting or ending with '-', 253 at most, and not all-numeric at the end. */
+bool domain_valid(const char *name);
+
+/* Writes the entry as a user would write it: "example.com:443",
+ * "[2001:db8::1]:22", "*.example.com", "10.0.0.0/8:*". */
+void entry_format(const struct entry *e, char *buf, size_t len);
+
+void allowlist_init(struct allowlist *l);
+void allowlist_free(struct allowlist *l);
+
+/* Adds one item ("@preset" or an entry) from origin; an entry already there
+ * is dropped silently. Returns 0 or -1 with `origin: "text" ...` in err. */
+int allowlist_add(struct allowlist *l, const char *text, const char *origin,
+		  struct perr *err);
+
+/* Adds every item of a list separated by commas, spaces, tabs or newlines
+ * (PALISADE_ALLOW). origin names the source, e.g. "PALISADE_ALLOW". */
+int allowlist_add_list(struct allowlist *l, const char *text,
+		       const char *origin, struct perr *err);
+
+/* Adds every line of buf (len bytes, not NUL-terminated): one item a line,
+ * blank lines and '#' comments allowed. Lines longer than ALLOW_LINE_MAX and
+ * NUL bytes are refused with the line number. origin is the file name. */
+int allowlist_add_text(struct allowlist *l, const char *buf, size_t len,
+		       const char *origin, struct perr *err);
+
+/* Reads an allowlist file after checking that only root can have written
+ * it (see safefile.h). */
+int allowlist_read_file(struct allowlist *l, const char *path, struct perr *err);
+
+/* How many entries of each kind. */
+struct allowlist_counts {
+	size_t domains, wildcards, nets4, nets6, hosts4, hosts6;
+};
+void allowlist_count(const struct allowlist *l, struct allowlist_counts *c);
+
+#endif

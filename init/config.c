@@ -1,0 +1,321 @@
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+	"usage: palisade [OPTIONS] [--] COMMAND [ARG...]\n"
+	"\n"
+	"Fences a container in, then runs COMMAND as an unprivileged user while\n"
+	"palisade stays PID 1. Used as a container's ENTRYPOINT.\n"
+	"\n"
+	"The agent's user:\n"
+	"  -u, --user USER[:GROUP]    run COMMAND as USER (name or uid); also PALISADE_USER\n"
+	"\n"
+	"What the agent may reach:\n"
+	"  -a, --allow ENTRY          allow a domain, address or CIDR, optionally with\n"
+	"                             :PORT or :*; repeatable; also PALISADE_ALLOW\n"
+	"                             (entries separated by commas or spaces)\n"
+	"  -f, --allow-file FILE      read entries from a root-owned FILE, one a line;\n"
+	"                             repeatable; " DEFAULT_ALLOW_FILE " is read when it exists\n"
+	"  -p, --preset NAME          allow a built-in preset (same as -a @NAME)\n"
+	"      --list-presets         print the presets and exit\n"
+	"      --default-ports LIST   ports for entries without one (default " DEFAULT_PORTS ")\n"
+	"      --expose PORT[/udp]    accept incoming connections on PORT; repeatable\n"
+	"      --resolve-timeout SEC  total time for resolving names (default 5)\n"
+	"      --strict               fail when a name does not resolve\n"
+	"\n"
+	"Privileges:\n"
+	"      --seccomp-allow NAME   let the agent use system call NAME; repeatable\n"
+	"      --no-seccomp           no system call filter (not recommended)\n"
+	"\n"
+	"Running:\n"
+	"      --check                print the plan and exit; changes nothing\n"
+	"  -g                         send signals to COMMAND's whole process group\n"
+	"  -v, --verbose              say each step\n"
+	"  -q, --quiet                only errors and warnings\n"
+	"      --version              print the version and exit\n"
+	"  -h, --help                 print this help and exit\n"
+	"\n"
+	"Exit status: COMMAND's own; 128+N when it died of signal N; 125 when\n"
+	"palisade's setup failed (COMMAND never ran); 126 when COMMAND cannot be\n"
+	"executed; 127 when it is not found.\n";
+
+void config_usage(int fd)
+{
+	size_t left = sizeof(usage_text) - 1;
+	const char *p = usage_text;
+	while (left > 0) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		left -= (size_t)w;
+	}
+}
+
+enum {
+	OPT_CHECK = 256,
+	OPT_LIST_PRESETS,
+	OPT_VERSION,
+	OPT_STRICT,
+	OPT_RESOLVE_TIMEOUT,
+	OPT_DEFAULT_PORTS,
+	OPT_EXPOSE,
+	OPT_SECCOMP_ALLOW,
+	OPT_NO_SECCOMP,
+};
+
+static const struct option long_options[] = {
+	{ "user", required_argument, NULL, 'u' },
+	{ "allow", required_argument, NULL, 'a' },
+	{ "allow-file", required_argument, NULL, 'f' },
+	{ "preset", required_argument, NULL, 'p' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "list-presets", no_argument, NULL, OPT_LIST_PRESETS },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "resolve-timeout", required_argument, NULL, OPT_RESOLVE_TIMEOUT },
+	{ "default-ports", required_argument, NULL, OPT_DEFAULT_PORTS },
+	{ "expose", required_argument, NULL, OPT_EXPOSE },
+	{ "seccomp-allow", required_argument, NULL, OPT_SECCOMP_ALLOW },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* "5", "2.5", "0.25": seconds with up to three decimals, 0.1 to 300. */
+static int parse_seconds(const char *s, unsigned *ms)
+{
+	unsigned whole = 0, frac = 0, scale = 1000;
+	const char *p = s;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		whole = whole * 10 + (unsigned)(*p - '0');
+		if (whole > 300)
+			return -1;
+	}
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			if (scale == 1)
+				return -1;
+			scale /= 10;
+			frac += (unsigned)(*p - '0') * scale;
+		}
+	}
+	if (*p != '\0')
+		return -1;
+	unsigned total = whole * 1000 + frac;
+	if (total < 100 || total > 300000)
+		return -1;
+	*ms = total;
+	return 0;
+}
+
+static const char *getenv_from(char **envp, const char *name)
+{
+	size_t n = strlen(name);
+	for (char **e = envp; e && *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+/* The item text of an option, for messages: "--allow", "-a" as typed. */
+static const char *opt_name(int opt)
+{
+	for (const struct option *o = long_options; o->name; o++)
+		if (o->val == opt)
+			return o->name;
+	return "?";
+}
+
+int config_parse(struct config *c, int argc, char **argv, char **envp,
+		 const char *allow_file, struct perr *err)
+{
+	memset(c, 0, sizeof(*c));
+	allowlist_init(&c->allow);
+	c->verbosity = LOG_NORMAL;
+	c->resolve_timeout_ms = DEFAULT_RESOLVE_TIMEOUT_MS;
+	c->allow_file = allow_file;
+	char why[256];
+	if (port_list_parse(DEFAULT_PORTS, &c->default_ports, why, sizeof(why)) < 0)
+		return perr_set(err, "internal: default ports: %s", why);
+
+	opterr = 0;
+	optind = 1;
+	int opt;
+	/* '+': stop at the first non-option, so "palisade sh -c x" runs sh -c x. */
+	while ((opt = getopt_long(argc, argv, "+:u:a:f:p:gvqh", long_options, NULL)) != -1) {
+		char origin[64];
+		snprintf(origin, sizeof(origin), "--%s", opt_name(opt));
+		switch (opt) {
+		case 'u':
+			c->user = optarg;
+			break;
+		case 'a':
+			if (allowlist_add(&c->allow, optarg, origin, err) < 0)
+				return -1;
+			break;
+		case 'p': {
+			char item[ALLOW_LINE_MAX + 2];
+			snprintf(item, sizeof(item), "@%s", optarg[0] == '@' ? optarg + 1 : optarg);
+			if (allowlist_add(&c->allow, item, origin, err) < 0)
+				return -1;
+			break;
+		}
+		case 'f':
+			if (allowlist_read_file(&c->allow, optarg, err) < 0)
+				return -1;
+			break;
+		case 'g':
+			c->kill_group = true;
+			break;
+		case 'v':
+			c->verbosity = LOG_VERBOSE;
+			break;
+		case 'q':
+			c->verbosity = LOG_QUIET;
+			break;
+		case 'h':
+			c->help = true;
+			break;
+		case OPT_CHECK:
+			c->check = true;
+			break;
+		case OPT_LIST_PRESETS:
+			c->list_presets = true;
+			break;
+		case OPT_VERSION:
+			c->version = true;
+			break;
+		case OPT_STRICT:
+			c->strict = true;
+			break;
+		case OPT_RESOLVE_TIMEOUT:
+			if (parse_seconds(optarg, &c->resolve_timeout_ms) < 0)
+				return perr_set(err, "--resolve-timeout \"%s\": give seconds from 0.1 "
+						"to 300, such as 5 or 2.5", optarg);
+			break;
+		case OPT_DEFAULT_PORTS:
+			if (port_list_parse(optarg, &c->default_ports, why, sizeof(why)) < 0)
+				return perr_set(err, "--default-ports \"%s\": %s; write a list such as %s",
+						optarg, why, DEFAULT_PORTS);
+			break;
+		case OPT_EXPOSE: {
+			struct port_list one;
+			if (port_list_parse(optarg, &one, why, sizeof(why)) < 0 || one.n != 1)
+				return perr_set(err, "--expose \"%s\": give one port, such as 3000 or "
+						"5353/udp", optarg);
+			if (port_list_add(&c->expose, one.v[0].proto, one.v[0].port) < 0)
+				return perr_set(err, "--expose \"%s\": more than %d ports for one protocol",
+						optarg, PORT_LIST_MAX);
+			break;
+		}
+		case OPT_SECCOMP_ALLOW: {
+			const char **n = realloc(c->seccomp_allow,
+						 (c->n_seccomp_allow + 1) * sizeof(*n));
+			if (!n)
+				return perr_set(err, "out of memory");
+			c->seccomp_allow = n;
+			c->seccomp_allow[c->n_seccomp_allow++] = optarg;
+			break;
+		}
+		case OPT_NO_SECCOMP:
+			c->no_seccomp = true;
+			break;
+		case ':':
+			return perr_set(err, "option \"%s\" needs a value; palisade --help lists the options",
+					argv[optind - 1]);
+		default:
+			if (optopt && optopt < 256)
+				return perr_set(err, "unknown option \"-%c\"; palisade --help lists the "
+						"options", optopt);
+			return perr_set(err, "unknown option \"%s\"; palisade --help lists the options",
+					argv[optind - 1]);
+		}
+	}
+
+	if (c->help || c->version || c->list_presets)
+		return 0;
+
+	const char *env_allow = getenv_from(envp, "PALISADE_ALLOW");
+	if (env_allow && allowlist_add_list(&c->allow, env_allow, "PALISADE_ALLOW", err) < 0)
+		return -1;
+
+	struct stat st;
+	if (lstat(c->allow_file, &st) == 0) {
+		if (allowlist_read_file(&c->allow, c->allow_file, err) < 0)
+			return -1;
+	} else if (errno != ENOENT && errno != ENOTDIR) {
+		return perr_set(err, "allowlist file %s: cannot inspect it: %s", c->allow_file,
+				strerror(errno));
+	}
+
+	if (!c->user)
+		c->user = getenv_from(envp, "PALISADE_USER");
+	if (!c->user || !c->user[0])
+		return perr_set(err, "no user for the agent: give --user USER or set PALISADE_USER "
+				"(the agent never runs as root)");
+
+	if (optind < argc)
+		c->command = argv + optind;
+	else if (!c->check)
+		return perr_set(err, "no command to run: palisade [OPTIONS] [--] COMMAND [ARG...]");
+	return 0;
+}
+
+void config_free(struct config *c)
+{
+	allowlist_free(&c->allow);
+	free(c->seccomp_allow);
+	memset(c, 0, sizeof(*c));
+}
+
+char **child_env(char *const *envp, const char *home, const char *user)
+{
+	size_t n = 0;
+	for (char *const *e = envp; e && *e; e++)
+		n++;
+	size_t extra = strlen(home) + 2 * strlen(user) + sizeof("HOME=USER=LOGNAME=") + 3;
+	/* The array, then the three new strings in one block after it. */
+	char **env = malloc((n + 4) * sizeof(char *) + extra);
+	if (!env)
+		return NULL;
+	char *strings = (char *)(env + n + 4);
+	size_t k = 0;
+	for (char *const *e = envp; e && *e; e++) {
+		if (strncmp(*e, "PALISADE_", 9) == 0 || strncmp(*e, "HOME=", 5) == 0 ||
+		    strncmp(*e, "USER=", 5) == 0 || strncmp(*e, "LOGNAME=", 8) == 0)
+			continue;
+		env[k++] = *e;
+	}
+	int w = sprintf(strings, "HOME=%s", home);
+	env[k++] = strings;
+	strings += w + 1;
+	w = sprintf(strings, "USER=%s", user);
+	env[k++] = strings;
+	strings += w + 1;
+	sprintf(strings, "LOGNAME=%s", user);
+	env[k++] = strings;
+	env[k] = NULL;
+	return env;
+}
+
+void child_env_free(char **env)
+{
+	free(env);
+}

@@ -1,0 +1,65 @@
+#include "loop.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+int loop_init(struct loop *l, struct perr *err)
+{
+	memset(l, 0, sizeof(*l));
+	for (int i = 0; i < LOOP_MAX_HANDLERS; i++)
+		l->h[i].fd = -1;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0)
+		return perr_set(err, "epoll_create1: %s", strerror(errno));
+	return 0;
+}
+
+int loop_add(struct loop *l, int fd, uint32_t events, loop_fn fn, void *ctx,
+	     struct perr *err)
+{
+	for (int i = 0; i < LOOP_MAX_HANDLERS; i++) {
+		if (l->h[i].fd != -1)
+			continue;
+		struct epoll_event ev = { .events = events, .data.ptr = &l->h[i] };
+		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			return perr_set(err, "epoll_ctl: %s", strerror(errno));
+		l->h[i] = (struct loop_handler){ .fd = fd, .fn = fn, .ctx = ctx };
+		return 0;
+	}
+	return perr_set(err, "internal: more than %d event sources", LOOP_MAX_HANDLERS);
+}
+
+int loop_run(struct loop *l, int timeout_ms, void (*tick)(void *), void *tick_ctx,
+	     struct perr *err)
+{
+	struct epoll_event evs[LOOP_MAX_HANDLERS];
+	while (!l->stop) {
+		int n = epoll_wait(l->epfd, evs, LOOP_MAX_HANDLERS, timeout_ms);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return perr_set(err, "epoll_wait: %s", strerror(errno));
+		}
+		for (int i = 0; i < n && !l->stop; i++) {
+			struct loop_handler *h = evs[i].data.ptr;
+			h->fn(h->ctx, h->fd, evs[i].events);
+		}
+		if (tick)
+			tick(tick_ctx);
+	}
+	return 0;
+}
+
+void loop_stop(struct loop *l)
+{
+	l->stop = true;
+}
+
+void loop_close(struct loop *l)
+{
+	if (l->epfd >= 0)
+		close(l->epfd);
+	l->epfd = -1;
+}

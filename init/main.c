@@ -1,0 +1,150 @@
+/* palisade: PID 1 of an AI coding agent's container. It reads the
+ * allowlist, fences the container in, gives up every privilege, runs the
+ * agent as an unprivileged user, and supervises it like an init. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "../caps/privs.h"
+#include "../caps/user.h"
+#include "../lib/log.h"
+#include "config.h"
+#include "loop.h"
+#include "plan.h"
+#include "supervise.h"
+
+#ifndef PALISADE_VERSION
+#define PALISADE_VERSION "unknown"
+#endif
+
+#define PASSWD_FILE "/etc/passwd"
+#define GROUP_FILE "/etc/group"
+
+struct child_ctx {
+	const struct agent_user *user;
+	const struct config *cfg;
+};
+
+/* In the child, between fork and exec. */
+static int child_setup(void *arg, struct perr *err)
+{
+	const struct child_ctx *c = arg;
+	if (privs_become_user(c->user, err) < 0)
+		return -1;
+	return privs_verify(c->user, false, err);
+}
+
+static int fail(const struct perr *err)
+{
+	log_error("%s", err->msg);
+	return EXIT_SETUP;
+}
+
+/* Everything after configuration: fence, strip, drop, run, supervise. Only
+ * reached as PID 1 and root. Returns palisade's exit status. */
+static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
+		       char **envp)
+{
+	struct perr err;
+
+	/* The agent must not read PID 1's memory or environment. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		perr_set(&err, "prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+		return fail(&err);
+	}
+
+	struct supervisor sup;
+	if (supervise_init(&sup, cfg->kill_group, &err) < 0)
+		return fail(&err);
+
+	char **env = child_env(envp, user->home, user->name);
+	if (!env) {
+		perr_set(&err, "out of memory");
+		return fail(&err);
+	}
+	struct child_ctx cctx = { .user = user, .cfg = cfg };
+	int status;
+	int rc = supervise_spawn(&sup, cfg->command, env, child_setup, &cctx, &status, &err);
+	child_env_free(env);
+	if (rc < 0) {
+		log_error("%s", err.msg);
+		return status;
+	}
+	log_info("started %s as %s (uid %u) under pid 1", cfg->command[0], user->name,
+		 (unsigned)user->uid);
+
+	struct loop loop;
+	if (loop_init(&loop, &err) < 0 || supervise_attach(&sup, &loop, &err) < 0 ||
+	    loop_run(&loop, -1, NULL, NULL, &err) < 0) {
+		log_error("%s", err.msg);
+		return EXIT_SETUP;
+	}
+	loop_close(&loop);
+	return sup.exit_status;
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	struct config cfg;
+	struct agent_user user = { 0 };
+	struct perr err;
+	int status = EXIT_SETUP;
+
+	if (config_parse(&cfg, argc, argv, envp, DEFAULT_ALLOW_FILE, &err) < 0) {
+		fail(&err);
+		goto out;
+	}
+	log_set_level(cfg.verbosity);
+	if (cfg.help) {
+		config_usage(STDOUT_FILENO);
+		status = 0;
+		goto out;
+	}
+	if (cfg.version) {
+		printf("palisade %s\n", PALISADE_VERSION);
+		status = 0;
+		goto out;
+	}
+	if (cfg.list_presets) {
+		plan_print_presets(stdout);
+		status = 0;
+		goto out;
+	}
+
+	if (user_resolve(cfg.user, PASSWD_FILE, GROUP_FILE, &user, &err) < 0) {
+		fail(&err);
+		goto out;
+	}
+
+	if (cfg.check) {
+		printf("palisade %s plan (--check: nothing is changed)\n", PALISADE_VERSION);
+		plan_print_config(stdout, &cfg, &user);
+		status = 0;
+		goto out;
+	}
+
+	/* Only a container's first process acts, so that palisade run by hand
+	 * on a workstation can never fence or strip the host. */
+	if (getpid() != 1) {
+		log_error("refusing to run: palisade is pid %d, not PID 1, and changes nothing "
+			  "outside a container; use it as the container's ENTRYPOINT, or run "
+			  "palisade --check to see the plan", (int)getpid());
+		goto out;
+	}
+	if (geteuid() != 0) {
+		log_error("palisade must start as root to fence the container (it runs the "
+			  "command as %s itself); remove --user from docker run or USER from the "
+			  "Dockerfile, and set PALISADE_USER instead", cfg.user);
+		goto out;
+	}
+	status = run_as_pid1(&cfg, &user, envp);
+out:
+	user_free(&user);
+	config_free(&cfg);
+	if (fflush(stdout) != 0 && status == 0)
+		status = EXIT_SETUP;
+	return status;
+}

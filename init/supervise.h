@@ -1,0 +1,44 @@
+/* PID 1's job once the fence is up: start the command, forward signals to
+ * it, reap every zombie of the namespace, and exit with its status. */
+#ifndef PALISADE_SUPERVISE_H
+#define PALISADE_SUPERVISE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "../lib/err.h"
+#include "loop.h"
+
+struct supervisor {
+	int sigfd;
+	pid_t child;
+	bool kill_group;     /* forward to the command's process group */
+	bool child_exited;
+	int exit_status;     /* palisade's exit status once child_exited */
+	unsigned forwarded;  /* signals forwarded, for logs */
+	struct loop *loop;   /* stopped when the command exits */
+};
+
+/* Blocks every signal PID 1 forwards and opens a signalfd for them; ignores
+ * SIGPIPE, SIGTTIN and SIGTTOU. Call before anything else can fork. */
+int supervise_init(struct supervisor *s, bool kill_group, struct perr *err);
+
+/* Runs in the child between fork and exec, after the child has its own
+ * process group and the terminal: drops privileges. Returns 0 or -1 with
+ * err; the child then exits 125. */
+typedef int (*child_setup_fn)(void *ctx, struct perr *err);
+
+/* Forks the command and waits until it has exec'd or failed. On failure,
+ * returns -1 with err and *status set to 125 (setup), 126 (cannot execute)
+ * or 127 (not found); the child has been reaped. */
+int supervise_spawn(struct supervisor *s, char **argv, char **envp,
+		    child_setup_fn setup, void *ctx, int *status, struct perr *err);
+
+/* Adds the signalfd to the loop: forwards signals, reaps children, and
+ * stops the loop when the command has exited. */
+int supervise_attach(struct supervisor *s, struct loop *l, struct perr *err);
+
+/* Exit status for a wait status: the code, or 128+N for signal N. */
+int supervise_exit_status(int wstatus);
+
+#endif

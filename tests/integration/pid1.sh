@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# palisade as PID 1: exit statuses, signal forwarding (to the command and,
+# with -g, to its process group), zombie reaping, the terminal's foreground
+# group, the user and environment the command gets.
+. "$(dirname "$0")/lib.sh"
+need_root
+
+R=$WORK/root
+make_root "$R"
+printf '#!/bin/sh\necho never\n' > "$R/bin/not-executable"
+chmod 0644 "$R/bin/not-executable"
+
+# Exit statuses.
+run_palisade "$R" -q -u agent -- sh -c 'exit 3'
+expect_eq "the command's exit status is palisade's" 3 "$RC"
+run_palisade "$R" -q -u agent sh -c 'kill -USR2 $$'
+expect_eq "death by signal N gives 128+N" $((128 + 12)) "$RC"
+run_palisade "$R" -q -u agent /bin/no-such-command
+expect_eq "a missing command gives 127" 127 "$RC"
+expect_match "a missing command is named" '^palisade: /bin/no-such-command: command not found' "$ERR"
+run_palisade "$R" -q -u agent not-in-path-either
+expect_eq "a command not in PATH gives 127" 127 "$RC"
+run_palisade "$R" -q -u agent /bin/not-executable
+expect_eq "a command that cannot be executed gives 126" 126 "$RC"
+expect_match "126 says why" 'not-executable: cannot execute: Permission denied' "$ERR"
+run_palisade "$R" -q -u agent /home
+expect_eq "a directory as the command gives 126" 126 "$RC"
+
+# Options stop at the first non-option: "-v" here belongs to the command.
+run_palisade "$R" -q -u agent sh -c 'echo "$0 $1"' -v x
+expect_eq "options after the command belong to it" "-v x" "$OUT"
+
+# The user, groups and environment.
+run_palisade "$R" -q -u agent -- sh -c 'id; echo "HOME=$HOME USER=$USER LOGNAME=$LOGNAME"; env | grep -c ^PALISADE_ ; pwd'
+expect_match "runs as the agent user with its groups" 'uid=1000\(agent\) gid=1000\(agent\) groups=1000\(agent\),1500\(extra\)' "$OUT"
+expect_match "HOME, USER and LOGNAME come from passwd" 'HOME=/home/agent USER=agent LOGNAME=agent' "$OUT"
+expect_match "PALISADE_ variables are removed" '^0$' "$(echo "$OUT" | sed -n 3p)"
+PALISADE_USER=agent PALISADE_ALLOW=x.example KEEP_ME=1 run_palisade "$R" -q -- sh -c 'echo "$KEEP_ME"; env | grep -c ^PALISADE_'
+expect_eq "other variables pass, PALISADE_USER works" "1
+0" "$OUT"
+run_palisade "$R" -u agent -- probe status
+expect_match "no capabilities: CapEff 0" 'CapEff:	0000000000000000' "$OUT"
+expect_match "no capabilities: CapBnd 0" 'CapBnd:	0000000000000000' "$OUT"
+expect_match "no_new_privs is set" 'NoNewPrivs:	1' "$OUT"
+expect_match "one startup line" '^palisade: started probe as agent \(uid 1000\)' "$ERR"
+
+# Zombie reaping: orphans re-parented to PID 1 are reaped.
+run_palisade "$R" -q -u agent -- sh -c 'probe orphans 40; sleep 0.5; probe zombies'
+expect_match "orphans left behind are reaped by PID 1" 'zombies 0' "$OUT"
+
+# Signal forwarding: each signal sent to PID 1 reaches the command.
+start_bg() { # start_bg LOG palisade-args...
+    local log=$1
+    shift
+    in_sandbox "$R" /sbin/palisade "$@" >"$log" 2>&1 </dev/null &
+    BG=$!
+    PID1=$(sandbox_pid1 "$BG")
+}
+start_bg "$WORK/sig.log" -q -u agent -- probe signals
+if wait_for_text "$WORK/sig.log" "main ready"; then
+    for s in HUP INT QUIT USR1 USR2 WINCH CONT ALRM URG; do
+        kill -s "$s" "$PID1"
+        check "SIG$s reaches the command" wait_for_text "$WORK/sig.log" "main got $s" 5
+    done
+    t0=$(date +%s%N)
+    kill -TERM "$PID1"
+    wait "$BG"; rc=$?
+    t1=$(date +%s%N)
+    expect_eq "the command's status after SIGTERM" 0 "$rc"
+    check "SIGTERM reached the command" grep -q "main got TERM" "$WORK/sig.log"
+    ms=$(( (t1 - t0) / 1000000 ))
+    check "SIGTERM ends PID 1 at once (${ms} ms)" test "$ms" -lt 2000
+else
+    fail "probe signals did not start: $(cat "$WORK/sig.log")"
+    kill "$BG"
+fi
+
+# A command that does not handle SIGTERM dies of it: 143.
+start_bg "$WORK/sleep.log" -q -u agent -- sleep 60
+sleep 0.3
+kill -TERM "$PID1"
+wait "$BG"; rc=$?
+expect_eq "sleep killed by SIGTERM: 143" 143 "$rc"
+
+# -g sends signals to the whole process group; without it, to the command only.
+start_bg "$WORK/grp.log" -q -g -u agent -- probe signals --fork
+if wait_for_text "$WORK/grp.log" "forked ready" && wait_for_text "$WORK/grp.log" "main ready"; then
+    kill -USR1 "$PID1"
+    check "-g: the command gets the signal" wait_for_text "$WORK/grp.log" "main got USR1" 5
+    check "-g: its process group gets it too" wait_for_text "$WORK/grp.log" "forked got USR1" 5
+    kill -TERM "$PID1"
+    wait "$BG"
+else
+    fail "probe signals --fork did not start"; kill "$BG"
+fi
+start_bg "$WORK/nogrp.log" -q -u agent -- probe signals --fork
+if wait_for_text "$WORK/nogrp.log" "forked ready" && wait_for_text "$WORK/nogrp.log" "main ready"; then
+    kill -USR1 "$PID1"
+    check "without -g: the command gets the signal" wait_for_text "$WORK/nogrp.log" "main got USR1" 5
+    sleep 0.3
+    check "without -g: the rest of its group does not" bash -c "! grep -q 'forked got USR1' '$WORK/nogrp.log'"
+    kill -TERM "$PID1"
+    wait "$BG"
+else
+    fail "probe signals --fork did not start"; kill "$BG"
+fi
+
+# The agent cannot signal PID 1.
+run_palisade "$R" -q -u agent -- sh -c 'kill -TERM 1 2>&1; echo "kill=$?"'
+expect_match "the agent cannot signal PID 1" 'kill=1' "$OUT"
+
+# A terminal: the command is the foreground process group, so Ctrl-C
+# reaches it (and not PID 1, which keeps running until the command exits).
+"$PROBE" pty "main ready" $'\003' env NETNS= bash -c ". '$(dirname "$0")/lib.sh' >/dev/null 2>&1; in_sandbox '$R' /sbin/palisade -q -u agent -- probe signals" \
+    > "$WORK/pty.log" 2>&1 &
+PTY=$!
+if wait_for_text "$WORK/pty.log" "main got INT" 10; then
+    pass "Ctrl-C on the terminal reaches the command"
+    check "the command is the terminal's foreground process group" grep -q "main ready.*foreground=yes" "$WORK/pty.log"
+    pid1=$(pgrep -f "^/sbin/palisade -q -u agent -- probe signals" | head -n 1)
+    [ -n "$pid1" ] && kill -TERM "$pid1"
+    wait "$PTY"; rc=$?
+    expect_eq "under a terminal, the exit status still passes" 0 "$rc"
+else
+    fail "Ctrl-C on the terminal: $(cat "$WORK/pty.log")"
+    kill "$PTY" 2>/dev/null
+fi
+finish

@@ -1,0 +1,167 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../init/config.h"
+
+#define NO_FILE "/nonexistent/palisade/allow"
+
+static int parse(struct config *c, char **argv, char **envp, struct perr *e)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	return config_parse(c, argc, argv, envp, NO_FILE, e);
+}
+
+static void test_stops_at_first_non_option(void **state)
+{
+	(void)state;
+	struct config c;
+	struct perr e;
+	char *argv[] = { "palisade", "-u", "node", "sh", "-c", "echo -v", NULL };
+	char *envp[] = { NULL };
+	assert_int_equal(parse(&c, argv, envp, &e), 0);
+	assert_string_equal(c.user, "node");
+	assert_string_equal(c.command[0], "sh");
+	assert_string_equal(c.command[1], "-c");
+	assert_string_equal(c.command[2], "echo -v");
+	assert_null(c.command[3]);
+	assert_int_equal(c.verbosity, LOG_NORMAL);
+	config_free(&c);
+
+	char *argv2[] = { "palisade", "--user=node", "-v", "--", "-weird-cmd", "-u", NULL };
+	assert_int_equal(parse(&c, argv2, envp, &e), 0);
+	assert_string_equal(c.command[0], "-weird-cmd");
+	assert_string_equal(c.command[1], "-u");
+	assert_int_equal(c.verbosity, LOG_VERBOSE);
+	config_free(&c);
+}
+
+static void test_environment(void **state)
+{
+	(void)state;
+	struct config c;
+	struct perr e;
+	char *argv[] = { "palisade", "-a", "one.example", "true", NULL };
+	char *envp[] = { "PATH=/bin", "PALISADE_USER=dev:video",
+			 "PALISADE_ALLOW=two.example, three.example  @npm", NULL };
+	assert_int_equal(parse(&c, argv, envp, &e), 0);
+	assert_string_equal(c.user, "dev:video");
+	assert_int_equal(c.allow.n, 4);
+	assert_string_equal(c.allow.v[0].origin, "--allow");
+	assert_string_equal(c.allow.v[1].origin, "PALISADE_ALLOW entry 1");
+	assert_string_equal(c.allow.v[3].origin, "@npm");
+	config_free(&c);
+
+	char *argv2[] = { "palisade", "-u", "node", "true", NULL };
+	assert_int_equal(parse(&c, argv2, envp, &e), 0);
+	assert_string_equal(c.user, "node"); /* the command line wins */
+	config_free(&c);
+}
+
+static void expect_error(char **argv, char **envp, const char *msg)
+{
+	struct config c;
+	struct perr e;
+	assert_int_equal(parse(&c, argv, envp, &e), -1);
+	if (!strstr(e.msg, msg))
+		fail_msg("got \"%s\", wanted \"%s\"", e.msg, msg);
+	config_free(&c);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	char *none[] = { NULL };
+	char *a1[] = { "palisade", "true", NULL };
+	expect_error(a1, none, "no user for the agent: give --user USER or set PALISADE_USER");
+	char *a2[] = { "palisade", "-u", "node", NULL };
+	expect_error(a2, none, "no command to run");
+	char *a3[] = { "palisade", "--frobnicate", "-u", "node", "true", NULL };
+	expect_error(a3, none, "unknown option \"--frobnicate\"; palisade --help lists the options");
+	char *a4[] = { "palisade", "-x", "true", NULL };
+	expect_error(a4, none, "unknown option \"-x\"");
+	char *a5[] = { "palisade", "-u", "node", "-a", "exa mple.com", "true", NULL };
+	expect_error(a5, none, "--allow: \"exa mple.com\" is not a domain, address or CIDR");
+	char *a6[] = { "palisade", "-u", "node", "-p", "nosuch", "true", NULL };
+	expect_error(a6, none, "--preset: unknown preset \"@nosuch\"");
+	char *a7[] = { "palisade", "-u", "node", "--resolve-timeout", "0", "true", NULL };
+	expect_error(a7, none, "--resolve-timeout \"0\"");
+	char *a8[] = { "palisade", "-u", "node", "--default-ports", "80,http", "true", NULL };
+	expect_error(a8, none, "--default-ports \"80,http\": \"http\" is not a port");
+	char *a9[] = { "palisade", "-u", "node", "-f", "/nonexistent/list", "true", NULL };
+	expect_error(a9, none, "allowlist file /nonexistent/list: cannot read it");
+	char *a10[] = { "palisade", "-u", NULL };
+	expect_error(a10, none, "option \"-u\" needs a value");
+	char *a11[] = { "palisade", "-u", "node", "--expose", "3000,3001", "true", NULL };
+	expect_error(a11, none, "--expose \"3000,3001\": give one port");
+	char *env[] = { "PALISADE_ALLOW=ok.example,no pe!", NULL };
+	char *a12[] = { "palisade", "-u", "node", "true", NULL };
+	expect_error(a12, env, "PALISADE_ALLOW entry 3: \"pe!\" is not a domain");
+}
+
+static void test_options(void **state)
+{
+	(void)state;
+	struct config c;
+	struct perr e;
+	char *none[] = { NULL };
+	char *argv[] = { "palisade", "--check", "-u", "node", "--strict", "-g", "-q",
+			 "--resolve-timeout", "2.5", "--default-ports", "443", "--expose", "3000",
+			 "--expose", "5353/udp", "--seccomp-allow", "perf_event_open", "--no-seccomp",
+			 NULL };
+	assert_int_equal(parse(&c, argv, none, &e), 0);
+	assert_true(c.check);
+	assert_null(c.command); /* --check needs no command */
+	assert_true(c.strict);
+	assert_true(c.kill_group);
+	assert_true(c.no_seccomp);
+	assert_int_equal(c.verbosity, LOG_QUIET);
+	assert_int_equal(c.resolve_timeout_ms, 2500);
+	assert_int_equal(c.default_ports.n, 1);
+	assert_int_equal(c.expose.n, 2);
+	assert_int_equal(c.expose.v[1].proto, PROTO_UDP);
+	assert_int_equal(c.n_seccomp_allow, 1);
+	config_free(&c);
+
+	char *h[] = { "palisade", "--help", NULL };
+	assert_int_equal(parse(&c, h, none, &e), 0); /* help needs no user */
+	assert_true(c.help);
+	config_free(&c);
+}
+
+static void test_child_env(void **state)
+{
+	(void)state;
+	char *envp[] = { "PATH=/usr/bin", "PALISADE_USER=node", "PALISADE_ALLOW=x",
+			 "HOME=/root", "TERM=xterm", "USER=root", "LOGNAME=root",
+			 "PALISADEX=kept", NULL };
+	char **env = child_env(envp, "/home/node", "node");
+	assert_non_null(env);
+	const char *want[] = { "PATH=/usr/bin", "TERM=xterm", "PALISADEX=kept",
+			       "HOME=/home/node", "USER=node", "LOGNAME=node" };
+	size_t n = 0;
+	for (; env[n]; n++) {
+		assert_true(n < 6);
+		assert_string_equal(env[n], want[n]);
+	}
+	assert_int_equal(n, 6);
+	child_env_free(env);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stops_at_first_non_option),
+		cmocka_unit_test(test_environment),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_child_env),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

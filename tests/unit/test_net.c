@@ -1,0 +1,110 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "../../fw/net.h"
+
+static void roundtrip(const char *in, const char *want)
+{
+	struct net_addr a;
+	char why[128], out[NET_ADDR_STRLEN];
+	assert_int_equal(net_parse(in, true, &a, why, sizeof(why)), 0);
+	net_format(&a, out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
+static void expect_error(const char *in, const char *reason)
+{
+	struct net_addr a;
+	char why[128] = "";
+	assert_int_equal(net_parse(in, true, &a, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, reason));
+}
+
+static void test_parse_hosts_and_networks(void **state)
+{
+	(void)state;
+	roundtrip("192.0.2.1", "192.0.2.1");
+	roundtrip("140.82.112.0/20", "140.82.112.0/20");
+	roundtrip("192.0.2.7/32", "192.0.2.7");
+	roundtrip("2001:db8::1", "2001:db8::1");
+	roundtrip("2606:50c0::/32", "2606:50c0::/32");
+	roundtrip("2001:DB8:0:0::1", "2001:db8::1");
+	roundtrip("::ffff:192.0.2.1", "::ffff:192.0.2.1");
+}
+
+static void test_parse_errors(void **state)
+{
+	(void)state;
+	expect_error("192.0.2.300", "is not an address");
+	expect_error("192.0.2", "is not an address");
+	expect_error("140.82.112.5/20", "did you mean 140.82.112.0/20?");
+	expect_error("2001:db8::1/32", "did you mean 2001:db8::/32?");
+	expect_error("10.0.0.0/0", "no fence");
+	expect_error("10.0.0.0/33", "longer than the address");
+	expect_error("10.0.0.0/", "malformed");
+	expect_error("10.0.0.0/8x", "malformed");
+	expect_error("10.0.0.0/-1", "malformed");
+	expect_error("", "is not an address");
+
+	struct net_addr a;
+	char why[64];
+	assert_int_equal(net_parse("10.0.0.0/8", false, &a, why, sizeof(why)), -1);
+}
+
+static void test_contains(void **state)
+{
+	(void)state;
+	struct net_addr n, h;
+	net_parse("140.82.112.0/20", true, &n, NULL, 0);
+	net_parse("140.82.127.255", false, &h, NULL, 0);
+	assert_true(net_contains(&n, &h));
+	net_parse("140.82.128.0", false, &h, NULL, 0);
+	assert_false(net_contains(&n, &h));
+	net_parse("2001:db8::1", false, &h, NULL, 0);
+	assert_false(net_contains(&n, &h));
+}
+
+static void test_ports(void **state)
+{
+	(void)state;
+	struct port_list l;
+	char why[128], out[128];
+	assert_int_equal(port_list_parse("80,443,443/udp", &l, why, sizeof(why)), 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(port_list_count(&l, PROTO_TCP), 2);
+	assert_int_equal(port_list_count(&l, PROTO_UDP), 1);
+	port_list_format(&l, out, sizeof(out));
+	assert_string_equal(out, "tcp 80,443 udp 443");
+
+	assert_int_equal(port_list_parse("443,443/tcp", &l, why, sizeof(why)), 0);
+	assert_int_equal(l.n, 1); /* duplicates dropped */
+
+	assert_int_equal(port_list_parse("0", &l, why, sizeof(why)), -1);
+	assert_int_equal(port_list_parse("65536", &l, why, sizeof(why)), -1);
+	assert_int_equal(port_list_parse("80/sctp", &l, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "sctp"));
+	assert_int_equal(port_list_parse("", &l, why, sizeof(why)), -1);
+	assert_int_equal(port_list_parse("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16", &l, why,
+					 sizeof(why)), -1);
+	assert_non_null(strstr(why, "more than 15"));
+
+	uint16_t p;
+	assert_int_equal(port_parse("08", &p), -1);
+	assert_int_equal(port_parse("65535", &p), 0);
+	assert_int_equal(p, 65535);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_hosts_and_networks),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_contains),
+		cmocka_unit_test(test_ports),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
