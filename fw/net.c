@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/text.h"
+
 static int fail(char *why, size_t whylen, const char *msg)
 {
 	if (why && whylen)
@@ -190,21 +192,17 @@ int port_list_parse(const char *text, struct port_list *out, char *why,
 
 void port_list_format(const struct port_list *l, char *buf, size_t len)
 {
-	size_t used = 0;
-	buf[0] = '\0';
+	struct text t;
+	text_init(&t, buf, len);
 	static const uint8_t protos[] = { PROTO_TCP, PROTO_UDP };
 	for (size_t p = 0; p < 2; p++) {
 		bool first = true;
 		for (size_t i = 0; i < l->n; i++) {
 			if (l->v[i].proto != protos[p])
 				continue;
-			int n = snprintf(buf + used, len - used, "%s%s%u",
-					 first ? (used ? " " : "") : ",",
-					 first ? (protos[p] == PROTO_TCP ? "tcp " : "udp ") : "",
-					 l->v[i].port);
-			if (n < 0 || (size_t)n >= len - used)
-				return;
-			used += (size_t)n;
+			if (first)
+				textf(&t, "%s%s ", t.used ? " " : "", protos[p] == PROTO_TCP ? "tcp" : "udp");
+			textf(&t, "%s%u", first ? "" : ",", l->v[i].port);
 			first = false;
 		}
 	}

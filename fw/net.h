@@ -35,6 +35,13 @@ bool net_contains(const struct net_addr *n, const struct net_addr *h);
 
 enum proto { PROTO_TCP = 6, PROTO_UDP = 17 };
 
+/* Which ports of a destination are allowed. */
+enum port_scope {
+	PORTS_DEFAULT, /* the --default-ports list */
+	PORTS_ONE,     /* one port, TCP and UDP */
+	PORTS_ALL,     /* every port and protocol */
+};
+
 /* A port allowed for one protocol. */
 struct port_proto {
 	uint8_t proto;

@@ -17,18 +17,12 @@ enum entry_kind {
 	ENTRY_NET,      /* an address or a CIDR */
 };
 
-enum entry_ports {
-	PORTS_DEFAULT, /* the --default-ports list */
-	PORTS_ONE,     /* host:PORT, TCP and UDP */
-	PORTS_ALL,     /* host:* */
-};
-
 #define DOMAIN_MAX 253
 #define ORIGIN_MAX 160
 
 struct entry {
 	enum entry_kind kind;
-	enum entry_ports ports;
+	enum port_scope ports; /* host, host:PORT, host:* */
 	uint16_t port;
 	char name[DOMAIN_MAX + 1];
 	struct net_addr net;

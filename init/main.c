@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../caps/privs.h"
@@ -14,6 +15,7 @@
 #include "config.h"
 #include "loop.h"
 #include "plan.h"
+#include "policy.h"
 #include "supervise.h"
 
 #ifndef PALISADE_VERSION
@@ -43,6 +45,27 @@ static int fail(const struct perr *err)
 	return EXIT_SETUP;
 }
 
+/* --check: the plan, with names resolved, and nothing changed. */
+static int check(const struct config *cfg, const struct agent_user *user)
+{
+	struct perr err;
+	printf("palisade %s plan (--check: nothing is changed)\n", PALISADE_VERSION);
+	plan_print_config(stdout, cfg, user);
+	fflush(stdout);
+	int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool v6 = s >= 0 || errno != EAFNOSUPPORT;
+	if (s >= 0)
+		close(s);
+	struct policy pol;
+	int rc = policy_build(&pol, cfg, v6, &err);
+	if (rc == 0)
+		policy_print(&pol, stdout);
+	policy_free(&pol);
+	if (rc < 0)
+		return fail(&err);
+	return 0;
+}
+
 /* Everything after configuration: fence, strip, drop, run, supervise. Only
  * reached as PID 1 and root. Returns palisade's exit status. */
 static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
@@ -59,6 +82,31 @@ static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
 	struct supervisor sup;
 	if (supervise_init(&sup, cfg->kill_group, &err) < 0)
 		return fail(&err);
+
+	/* The fence: checked first, so that a kernel or container without
+	 * what it needs fails before anything is changed. */
+	bool no_v6;
+	if (fence_probe(&no_v6, &err) < 0)
+		return fail(&err);
+	if (no_v6)
+		log_info("this container has no IPv6: only IPv4 needs a fence");
+	struct policy pol;
+	if (policy_build(&pol, cfg, !no_v6, &err) < 0) {
+		policy_free(&pol);
+		return fail(&err);
+	}
+	for (size_t i = 0; i < pol.nnames; i++)
+		if (pol.resolved[i].status != 0)
+			log_warn("%s did not resolve (%s): left out of the allowlist",
+				 pol.names[i], pol.resolved[i].why);
+	if (fence_install(&pol.plan, &err) < 0 || fence_verify(&pol.plan, &err) < 0) {
+		policy_free(&pol);
+		return fail(&err);
+	}
+	char summary[1024];
+	policy_summary(&pol, summary, sizeof(summary));
+	log_info("%s", summary);
+	policy_free(&pol);
 
 	char **env = child_env(envp, user->home, user->name);
 	if (!env) {
@@ -120,9 +168,7 @@ int main(int argc, char **argv, char **envp)
 	}
 
 	if (cfg.check) {
-		printf("palisade %s plan (--check: nothing is changed)\n", PALISADE_VERSION);
-		plan_print_config(stdout, &cfg, &user);
-		status = 0;
+		status = check(&cfg, &user);
 		goto out;
 	}
 

@@ -11,8 +11,23 @@
  *   probe pty TEXT_WAIT KEYS CMD...    runs CMD on a new terminal, types KEYS
  *                                      once TEXT_WAIT appears, copies output
  *   probe exit N                       exits with status N
+ *   probe flood ADDR PORT MS           UDP to ADDR:PORT for MS ms; counts replies
+ *   probe dns NAME SERVER [tcp] [TYPE]  one query; prints the rcode and answers
+ *   probe inject FAULT... -- CMD...    runs CMD with system calls failing as a
+ *                                      kernel without a feature would:
+ *       no-iptables   getsockopt(SOL_IP, IPT_SO_GET_INFO) -> ENOPROTOOPT
+ *       no-ip6tables  getsockopt(SOL_IPV6, IP6T_SO_GET_INFO) -> ENOPROTOOPT
+ *       no-nfnetlink  socket(AF_NETLINK, *, NETLINK_NETFILTER) -> EPROTONOSUPPORT
+ *       no-ipv6       socket(AF_INET6, ...) -> EAFNOSUPPORT
  */
 #include <arpa/inet.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/netlink.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -361,6 +376,209 @@ static int cmd_pty(int argc, char **argv)
 	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 }
 
+static int cmd_flood(int argc, char **argv)
+{
+	if (argc < 3)
+		return 2;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int af = make_addr(argv[0], argv[1], &ss, &len);
+	long end = now_ms() + atol(argv[2]);
+	int fd = socket(af, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return 1;
+	unsigned long sent = 0, replies = 0;
+	while (now_ms() < end) {
+		sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, len);
+		sent++;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 1) > 0) {
+			char b[16];
+			if (recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0)
+				replies++;
+		}
+	}
+	printf("sent %lu replies %lu\n", sent, replies);
+	return 0;
+}
+
+/* DNS: one question, answers printed as "A 1.2.3.4" lines. */
+static int cmd_dns(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	const char *name = argv[0];
+	int tcp = argc > 2 && !strcmp(argv[2], "tcp");
+	uint16_t qtype = 1;
+	if (argc > 3)
+		qtype = !strcmp(argv[3], "AAAA") ? 28 : !strcmp(argv[3], "TXT") ? 16 : (uint16_t)atoi(argv[3]);
+	unsigned char q[600];
+	size_t n = 0;
+	uint16_t id = (uint16_t)(getpid() ^ now_ms());
+	unsigned char hdr[12] = { id >> 8, id & 0xff, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
+	memcpy(q, hdr, 12);
+	n = 12;
+	const char *p = name;
+	while (*p) {
+		const char *dot = strchr(p, '.');
+		size_t l = dot ? (size_t)(dot - p) : strlen(p);
+		if (l == 0 || l > 63 || n + l + 6 > sizeof(q)) {
+			fprintf(stderr, "probe dns: bad name\n");
+			return 2;
+		}
+		q[n++] = (unsigned char)l;
+		memcpy(q + n, p, l);
+		n += l;
+		p += l + (dot ? 1 : 0);
+	}
+	q[n++] = 0;
+	q[n++] = qtype >> 8;
+	q[n++] = qtype & 0xff;
+	q[n++] = 0;
+	q[n++] = 1;
+
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int af = make_addr(argv[1], "53", &ss, &len);
+	int fd = socket(af, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+	struct timeval tv = { .tv_sec = 3 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	long t0 = now_ms();
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0) {
+		int e = errno;
+		printf("%s ms=%ld (%s)\n", errname(e), now_ms() - t0, strerror(e));
+		return 1;
+	}
+	unsigned char r[4096];
+	ssize_t got;
+	if (tcp) {
+		unsigned char pre[2] = { n >> 8, n & 0xff };
+		if (write(fd, pre, 2) != 2 || write(fd, q, n) != (ssize_t)n) {
+			printf("%s (%s)\n", errname(errno), strerror(errno));
+			return 1;
+		}
+		unsigned char lp[2];
+		if (recv(fd, lp, 2, MSG_WAITALL) != 2) {
+			printf("%s ms=%ld (%s)\n", errno ? errname(errno) : "closed", now_ms() - t0,
+			       strerror(errno));
+			return 1;
+		}
+		size_t want = (size_t)(lp[0] << 8 | lp[1]);
+		if (want > sizeof(r))
+			want = sizeof(r);
+		got = recv(fd, r, want, MSG_WAITALL);
+	} else {
+		if (send(fd, q, n, 0) < 0) {
+			int e = errno;
+			printf("%s ms=%ld (%s)\n", errname(e), now_ms() - t0, strerror(e));
+			return 1;
+		}
+		got = recv(fd, r, sizeof(r), 0);
+	}
+	if (got < 12) {
+		int e = errno;
+		printf("%s ms=%ld (%s)\n", got < 0 ? errname(e) : "short", now_ms() - t0,
+		       got < 0 ? strerror(e) : "short answer");
+		return 1;
+	}
+	static const char *const rcodes[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+					      "NOTIMP", "REFUSED" };
+	int rcode = r[3] & 0xf;
+	printf("%s%s ms=%ld\n", rcode < 6 ? rcodes[rcode] : "RCODE?", r[2] & 2 ? " TC" : "",
+	       now_ms() - t0);
+	/* Walk the answers: skip the question, then print A/AAAA/CNAME. */
+	size_t off = 12;
+	int qd = r[4] << 8 | r[5], an = r[6] << 8 | r[7];
+	for (int i = 0; i < qd && off < (size_t)got; i++) {
+		while (off < (size_t)got && r[off] && (r[off] & 0xc0) != 0xc0)
+			off += r[off] + 1u;
+		off += off < (size_t)got && (r[off] & 0xc0) == 0xc0 ? 2 : 1;
+		off += 4;
+	}
+	for (int i = 0; i < an && off + 10 <= (size_t)got; i++) {
+		while (off < (size_t)got && r[off] && (r[off] & 0xc0) != 0xc0)
+			off += r[off] + 1u;
+		off += off < (size_t)got && (r[off] & 0xc0) == 0xc0 ? 2 : 1;
+		if (off + 10 > (size_t)got)
+			break;
+		int type = r[off] << 8 | r[off + 1];
+		unsigned ttl = (unsigned)r[off + 4] << 24 | r[off + 5] << 16 | r[off + 6] << 8 | r[off + 7];
+		size_t rdlen = (size_t)(r[off + 8] << 8 | r[off + 9]);
+		off += 10;
+		if (off + rdlen > (size_t)got)
+			break;
+		char a[INET6_ADDRSTRLEN];
+		if (type == 1 && rdlen == 4)
+			printf("A %s ttl=%u\n", inet_ntop(AF_INET, r + off, a, sizeof(a)), ttl);
+		else if (type == 28 && rdlen == 16)
+			printf("AAAA %s ttl=%u\n", inet_ntop(AF_INET6, r + off, a, sizeof(a)), ttl);
+		else if (type == 5)
+			printf("CNAME ttl=%u\n", ttl);
+		else
+			printf("TYPE%d ttl=%u\n", type, ttl);
+		off += rdlen;
+	}
+	return rcode == 0 ? 0 : 3;
+}
+
+/* Seccomp fault injection: classic BPF, no library needed. */
+#define LD_NR BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
+#define LD_ARG(n) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[n]))
+#define RET_ERRNO(e) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
+
+static int cmd_inject(int argc, char **argv)
+{
+	struct sock_filter f[64];
+	int n = 0;
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					      offsetof(struct seccomp_data, arch));
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	int i = 0;
+	for (; i < argc && strcmp(argv[i], "--"); i++) {
+		/* Each fault: nr == X && argA == V1 && argB == V2 -> errno. */
+		long nr, a1 = -1, a2 = -1;
+		int i1 = 0, i2 = 0, e;
+		if (!strcmp(argv[i], "no-iptables")) {
+			nr = SYS_getsockopt; i1 = 1; a1 = SOL_IP; i2 = 2; a2 = 64; e = ENOPROTOOPT;
+		} else if (!strcmp(argv[i], "no-ip6tables")) {
+			nr = SYS_getsockopt; i1 = 1; a1 = SOL_IPV6; i2 = 2; a2 = 64; e = ENOPROTOOPT;
+		} else if (!strcmp(argv[i], "no-nfnetlink")) {
+			nr = SYS_socket; i1 = 0; a1 = AF_NETLINK; i2 = 2; a2 = NETLINK_NETFILTER;
+			e = EPROTONOSUPPORT;
+		} else if (!strcmp(argv[i], "no-ipv6")) {
+			nr = SYS_socket; i1 = 0; a1 = AF_INET6; e = EAFNOSUPPORT;
+		} else {
+			fprintf(stderr, "probe inject: unknown fault %s\n", argv[i]);
+			return 2;
+		}
+		f[n++] = (struct sock_filter)LD_NR;
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0,
+						      a2 >= 0 ? 5 : 3);
+		f[n++] = (struct sock_filter)LD_ARG(i1);
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)a1, 0,
+						      a2 >= 0 ? 3 : 1);
+		if (a2 >= 0) {
+			f[n++] = (struct sock_filter)LD_ARG(i2);
+			f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)a2, 0, 1);
+		}
+		f[n++] = (struct sock_filter)RET_ERRNO(e);
+	}
+	if (i >= argc - 1) {
+		fprintf(stderr, "probe inject: FAULT... -- CMD...\n");
+		return 2;
+	}
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog prog = { .len = (unsigned short)n, .filter = f };
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+		perror("probe inject: seccomp");
+		return 1;
+	}
+	execvp(argv[i + 1], argv + i + 1);
+	perror("probe inject: exec");
+	return 127;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -387,6 +605,12 @@ int main(int argc, char **argv)
 		return cmd_signals(argc, argv);
 	if (!strcmp(cmd, "pty"))
 		return cmd_pty(argc, argv);
+	if (!strcmp(cmd, "flood"))
+		return cmd_flood(argc, argv);
+	if (!strcmp(cmd, "dns"))
+		return cmd_dns(argc, argv);
+	if (!strcmp(cmd, "inject"))
+		return cmd_inject(argc, argv);
 	if (!strcmp(cmd, "exit"))
 		return argc > 0 ? atoi(argv[0]) : 0;
 	fprintf(stderr, "probe: unknown command %s\n", cmd);

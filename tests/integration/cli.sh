@@ -40,12 +40,17 @@ expect_match "--check lists a CLI entry" '\[2001:db8::1\]:22 +tcp 22 udp 22  \[-
 expect_match "--check lists a preset entry" 'registry\.npmjs\.org +tcp 80,443 udp 443  \[@npm\]' "$out"
 expect_match "--check marks wildcards for the DNS filter" '\*\.example\.org +\(wildcards' "$out"
 
-# Outside any namespace, as an unprivileged user of this machine.
+# Outside any namespace, as an unprivileged user of this machine. Only an
+# address is allowed, so that nothing is looked up through this machine's
+# resolver.
 cp "$PALISADE" "$WORK/palisade"
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$WORK/palisade" --check \
-      -u nobody -a example.com true 2>&1); rc=$?
+      -u nobody -a 192.0.2.1 true 2>&1); rc=$?
 expect_eq "--check outside a container, unprivileged, exits 0" 0 "$rc"
-expect_match "--check outside a container shows the plan" 'example\.com +tcp 80,443 udp 443' "$out"
+expect_match "--check outside a container shows the plan" '192\.0\.2\.1 +tcp 80,443 udp 443' "$out"
+expect_match "--check shows the rules it would install" '-A OUTPUT -p tcp -m set --match-set palisade4 dst -m multiport --dports 80,443 -j ACCEPT' "$out"
+check "--check changed nothing: no palisade sets on this machine" bash -c '! ipset list -n 2>/dev/null | grep -q ^palisade'
+
 out=$("$PALISADE" --check -u nobody-at-all true 2>&1); rc=$?
 expect_eq "--check with an unknown user exits 125" 125 "$rc"
 

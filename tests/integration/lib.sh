@@ -137,7 +137,7 @@ EOF2
                 mknod -m 0666 "$r/dev/$n" c "$ma" "$mi"
             done
             [ -n "${SANDBOX_SETUP:-}" ] && eval "$SANDBOX_SETUP"
-            exec chroot ${CHROOT_OPTS:-} "$r" "$@"
+            exec ${SANDBOX_WRAP:-} chroot ${CHROOT_OPTS:-} "$r" "$@"
         ' sandbox "$root" "$@"
 }
 

@@ -13,7 +13,7 @@
 #include "../../init/allowlist.h"
 #include "../../init/presets.h"
 
-static void parse_ok(const char *in, enum entry_kind kind, enum entry_ports ports,
+static void parse_ok(const char *in, enum entry_kind kind, enum port_scope ports,
 		     uint16_t port, const char *canonical)
 {
 	struct entry e;

@@ -1,0 +1,298 @@
+#include "fence.h"
+
+#include <errno.h>
+#include <linux/netfilter/ipset/ip_set.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "iptc.h"
+
+static int fam_index(enum net_family f)
+{
+	return f == NET_V4 ? 0 : 1;
+}
+
+static bool elem_equal(const struct set_elem *a, const struct set_elem *b)
+{
+	return net_equal(&a->net, &b->net) && a->proto == b->proto && a->port == b->port;
+}
+
+static int set_push(struct set_plan *s, const struct set_elem *e)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct set_elem *v = realloc(s->v, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = *e;
+	return 0;
+}
+
+static int elem_cmp(const void *pa, const void *pb)
+{
+	const struct set_elem *a = pa, *b = pb;
+	if (a->net.family != b->net.family)
+		return a->net.family - b->net.family;
+	int c = memcmp(a->net.bytes, b->net.bytes, 16);
+	if (c)
+		return c;
+	if (a->net.prefix != b->net.prefix)
+		return a->net.prefix - b->net.prefix;
+	if (a->proto != b->proto)
+		return a->proto - b->proto;
+	return (int)a->port - (int)b->port;
+}
+
+/* Sorts a set's members and drops duplicates (names that share addresses). */
+static void set_unique(struct set_plan *s)
+{
+	if (s->n < 2)
+		return;
+	qsort(s->v, s->n, sizeof(*s->v), elem_cmp);
+	size_t k = 1;
+	for (size_t i = 1; i < s->n; i++)
+		if (!elem_equal(&s->v[i], &s->v[k - 1]))
+			s->v[k++] = s->v[i];
+	s->n = k;
+}
+
+int fence_plan_build(const struct fence_dest *dests, size_t n,
+		     const struct fence_spec *spec, bool v6, struct fence_plan *plan,
+		     struct perr *err)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->v6 = v6;
+	for (int f = 0; f < 2; f++) {
+		enum net_family fam = f ? NET_V6 : NET_V4;
+		for (int k = 0; k < SET_KINDS; k++) {
+			plan->sets[f][k].name = set_name(fam, (enum set_kind)k);
+			plan->sets[f][k].kind = (enum set_kind)k;
+			plan->sets[f][k].family = fam;
+		}
+		if (fam == NET_V6 && !v6)
+			continue;
+		if (ruleset_build(spec, fam, &plan->rules[f]) < 0)
+			return perr_set(err, "too many rules: fewer --expose ports or resolvers");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct fence_dest *d = &dests[i];
+		if (d->net.family == NET_V6 && !v6)
+			continue;
+		struct set_plan *sets = plan->sets[fam_index(d->net.family)];
+		struct set_elem e = { .net = d->net };
+		int rc = 0;
+		switch (d->ports) {
+		case PORTS_DEFAULT:
+			rc = set_push(&sets[SET_DEFAULT], &e);
+			break;
+		case PORTS_ALL:
+			rc = set_push(&sets[SET_ALL], &e);
+			break;
+		case PORTS_ONE:
+			e.port = d->port;
+			e.proto = PROTO_TCP;
+			rc = set_push(&sets[SET_PORT], &e);
+			e.proto = PROTO_UDP;
+			rc |= set_push(&sets[SET_PORT], &e);
+			break;
+		}
+		if (rc < 0)
+			return perr_set(err, "out of memory");
+	}
+	for (int f = 0; f < 2; f++) {
+		for (int k = 0; k < SET_KINDS; k++) {
+			set_unique(&plan->sets[f][k]);
+			if (plan->sets[f][k].n > SET_MAXELEM)
+				return perr_set(err, "more than %u members for set %s",
+						SET_MAXELEM, plan->sets[f][k].name);
+		}
+	}
+	return 0;
+}
+
+void fence_plan_free(struct fence_plan *plan)
+{
+	for (int f = 0; f < 2; f++)
+		for (int k = 0; k < SET_KINDS; k++)
+			free(plan->sets[f][k].v);
+	memset(plan, 0, sizeof(*plan));
+}
+
+static void print_elem(const struct set_elem *e, FILE *out)
+{
+	char a[NET_ADDR_STRLEN];
+	net_format(&e->net, a, sizeof(a));
+	if (e->port)
+		fprintf(out, "%s,%s:%u", a, e->proto == PROTO_TCP ? "tcp" : "udp", e->port);
+	else
+		fprintf(out, "%s", a);
+}
+
+void fence_plan_print(const struct fence_plan *plan, FILE *out)
+{
+	for (int f = 0; f < 2; f++) {
+		if (f == 1 && !plan->v6)
+			continue;
+		for (int k = 0; k < SET_KINDS; k++) {
+			const struct set_plan *s = &plan->sets[f][k];
+			fprintf(out, "ipset %s (%s, %s): %zu member%s\n", s->name, set_type(s->kind),
+				f ? "inet6" : "inet", s->n, s->n == 1 ? "" : "s");
+			for (size_t i = 0; i < s->n; i++) {
+				fprintf(out, "  ");
+				print_elem(&s->v[i], out);
+				fprintf(out, "\n");
+			}
+		}
+	}
+	for (int f = 0; f < 2; f++) {
+		if (f == 1 && !plan->v6)
+			continue;
+		fprintf(out, "# %s\n", f ? "ip6tables" : "iptables");
+		ruleset_render(&plan->rules[f], out);
+	}
+	if (!plan->v6)
+		fprintf(out, "# ip6tables: not installed (no IPv6 in this container)\n");
+}
+
+int fence_probe(bool *no_v6, struct perr *err)
+{
+	/* No IPv6 at all: the kernel refuses IPv6 sockets. */
+	*no_v6 = false;
+	int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 && errno == EAFNOSUPPORT)
+		*no_v6 = true;
+	else if (s >= 0)
+		close(s);
+
+	bool absent;
+	struct iptc_table *t = iptc_table_open(NET_V4, &absent, err);
+	if (!t)
+		return -1;
+	iptc_table_close(t);
+	if (!*no_v6) {
+		/* IPv6 is there, so its fence must be too: fail closed. */
+		t = iptc_table_open(NET_V6, &absent, err);
+		if (!t)
+			return perr_prefix(err, "this container has IPv6, so ip6tables must be "
+					   "set up too");
+		iptc_table_close(t);
+	}
+	struct ipset *is = ipset_open(err);
+	if (!is)
+		return -1;
+	ipset_close(is);
+	return 0;
+}
+
+/* Fills a set completely before any rule can see it: a new set is created
+ * and filled; an existing one is replaced by a filled twin, atomically
+ * swapped in, so that rules referring to it never see it half-filled. */
+static int replace_set(struct ipset *is, const struct set_plan *s, struct perr *err)
+{
+	int exists = ipset_exists(is, s->name, err);
+	if (exists < 0)
+		return -1;
+	if (!exists) {
+		if (ipset_create(is, s->name, set_type(s->kind), s->family, SET_MAXELEM, err) < 0 ||
+		    ipset_add(is, s->name, s->v, s->n, err) < 0)
+			return -1;
+		return 0;
+	}
+	char tmp[IPSET_MAXNAMELEN];
+	snprintf(tmp, sizeof(tmp), "%s.new", s->name);
+	if (ipset_destroy(is, tmp, true, err) < 0 ||
+	    ipset_create(is, tmp, set_type(s->kind), s->family, SET_MAXELEM, err) < 0 ||
+	    ipset_add(is, tmp, s->v, s->n, err) < 0)
+		return -1;
+	if (ipset_swap(is, s->name, tmp, err) < 0)
+		return perr_prefix(err, "replacing set %s from an earlier start (remove the "
+				   "container and start a new one)", s->name);
+	return ipset_destroy(is, tmp, false, err);
+}
+
+int fence_install(const struct fence_plan *plan, struct perr *err)
+{
+	int rc = -1;
+	bool absent;
+	struct iptc_table *t[2] = { NULL, NULL };
+	struct ipset *is = NULL;
+
+	/* Open both tables first: a missing table fails before any change. */
+	for (int f = 0; f < 2; f++) {
+		if (f == 1 && !plan->v6)
+			continue;
+		t[f] = iptc_table_open(f ? NET_V6 : NET_V4, &absent, err);
+		if (!t[f])
+			goto out;
+	}
+	if (!(is = ipset_open(err)))
+		goto out;
+	for (int f = 0; f < 2; f++) {
+		if (f == 1 && !plan->v6)
+			continue;
+		for (int k = 0; k < SET_KINDS; k++)
+			if (replace_set(is, &plan->sets[f][k], err) < 0)
+				goto out;
+	}
+	for (int f = 0; f < 2; f++)
+		if (t[f] && iptc_table_install(t[f], &plan->rules[f], err) < 0)
+			goto out;
+	rc = 0;
+out:
+	ipset_close(is);
+	iptc_table_close(t[0]);
+	iptc_table_close(t[1]);
+	return rc;
+}
+
+int fence_verify(const struct fence_plan *plan, struct perr *err)
+{
+	for (int f = 0; f < 2; f++) {
+		if (f == 1 && !plan->v6)
+			continue;
+		if (iptc_table_verify(f ? NET_V6 : NET_V4, &plan->rules[f], err) < 0)
+			return -1;
+	}
+	struct ipset *is = ipset_open(err);
+	if (!is)
+		return -1;
+	int rc = 0;
+	for (int f = 0; f < 2 && rc == 0; f++) {
+		if (f == 1 && !plan->v6)
+			continue;
+		for (int k = 0; k < SET_KINDS && rc == 0; k++) {
+			const struct set_plan *s = &plan->sets[f][k];
+			struct set_elem *got = NULL;
+			size_t n = 0;
+			if (ipset_list(is, s->name, &got, &n, err) < 0) {
+				rc = -1;
+				break;
+			}
+			struct set_elem *want = malloc((s->n ? s->n : 1) * sizeof(*want));
+			if (!want) {
+				free(got);
+				rc = perr_set(err, "out of memory");
+				break;
+			}
+			memcpy(want, s->v, s->n * sizeof(*want));
+			qsort(want, s->n, sizeof(*want), elem_cmp);
+			if (n > 1)
+				qsort(got, n, sizeof(*got), elem_cmp);
+			bool same = n == s->n;
+			for (size_t i = 0; same && i < n; i++)
+				same = elem_equal(&got[i], &want[i]);
+			if (!same)
+				rc = perr_set(err, "verification: set %s holds %zu members, the plan %zu, "
+					      "or they differ", s->name, n, s->n);
+			free(got);
+			free(want);
+		}
+	}
+	ipset_close(is);
+	return rc;
+}

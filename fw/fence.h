@@ -1,0 +1,58 @@
+/* The egress fence as a whole: the sets and the rules of both families,
+ * planned from resolved destinations, installed in the kernel, and read
+ * back to check. */
+#ifndef PALISADE_FENCE_H
+#define PALISADE_FENCE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../lib/err.h"
+#include "ipset.h"
+#include "rules.h"
+
+/* An allowed destination: an address or network, with its ports. */
+struct fence_dest {
+	struct net_addr net;
+	enum port_scope ports;
+	uint16_t port;
+};
+
+struct set_plan {
+	const char *name;
+	enum set_kind kind;
+	enum net_family family;
+	struct set_elem *v;
+	size_t n, cap;
+};
+
+struct fence_plan {
+	bool v6;                              /* fence IPv6 too */
+	struct ruleset rules[2];              /* [0] IPv4, [1] IPv6 */
+	struct set_plan sets[2][SET_KINDS];
+};
+
+#define SET_MAXELEM (1u << 20)
+
+/* Plans the sets and rules. Destinations of a family that is not fenced
+ * are left out. Duplicates are dropped. */
+int fence_plan_build(const struct fence_dest *dests, size_t n,
+		     const struct fence_spec *spec, bool v6, struct fence_plan *plan,
+		     struct perr *err);
+void fence_plan_free(struct fence_plan *plan);
+
+/* Prints the sets and both filter tables, like ipset list and iptables-save. */
+void fence_plan_print(const struct fence_plan *plan, FILE *out);
+
+/* Checks that the kernel has what the fence needs (the filter tables of
+ * both families, ip_set, NET_ADMIN) before anything is changed. When IPv6
+ * is not in the kernel at all, *no_v6 is set and only IPv4 is required. */
+int fence_probe(bool *no_v6, struct perr *err);
+
+/* Installs the plan: each set filled completely (replacing an existing one
+ * by an atomic swap), then one commit per family. Then reads everything
+ * back and compares it with the plan. */
+int fence_install(const struct fence_plan *plan, struct perr *err);
+int fence_verify(const struct fence_plan *plan, struct perr *err);
+
+#endif

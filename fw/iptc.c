@@ -1,0 +1,521 @@
+#include "iptc.h"
+
+#include <errno.h>
+#include <libiptc/libip6tc.h>
+#include <libiptc/libiptc.h>
+#include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_multiport.h>
+#include <linux/netfilter/xt_set.h>
+#include <linux/netfilter/xt_tcpudp.h>
+#include <linux/netfilter_ipv4/ipt_REJECT.h>
+#include <linux/netfilter_ipv6/ip6t_REJECT.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ipset.h"
+
+#define ENTRY_MAX 1024
+
+/* The two libraries have the same shape with different names and entry
+ * types; this table hides the difference. */
+struct tc_ops {
+	struct xtc_handle *(*init)(const char *table);
+	void (*free)(struct xtc_handle *h);
+	const char *(*first_chain)(struct xtc_handle *h);
+	const char *(*next_chain)(struct xtc_handle *h);
+	int (*builtin)(const char *chain, struct xtc_handle *h);
+	int (*flush)(const char *chain, struct xtc_handle *h);
+	int (*delete_chain)(const char *chain, struct xtc_handle *h);
+	int (*set_policy)(const char *chain, const char *policy, struct xt_counters *c,
+			  struct xtc_handle *h);
+	const char *(*get_policy)(const char *chain, struct xt_counters *c,
+				  struct xtc_handle *h);
+	int (*append)(const char *chain, const void *e, struct xtc_handle *h);
+	const void *(*first_rule)(const char *chain, struct xtc_handle *h);
+	const void *(*next_rule)(const void *prev, struct xtc_handle *h);
+	const char *(*get_target)(const void *e, struct xtc_handle *h);
+	int (*commit)(struct xtc_handle *h);
+	const char *(*strerror)(int err);
+};
+
+static int append4(const char *c, const void *e, struct xtc_handle *h)
+{
+	return iptc_append_entry(c, e, h);
+}
+static int append6(const char *c, const void *e, struct xtc_handle *h)
+{
+	return ip6tc_append_entry(c, e, h);
+}
+static const void *first4(const char *c, struct xtc_handle *h)
+{
+	return iptc_first_rule(c, h);
+}
+static const void *first6(const char *c, struct xtc_handle *h)
+{
+	return ip6tc_first_rule(c, h);
+}
+static const void *next4(const void *p, struct xtc_handle *h)
+{
+	return iptc_next_rule(p, h);
+}
+static const void *next6(const void *p, struct xtc_handle *h)
+{
+	return ip6tc_next_rule(p, h);
+}
+static const char *target4(const void *e, struct xtc_handle *h)
+{
+	return iptc_get_target(e, h);
+}
+static const char *target6(const void *e, struct xtc_handle *h)
+{
+	return ip6tc_get_target(e, h);
+}
+
+static const struct tc_ops ops4 = {
+	iptc_init, iptc_free, iptc_first_chain, iptc_next_chain, iptc_builtin,
+	iptc_flush_entries, iptc_delete_chain, iptc_set_policy, iptc_get_policy,
+	append4, first4, next4, target4, iptc_commit, iptc_strerror,
+};
+static const struct tc_ops ops6 = {
+	ip6tc_init, ip6tc_free, ip6tc_first_chain, ip6tc_next_chain, ip6tc_builtin,
+	ip6tc_flush_entries, ip6tc_delete_chain, ip6tc_set_policy, ip6tc_get_policy,
+	append6, first6, next6, target6, ip6tc_commit, ip6tc_strerror,
+};
+
+struct iptc_table {
+	enum net_family family;
+	const struct tc_ops *ops;
+	struct xtc_handle *h;
+};
+
+static const char *cmd_name(enum net_family f)
+{
+	return f == NET_V4 ? "iptables" : "ip6tables";
+}
+
+static int table_error(struct perr *err, enum net_family family, const char *what, int e,
+		       const struct tc_ops *ops)
+{
+	if (e == EPERM || e == EACCES)
+		return perr_set(err, "%s: %s: permission denied: run the container with "
+				"--cap-add NET_ADMIN", cmd_name(family), what);
+	if (e == ENOPROTOOPT || e == ENOENT || e == EAFNOSUPPORT || e == EPROTONOSUPPORT)
+		return perr_set(err, "%s: %s: the kernel has no %s support (%s); load it on the "
+				"host with modprobe %s", cmd_name(family), what,
+				family == NET_V4 ? "ip_tables" : "ip6_tables", ops->strerror(e),
+				family == NET_V4 ? "ip_tables iptable_filter" : "ip6_tables ip6table_filter");
+	return perr_set(err, "%s: %s: %s", cmd_name(family), what, ops->strerror(e));
+}
+
+struct iptc_table *iptc_table_open(enum net_family family, bool *absent, struct perr *err)
+{
+	*absent = false;
+	struct iptc_table *t = calloc(1, sizeof(*t));
+	if (!t) {
+		perr_set(err, "out of memory");
+		return NULL;
+	}
+	t->family = family;
+	t->ops = family == NET_V4 ? &ops4 : &ops6;
+	errno = 0;
+	t->h = t->ops->init("filter");
+	if (!t->h) {
+		int e = errno;
+		*absent = e == ENOPROTOOPT || e == EAFNOSUPPORT;
+		table_error(err, family, "cannot read the filter table", e, t->ops);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void iptc_table_close(struct iptc_table *t)
+{
+	if (!t)
+		return;
+	if (t->h)
+		t->ops->free(t->h);
+	free(t);
+}
+
+/* Appends a zeroed, aligned area of n bytes to the entry being built. */
+struct builder {
+	unsigned char *buf;
+	size_t len, cap;
+	bool overflow;
+};
+
+static void *put(struct builder *b, size_t n)
+{
+	n = XT_ALIGN(n);
+	if (b->len + n > b->cap) {
+		b->overflow = true;
+		return NULL;
+	}
+	void *p = b->buf + b->len;
+	memset(p, 0, n);
+	b->len += n;
+	return p;
+}
+
+static void *match(struct builder *b, const char *name, uint8_t revision, size_t size)
+{
+	struct xt_entry_match *m = put(b, sizeof(*m) + size);
+	if (!m)
+		return NULL;
+	m->u.user.match_size = (uint16_t)XT_ALIGN(sizeof(*m) + size);
+	snprintf(m->u.user.name, sizeof(m->u.user.name), "%s", name);
+	m->u.user.revision = revision;
+	return m->data;
+}
+
+static void *target(struct builder *b, const char *name, size_t size)
+{
+	struct xt_entry_target *t = put(b, sizeof(*t) + size);
+	if (!t)
+		return NULL;
+	t->u.user.target_size = (uint16_t)XT_ALIGN(sizeof(*t) + size);
+	snprintf(t->u.user.name, sizeof(t->u.user.name), "%s", name);
+	return t->data;
+}
+
+size_t iptc_encode(const struct rule *r, enum net_family family, uint16_t set_index,
+		   uint8_t set_revision, void *buf, size_t len)
+{
+	struct builder b = { .buf = buf, .cap = len };
+	size_t head = family == NET_V4 ? sizeof(struct ipt_entry) : sizeof(struct ip6t_entry);
+	if (!put(&b, head))
+		return 0;
+	char *iface = NULL;
+	unsigned char *mask = NULL;
+	if (family == NET_V4) {
+		struct ipt_entry *e = buf;
+		if (r->has_dst) {
+			memcpy(&e->ip.dst, r->dst.bytes, 4);
+			uint32_t m = r->dst.prefix ? htonl(~0u << (32 - r->dst.prefix)) : 0;
+			memcpy(&e->ip.dmsk, &m, 4);
+		}
+		iface = r->chain == CHAIN_INPUT ? e->ip.iniface : e->ip.outiface;
+		mask = r->chain == CHAIN_INPUT ? e->ip.iniface_mask : e->ip.outiface_mask;
+		e->ip.proto = r->proto;
+	} else {
+		struct ip6t_entry *e = buf;
+		if (r->has_dst) {
+			memcpy(&e->ipv6.dst, r->dst.bytes, 16);
+			for (unsigned i = 0; i < r->dst.prefix; i++)
+				e->ipv6.dmsk.s6_addr[i / 8] |= (uint8_t)(0x80u >> (i % 8));
+		}
+		iface = r->chain == CHAIN_INPUT ? e->ipv6.iniface : e->ipv6.outiface;
+		mask = r->chain == CHAIN_INPUT ? e->ipv6.iniface_mask : e->ipv6.outiface_mask;
+		e->ipv6.proto = r->proto;
+		if (r->proto)
+			e->ipv6.flags |= IP6T_F_PROTO;
+	}
+	if (r->iface) {
+		size_t n = strlen(r->iface);
+		if (n >= IFNAMSIZ)
+			return 0;
+		memcpy(iface, r->iface, n);
+		memset(mask, 0xff, n + 1); /* the name and its NUL: an exact match */
+	}
+
+	/* Matches, in the order rule_render prints them. */
+	if (r->established) {
+		struct xt_conntrack_mtinfo3 *ct = match(&b, "conntrack", 3, sizeof(*ct));
+		if (ct) {
+			ct->match_flags = XT_CONNTRACK_STATE;
+			ct->state_mask = XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED) |
+					 XT_CONNTRACK_STATE_BIT(IP_CT_RELATED);
+		}
+	}
+	if (r->icmp6_type >= 0) {
+		struct ip6t_icmp *ic = match(&b, "icmp6", 0, sizeof(*ic));
+		if (ic) {
+			ic->type = (uint8_t)r->icmp6_type;
+			ic->code[0] = 0;
+			ic->code[1] = 0xff;
+		}
+	}
+	if (r->set) {
+		/* Revision 4 where the kernel has it, as iptables itself picks the
+		 * newest: iptables-save prints only the revision it would use. */
+		struct xt_set_info *si;
+		if (set_revision >= 4) {
+			struct xt_set_info_match_v4 *sm = match(&b, "set", 4, sizeof(*sm));
+			si = sm ? &sm->match_set : NULL;
+		} else {
+			struct xt_set_info_match_v1 *sm = match(&b, "set", 1, sizeof(*sm));
+			si = sm ? &sm->match_set : NULL;
+		}
+		if (si) {
+			si->index = set_index;
+			si->dim = r->set_dims;
+			si->flags = 0; /* every dimension is dst */
+		}
+	}
+	if (r->dport) {
+		if (r->proto == PROTO_TCP) {
+			struct xt_tcp *t = match(&b, "tcp", 0, sizeof(*t));
+			if (t) {
+				t->spts[1] = 0xffff;
+				t->dpts[0] = t->dpts[1] = r->dport;
+			}
+		} else {
+			struct xt_udp *u = match(&b, "udp", 0, sizeof(*u));
+			if (u) {
+				u->spts[1] = 0xffff;
+				u->dpts[0] = u->dpts[1] = r->dport;
+			}
+		}
+	}
+	if (r->nports) {
+		struct xt_multiport_v1 *mp = match(&b, "multiport", 1, sizeof(*mp));
+		if (mp) {
+			mp->flags = XT_MULTIPORT_DESTINATION;
+			mp->count = (uint8_t)r->nports;
+			for (size_t i = 0; i < r->nports && i < XT_MULTI_PORTS; i++)
+				mp->ports[i] = r->ports[i];
+		}
+	}
+	size_t target_offset = b.len;
+
+	switch (r->verdict) {
+	case VERDICT_ACCEPT:
+		/* libiptc turns the name of a standard target into its verdict. */
+		target(&b, IPTC_LABEL_ACCEPT, sizeof(int));
+		break;
+	case VERDICT_REJECT_TCP_RESET:
+	case VERDICT_REJECT_PROHIBITED:
+		if (family == NET_V4) {
+			struct ipt_reject_info *ri = target(&b, "REJECT", sizeof(*ri));
+			if (ri)
+				ri->with = r->verdict == VERDICT_REJECT_TCP_RESET ? IPT_TCP_RESET
+										 : IPT_ICMP_ADMIN_PROHIBITED;
+		} else {
+			struct ip6t_reject_info *ri = target(&b, "REJECT", sizeof(*ri));
+			if (ri)
+				ri->with = r->verdict == VERDICT_REJECT_TCP_RESET ? IP6T_TCP_RESET
+										 : IP6T_ICMP6_ADM_PROHIBITED;
+		}
+		break;
+	}
+	if (b.overflow)
+		return 0;
+	if (family == NET_V4) {
+		struct ipt_entry *e = buf;
+		e->target_offset = (uint16_t)target_offset;
+		e->next_offset = (uint16_t)b.len;
+	} else {
+		struct ip6t_entry *e = buf;
+		e->target_offset = (uint16_t)target_offset;
+		e->next_offset = (uint16_t)b.len;
+	}
+	return b.len;
+}
+
+/* The newest revision of the set match that the kernel has, up to 4. */
+static uint8_t set_match_revision(enum net_family family)
+{
+	int fd = socket(family == NET_V4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC,
+			IPPROTO_RAW);
+	if (fd < 0)
+		return 1;
+	struct xt_get_revision rev;
+	memset(&rev, 0, sizeof(rev));
+	snprintf(rev.name, sizeof(rev.name), "set");
+	rev.revision = 4;
+	socklen_t len = sizeof(rev);
+	int opt = family == NET_V4 ? IPT_SO_GET_REVISION_MATCH : IP6T_SO_GET_REVISION_MATCH;
+	int level = family == NET_V4 ? IPPROTO_IP : IPPROTO_IPV6;
+	int rc = getsockopt(fd, level, opt, &rev, &len);
+	close(fd);
+	return rc == 0 ? 4 : 1;
+}
+
+/* Encodes every rule, looking the sets up in the kernel. */
+static int encode_all(const struct ruleset *rs, unsigned char (*out)[ENTRY_MAX],
+		      struct perr *err)
+{
+	uint8_t set_revision = set_match_revision(rs->family);
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct rule *r = &rs->v[i];
+		uint16_t index = 0;
+		if (r->set && ipset_index(r->set, rs->family, &index, err) < 0)
+			return -1;
+		if (!iptc_encode(r, rs->family, index, set_revision, out[i], ENTRY_MAX))
+			return perr_set(err, "internal: rule %zu does not fit %d bytes", i, ENTRY_MAX);
+	}
+	return 0;
+}
+
+int iptc_table_install(struct iptc_table *t, const struct ruleset *rs, struct perr *err)
+{
+	const struct tc_ops *o = t->ops;
+	unsigned char (*entries)[ENTRY_MAX] = calloc(rs->n ? rs->n : 1, ENTRY_MAX);
+	if (!entries)
+		return perr_set(err, "out of memory");
+	int rc = -1;
+	if (encode_all(rs, entries, err) < 0)
+		goto out;
+
+	/* Empty every chain, then remove the user chains: the table becomes
+	 * exactly the plan. Nothing reaches the kernel until the commit. */
+	const char *chain;
+	for (chain = o->first_chain(t->h); chain; chain = o->next_chain(t->h))
+		if (!o->flush(chain, t->h)) {
+			table_error(err, t->family, "flushing a chain", errno, o);
+			goto out;
+		}
+	for (;;) {
+		const char *user = NULL;
+		for (chain = o->first_chain(t->h); chain; chain = o->next_chain(t->h))
+			if (!o->builtin(chain, t->h)) {
+				user = chain;
+				break;
+			}
+		if (!user)
+			break;
+		char name[XT_EXTENSION_MAXNAMELEN];
+		snprintf(name, sizeof(name), "%s", user);
+		if (!o->delete_chain(name, t->h)) {
+			table_error(err, t->family, "removing a chain", errno, o);
+			goto out;
+		}
+	}
+	for (int c = 0; c < CHAINS; c++)
+		if (!o->set_policy(chain_names[c], IPTC_LABEL_DROP, NULL, t->h)) {
+			table_error(err, t->family, "setting a policy", errno, o);
+			goto out;
+		}
+	for (size_t i = 0; i < rs->n; i++)
+		if (!o->append(chain_names[rs->v[i].chain], entries[i], t->h)) {
+			char line[512], what[600];
+			rule_render(&rs->v[i], rs->family, line, sizeof(line));
+			snprintf(what, sizeof(what), "adding \"%s\"", line);
+			table_error(err, t->family, what, errno, o);
+			goto out;
+		}
+	if (!o->commit(t->h)) {
+		table_error(err, t->family, "committing the filter table", errno, o);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(entries);
+	return rc;
+}
+
+/* Whether the kernel's entry got is the one palisade encoded (want). The
+ * kernel writes a match's or target's name only up to its NUL, so names are
+ * compared as strings and the rest field by field; counters and the hook
+ * bookkeeping (comefrom, nfcache) are the kernel's own. */
+static bool entry_same(enum net_family family, const void *got, const void *want,
+		       const char *got_target)
+{
+	const unsigned char *g = got, *w = want;
+	size_t head, ipsz;
+	uint16_t gto, wto, gnext, wnext;
+	if (family == NET_V4) {
+		const struct ipt_entry *ge = got, *we = want;
+		head = sizeof(*ge);
+		ipsz = sizeof(ge->ip);
+		gto = ge->target_offset, wto = we->target_offset;
+		gnext = ge->next_offset, wnext = we->next_offset;
+	} else {
+		const struct ip6t_entry *ge = got, *we = want;
+		head = sizeof(*ge);
+		ipsz = sizeof(ge->ipv6);
+		gto = ge->target_offset, wto = we->target_offset;
+		gnext = ge->next_offset, wnext = we->next_offset;
+	}
+	if (gto != wto || gnext != wnext || memcmp(g, w, ipsz) != 0)
+		return false;
+	for (size_t off = head; off < wto;) {
+		const struct xt_entry_match *gm = (const void *)(g + off);
+		const struct xt_entry_match *wm = (const void *)(w + off);
+		size_t size = wm->u.user.match_size;
+		if (size < sizeof(*wm) || off + size > wto || gm->u.user.match_size != size ||
+		    strncmp(gm->u.user.name, wm->u.user.name, sizeof(wm->u.user.name)) != 0 ||
+		    gm->u.user.revision != wm->u.user.revision ||
+		    memcmp(gm->data, wm->data, size - sizeof(*wm)) != 0)
+			return false;
+		off += size;
+	}
+	const struct xt_entry_target *gt = (const void *)(g + gto);
+	const struct xt_entry_target *wt = (const void *)(w + wto);
+	if (!got_target || strcmp(got_target, wt->u.user.name) != 0)
+		return false;
+	if (strcmp(got_target, IPTC_LABEL_ACCEPT) == 0)
+		return true; /* a standard verdict: the kernel keeps a number */
+	return gt->u.target_size == wt->u.target_size &&
+	       memcmp(gt->data, wt->data, wt->u.target_size - sizeof(*wt)) == 0;
+}
+
+int iptc_table_verify(enum net_family family, const struct ruleset *rs, struct perr *err)
+{
+	bool absent;
+	struct iptc_table *t = iptc_table_open(family, &absent, err);
+	if (!t)
+		return -1;
+	const struct tc_ops *o = t->ops;
+	unsigned char (*entries)[ENTRY_MAX] = calloc(rs->n ? rs->n : 1, ENTRY_MAX);
+	int rc = -1;
+	if (!entries) {
+		perr_set(err, "out of memory");
+		goto out;
+	}
+	if (encode_all(rs, entries, err) < 0)
+		goto out;
+	size_t nchains = 0;
+	for (const char *c = o->first_chain(t->h); c; c = o->next_chain(t->h))
+		nchains++;
+	if (nchains != CHAINS) {
+		perr_set(err, "verification: the %s filter table has %zu chains, not %d",
+			 cmd_name(family), nchains, CHAINS);
+		goto out;
+	}
+	for (int c = 0; c < CHAINS; c++) {
+		struct xt_counters cnt;
+		const char *pol = o->get_policy(chain_names[c], &cnt, t->h);
+		if (!pol || strcmp(pol, IPTC_LABEL_DROP) != 0) {
+			perr_set(err, "verification: %s %s policy is %s, not DROP", cmd_name(family),
+				 chain_names[c], pol ? pol : "missing");
+			goto out;
+		}
+		size_t i = 0;
+		const void *e = o->first_rule(chain_names[c], t->h);
+		for (; e; e = o->next_rule(e, t->h), i++) {
+			while (i < rs->n && rs->v[i].chain != (enum chain)c)
+				i++;
+			if (i >= rs->n) {
+				perr_set(err, "verification: %s %s has a rule palisade did not install",
+					 cmd_name(family), chain_names[c]);
+				goto out;
+			}
+			bool same = entry_same(family, e, entries[i], o->get_target(e, t->h));
+			if (!same) {
+				char line[512];
+				rule_render(&rs->v[i], family, line, sizeof(line));
+				perr_set(err, "verification: the kernel's %s rule %zu differs from "
+					 "\"%s\"", cmd_name(family), i + 1, line);
+				goto out;
+			}
+		}
+		while (i < rs->n && rs->v[i].chain != (enum chain)c)
+			i++;
+		if (i < rs->n) {
+			char line[512];
+			rule_render(&rs->v[i], family, line, sizeof(line));
+			perr_set(err, "verification: \"%s\" is missing from the kernel", line);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(entries);
+	iptc_table_close(t);
+	return rc;
+}

@@ -1,0 +1,218 @@
+#include "rules.h"
+
+#include <string.h>
+
+#include "../lib/text.h"
+
+const char *const chain_names[CHAINS] = { "INPUT", "FORWARD", "OUTPUT" };
+
+const char *set_name(enum net_family family, enum set_kind kind)
+{
+	static const char *const v4[] = { "palisade4", "palisade4-port", "palisade4-all" };
+	static const char *const v6[] = { "palisade6", "palisade6-port", "palisade6-all" };
+	return (family == NET_V4 ? v4 : v6)[kind];
+}
+
+const char *set_type(enum set_kind kind)
+{
+	return kind == SET_PORT ? "hash:net,port" : "hash:net";
+}
+
+int ruleset_add(struct ruleset *rs, const struct rule *r)
+{
+	if (rs->n >= RULES_MAX)
+		return -1;
+	rs->v[rs->n++] = *r;
+	return 0;
+}
+
+static struct rule base(enum chain chain)
+{
+	struct rule r;
+	memset(&r, 0, sizeof(r));
+	r.chain = chain;
+	r.icmp6_type = -1;
+	r.verdict = VERDICT_ACCEPT;
+	return r;
+}
+
+static bool is_loopback(const struct net_addr *a)
+{
+	static const uint8_t v6lo[16] = { [15] = 1 };
+	if (a->family == NET_V4)
+		return a->bytes[0] == 127;
+	return memcmp(a->bytes, v6lo, 16) == 0;
+}
+
+static int add_ports(struct ruleset *rs, enum chain chain, const char *set,
+		     const struct port_list *ports, uint8_t proto)
+{
+	struct rule r = base(chain);
+	r.proto = proto;
+	r.set = set;
+	r.set_dims = set ? 1 : 0;
+	for (size_t i = 0; i < ports->n; i++)
+		if (ports->v[i].proto == proto)
+			r.ports[r.nports++] = ports->v[i].port;
+	if (r.nports == 0)
+		return 0;
+	return ruleset_add(rs, &r);
+}
+
+int ruleset_build(const struct fence_spec *spec, enum net_family family,
+		  struct ruleset *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	int rc = 0;
+	struct rule r;
+	/* Neighbour discovery: without it IPv6 cannot reach even allowed
+	 * hosts. 134 router advertisement (in), 133 solicitation (out),
+	 * 135/136 neighbour solicitation and advertisement (both ways). */
+	static const int nd_in[] = { 134, 135, 136 };
+	static const int nd_out[] = { 133, 135, 136 };
+
+	/* INPUT: loopback, replies, neighbour discovery, exposed ports. */
+	r = base(CHAIN_INPUT);
+	r.iface = "lo";
+	rc |= ruleset_add(out, &r);
+	r = base(CHAIN_INPUT);
+	r.established = true;
+	rc |= ruleset_add(out, &r);
+	if (family == NET_V6) {
+		for (size_t i = 0; i < 3; i++) {
+			r = base(CHAIN_INPUT);
+			r.proto = PROTO_ICMPV6;
+			r.icmp6_type = nd_in[i];
+			rc |= ruleset_add(out, &r);
+		}
+	}
+	for (size_t i = 0; i < spec->expose->n; i++) {
+		r = base(CHAIN_INPUT);
+		r.proto = spec->expose->v[i].proto;
+		r.dport = spec->expose->v[i].port;
+		rc |= ruleset_add(out, &r);
+	}
+
+	/* OUTPUT: loopback, replies, neighbour discovery, the resolvers, the
+	 * sets on their ports; everything else is rejected at once. */
+	r = base(CHAIN_OUTPUT);
+	r.iface = "lo";
+	rc |= ruleset_add(out, &r);
+	r = base(CHAIN_OUTPUT);
+	r.established = true;
+	rc |= ruleset_add(out, &r);
+	if (family == NET_V6) {
+		for (size_t i = 0; i < 3; i++) {
+			r = base(CHAIN_OUTPUT);
+			r.proto = PROTO_ICMPV6;
+			r.icmp6_type = nd_out[i];
+			rc |= ruleset_add(out, &r);
+		}
+	}
+	for (size_t i = 0; i < spec->nresolvers; i++) {
+		const struct net_addr *a = &spec->resolvers[i];
+		if (a->family != family || is_loopback(a))
+			continue;
+		static const uint8_t protos[] = { PROTO_UDP, PROTO_TCP };
+		for (size_t p = 0; p < 2; p++) {
+			r = base(CHAIN_OUTPUT);
+			r.has_dst = true;
+			r.dst = *a;
+			r.proto = protos[p];
+			r.dport = 53;
+			rc |= ruleset_add(out, &r);
+		}
+	}
+	const char *def = set_name(family, SET_DEFAULT);
+	rc |= add_ports(out, CHAIN_OUTPUT, def, spec->default_ports, PROTO_TCP);
+	rc |= add_ports(out, CHAIN_OUTPUT, def, spec->default_ports, PROTO_UDP);
+	r = base(CHAIN_OUTPUT);
+	r.set = set_name(family, SET_PORT);
+	r.set_dims = 2;
+	rc |= ruleset_add(out, &r);
+	r = base(CHAIN_OUTPUT);
+	r.set = set_name(family, SET_ALL);
+	r.set_dims = 1;
+	rc |= ruleset_add(out, &r);
+
+	r = base(CHAIN_OUTPUT);
+	r.proto = PROTO_TCP;
+	r.verdict = VERDICT_REJECT_TCP_RESET;
+	rc |= ruleset_add(out, &r);
+	r = base(CHAIN_OUTPUT);
+	r.verdict = VERDICT_REJECT_PROHIBITED;
+	rc |= ruleset_add(out, &r);
+	return rc ? -1 : 0;
+}
+
+static const char *proto_name(uint8_t proto, enum net_family family)
+{
+	switch (proto) {
+	case PROTO_TCP: return "tcp";
+	case PROTO_UDP: return "udp";
+	case PROTO_ICMPV6: return family == NET_V6 ? "ipv6-icmp" : "58";
+	default: return "?";
+	}
+}
+
+void rule_render(const struct rule *r, enum net_family family, char *buf, size_t len)
+{
+	struct text t;
+	text_init(&t, buf, len);
+	textf(&t, "-A %s", chain_names[r->chain]);
+	if (r->has_dst) {
+		char a[NET_ADDR_STRLEN];
+		net_format(&r->dst, a, sizeof(a));
+		/* iptables-save always writes the prefix. */
+		textf(&t, " -d %s%s", a,
+		      net_is_host(&r->dst) ? (family == NET_V4 ? "/32" : "/128") : "");
+	}
+	if (r->iface)
+		textf(&t, " %s %s", r->chain == CHAIN_INPUT ? "-i" : "-o", r->iface);
+	if (r->proto)
+		textf(&t, " -p %s", proto_name(r->proto, family));
+	if (r->established)
+		textf(&t, " -m conntrack --ctstate RELATED,ESTABLISHED");
+	if (r->icmp6_type >= 0)
+		textf(&t, " -m icmp6 --icmpv6-type %d", r->icmp6_type);
+	if (r->set)
+		textf(&t, " -m set --match-set %s %s", r->set, r->set_dims == 2 ? "dst,dst" : "dst");
+	if (r->dport)
+		textf(&t, " -m %s --dport %u", proto_name(r->proto, family), r->dport);
+	if (r->nports) {
+		textf(&t, " -m multiport --dports ");
+		for (size_t i = 0; i < r->nports; i++)
+			textf(&t, "%s%u", i ? "," : "", r->ports[i]);
+	}
+	switch (r->verdict) {
+	case VERDICT_ACCEPT:
+		textf(&t, " -j ACCEPT");
+		break;
+	case VERDICT_REJECT_TCP_RESET:
+		textf(&t, " -j REJECT --reject-with tcp-reset");
+		break;
+	case VERDICT_REJECT_PROHIBITED:
+		textf(&t, " -j REJECT --reject-with %s",
+		      family == NET_V4 ? "icmp-admin-prohibited" : "icmp6-adm-prohibited");
+		break;
+	}
+}
+
+void ruleset_render(const struct ruleset *rs, FILE *out)
+{
+	fprintf(out, "*filter\n");
+	for (int c = 0; c < CHAINS; c++)
+		fprintf(out, ":%s DROP [0:0]\n", chain_names[c]);
+	/* iptables-save lists the chains in this order, each in rule order. */
+	for (int c = 0; c < CHAINS; c++) {
+		for (size_t i = 0; i < rs->n; i++) {
+			if (rs->v[i].chain != (enum chain)c)
+				continue;
+			char line[512];
+			rule_render(&rs->v[i], rs->family, line, sizeof(line));
+			fprintf(out, "%s\n", line);
+		}
+	}
+	fprintf(out, "COMMIT\n");
+}

@@ -1,0 +1,77 @@
+/* The iptables policy palisade installs, as data: built from the allowlist
+ * and resolvers, rendered as iptables-save text for people, encoded into
+ * kernel entries by iptc.c. Building and rendering are pure. */
+#ifndef PALISADE_RULES_H
+#define PALISADE_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "net.h"
+
+enum chain { CHAIN_INPUT, CHAIN_FORWARD, CHAIN_OUTPUT };
+#define CHAINS 3
+extern const char *const chain_names[CHAINS];
+
+enum verdict {
+	VERDICT_ACCEPT,
+	VERDICT_REJECT_TCP_RESET,   /* --reject-with tcp-reset */
+	VERDICT_REJECT_PROHIBITED,  /* icmp-admin-prohibited / icmp6-adm-prohibited */
+};
+
+#define PROTO_ICMPV6 58
+
+/* One rule; the matches are applied in the order of the fields. */
+struct rule {
+	enum chain chain;
+	const char *iface;       /* -i (INPUT) or -o (OUTPUT), or NULL */
+	bool has_dst;
+	struct net_addr dst;     /* -d */
+	uint8_t proto;           /* -p, 0 for any */
+	bool established;        /* -m conntrack --ctstate RELATED,ESTABLISHED */
+	int icmp6_type;          /* -m icmp6 --icmpv6-type N, or -1 */
+	const char *set;         /* -m set --match-set NAME dst[,dst] */
+	uint8_t set_dims;        /* 1: dst; 2: dst,dst (address and port) */
+	uint16_t dport;          /* -m tcp/udp --dport, or 0 */
+	size_t nports;           /* -m multiport --dports */
+	uint16_t ports[PORT_LIST_MAX];
+	enum verdict verdict;
+};
+
+#define RULES_MAX 128
+
+struct ruleset {
+	enum net_family family;
+	size_t n;
+	struct rule v[RULES_MAX];
+};
+
+/* The sets a family's rules refer to. */
+enum set_kind { SET_DEFAULT, SET_PORT, SET_ALL };
+#define SET_KINDS 3
+const char *set_name(enum net_family family, enum set_kind kind);
+/* "hash:net" or "hash:net,port". */
+const char *set_type(enum set_kind kind);
+
+struct fence_spec {
+	const struct net_addr *resolvers; /* DNS servers the fence lets through */
+	size_t nresolvers;
+	const struct port_list *default_ports;
+	const struct port_list *expose;   /* incoming ports */
+};
+
+/* Builds one family's policy. Returns 0, or -1 when it would not fit. */
+int ruleset_build(const struct fence_spec *spec, enum net_family family,
+		  struct ruleset *out);
+
+/* Appends one rule; -1 when the set is full. */
+int ruleset_add(struct ruleset *rs, const struct rule *r);
+
+/* Writes the policy as iptables-save would print it, *filter to COMMIT. */
+void ruleset_render(const struct ruleset *rs, FILE *out);
+/* One rule's "-A CHAIN ..." line, without newline. */
+void rule_render(const struct rule *r, enum net_family family, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,39 @@
+/* From the allowlist to the fence: resolve the names, plan the sets and
+ * rules, install them, and say what is allowed. */
+#ifndef PALISADE_POLICY_H
+#define PALISADE_POLICY_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../fw/fence.h"
+#include "../fw/resolve.h"
+#include "../fw/resolvconf.h"
+#include "config.h"
+
+#define RESOLV_CONF "/etc/resolv.conf"
+
+struct policy {
+	struct resolvers resolvers;
+	const char **names;           /* the allowlist's domain names, once each */
+	struct resolved *resolved;    /* one per name */
+	size_t nnames;
+	size_t unresolved;
+	struct fence_plan plan;
+	bool no_v6;                   /* the container has no IPv6 at all */
+};
+
+/* Reads resolv.conf, resolves every name, and plans the fence. With
+ * --strict, a name that does not resolve is an error. v6 says whether IPv6
+ * is fenced (it is, unless the container has no IPv6). */
+int policy_build(struct policy *p, const struct config *c, bool v6, struct perr *err);
+void policy_free(struct policy *p);
+
+/* For --check: the resolved names, then the sets and rules. */
+void policy_print(const struct policy *p, FILE *out);
+
+/* The startup summary: names, addresses and CIDRs per family, and the
+ * names that did not resolve. */
+void policy_summary(const struct policy *p, char *buf, size_t len);
+
+#endif

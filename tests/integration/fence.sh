@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# The egress fence against the real kernel: palisade runs as PID 1 of a
+# sandbox whose network namespace is joined to a small world (world.sh).
+# Each check is what the agent sees: a connection made or refused, and how
+# fast.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/world.sh"
+need_root
+
+R=$WORK/root
+make_root "$R"
+ln -sf busybox "$R/bin/nslookup"
+echo "nameserver 10.77.0.1" > "$R/etc/resolv.conf"
+make_world || { fail "the test world"; finish; }
+export NETNS=$SANDBOX_NS
+
+# What the agent tries; one line each: "label: result ms=N".
+cat > "$R/work/agent.sh" <<'SH'
+p() { l=$1; shift; printf '%s: ' "$l"; probe "$@"; }
+p allowed-tcp80 tcp 10.77.0.10 80
+p allowed-tcp443 tcp 10.77.0.10 443
+p allowed-udp443 udp 10.77.0.10 443
+p allowed-tcp8080 tcp 10.77.0.10 8080
+p allowed-tcp22 tcp 10.77.0.10 22
+p allowed6-tcp443 tcp fd77::10 443
+p allowed6-udp443 udp fd77::10 443
+p v6only-tcp443 tcp fd77::20 443
+p blocked-tcp80 tcp 10.77.0.20 80
+p blocked-udp443 udp 10.77.0.20 443
+p blocked6-tcp443 tcp fd77::30 443
+p neighbour-tcp80 tcp 10.77.0.11 80
+p gateway-tcp80 tcp 10.77.0.1 80
+p metadata-tcp80 tcp 169.254.169.254 80
+p cidr-tcp443 tcp 10.77.1.5 443
+p port-tcp8443 tcp 10.77.0.30 8443
+p port-udp8443 udp 10.77.0.30 8443
+p port-tcp443 tcp 10.77.0.30 443
+p dns-other-udp udp 10.77.0.20 53
+p dns-other-tcp tcp 10.77.0.20 53
+p dns-other6-udp udp fd77::30 53
+p dns-resolver-udp dns allowed.test 10.77.0.1
+p dns-resolver-tcp dns allowed.test 10.77.0.1 tcp
+p nat-tcp80 tcp 10.77.0.99 80
+SH
+chmod 0755 "$R/work/agent.sh"
+
+result() { printf '%s\n' "$OUT" | sed -n "s/^$1: //p"; }
+expect_open() { expect_match "$2" '^(open|reply|NOERROR)' "$(result "$1")"; }
+expect_refused_fast() {
+    local r
+    r=$(result "$1")
+    expect_match "$2" '^(refused|denied|unreachable)' "$r"
+    local ms
+    ms=$(printf '%s' "$r" | sed -n 's/.*ms=\([0-9]*\).*/\1/p')
+    check "$2: refused in ${ms:-?} ms" test "${ms:-9999}" -lt 500
+}
+
+# Docker keeps its DNS redirection in the nat table; palisade must not touch it.
+ip netns exec "$SANDBOX_NS" iptables-legacy -t nat -A OUTPUT -d 10.77.0.99/32 -p tcp \
+    --dport 80 -j DNAT --to-destination 10.77.0.10:80
+
+# Control: without palisade every destination answers, so a refusal below
+# is the fence's doing.
+in_sandbox "$R" /bin/sh /work/agent.sh >"$WORK/control" 2>&1
+OUT=$(cat "$WORK/control")
+expect_open blocked-tcp80 "control: blocked.test answers without the fence"
+expect_open dns-other-udp "control: another host's port 53 answers without the fence"
+expect_open metadata-tcp80 "control: the metadata address answers without the fence"
+
+ALLOW=(-a allowed.test -a shared.test -a v6only.test -a port.test:8443 -a 10.77.1.0/24
+       -a allowed.test -a nope.test)
+run_palisade "$R" -u agent "${ALLOW[@]}" -- /bin/sh /work/agent.sh
+expect_eq "the agent ran and exited 0" 0 "$RC"
+expect_open allowed-tcp80 "an allowed name: TCP 80"
+expect_open allowed-tcp443 "an allowed name: TCP 443"
+expect_open allowed-udp443 "an allowed name: UDP 443 (HTTP/3)"
+expect_refused_fast allowed-tcp8080 "an allowed name: TCP 8080 is not a default port"
+expect_refused_fast allowed-tcp22 "an allowed name: TCP 22 is not a default port"
+expect_open allowed6-tcp443 "an allowed name over IPv6: TCP 443"
+expect_open allowed6-udp443 "an allowed name over IPv6: UDP 443"
+expect_open v6only-tcp443 "an IPv6-only name: TCP 443"
+expect_refused_fast blocked-tcp80 "another name's address"
+expect_refused_fast blocked-udp443 "another name's address over UDP"
+expect_refused_fast blocked6-tcp443 "another name's IPv6 address"
+expect_refused_fast neighbour-tcp80 "a second address in an allowed host's subnet"
+expect_refused_fast gateway-tcp80 "the gateway"
+expect_refused_fast metadata-tcp80 "169.254.169.254 (cloud metadata)"
+expect_open cidr-tcp443 "an address inside an allowed CIDR"
+expect_open port-tcp8443 "a port-qualified entry: its port over TCP"
+expect_open port-udp8443 "a port-qualified entry: its port over UDP"
+expect_refused_fast port-tcp443 "a port-qualified entry: no other port"
+expect_refused_fast dns-other-udp "UDP 53 to a host that is not the resolver"
+expect_refused_fast dns-other-tcp "TCP 53 to a host that is not the resolver"
+expect_refused_fast dns-other6-udp "UDP 53 over IPv6 to a host that is not the resolver"
+expect_open dns-resolver-udp "DNS over UDP to the resolver"
+expect_open dns-resolver-tcp "DNS over TCP to the resolver"
+expect_open nat-tcp80 "the pre-existing nat rule still redirects"
+expect_match "the summary counts names, addresses and CIDRs per family" \
+    'fenced: IPv4: 3 names, 2 addresses, 1 CIDR; IPv6: 2 names, 2 addresses, 0 CIDRs; did not resolve: nope.test' "$ERR"
+expect_match "an unresolved name is reported by name" 'warning: nope\.test did not resolve' "$ERR"
+check "the nat rule is still in the nat table" bash -c \
+    "ip netns exec $SANDBOX_NS iptables-legacy-save -t nat | grep -q -- '-A OUTPUT -d 10.77.0.99/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.77.0.10:80'"
+
+first4=$(sandbox_save -t filter)
+first6=$(sandbox_save6 -t filter)
+# ipset save, without each set's random hash seed.
+sets_now() { ip netns exec "$SANDBOX_NS" ipset save | sed -E 's/ initval 0x[0-9a-f]+//' | sort; }
+sets1=$(sets_now)
+expect_match "the IPv4 policy is DROP" ':OUTPUT DROP' "$first4"
+expect_match "the IPv6 policy is DROP" ':OUTPUT DROP' "$first6"
+
+# --check prints exactly what was installed.
+run_palisade "$R" --check -u agent "${ALLOW[@]}"
+expect_eq "--check exits 0" 0 "$RC"
+check4=$(printf '%s\n' "$OUT" | sed -n '/^# iptables$/,/^COMMIT$/p' | sed 1d)
+check6=$(printf '%s\n' "$OUT" | sed -n '/^# ip6tables$/,/^COMMIT$/p' | sed 1d)
+expect_eq "--check's IPv4 rules are the installed ones" "$first4" "$check4"
+expect_eq "--check's IPv6 rules are the installed ones" "$first6" "$check6"
+expect_match "--check shows resolved names" 'allowed\.test +10\.77\.0\.10 fd77::10' "$OUT"
+expect_match "--check shows names that did not resolve" 'nope\.test +did not resolve' "$OUT"
+for s in palisade4 palisade6 palisade4-port; do
+    want=$(printf '%s\n' "$OUT" | sed -n "/^ipset $s (/,/^[^ ]/p" | sed -n 's/^  //p' | sort)
+    got=$(ip netns exec "$SANDBOX_NS" ipset list "$s" | sed -n '/^Members:/,$p' | sed 1d |
+          sed -E 's/ timeout [0-9]+//; s/,(tcp|udp):/,\1:/' | sort)
+    expect_eq "--check's set $s is the installed one" "$want" "$got"
+done
+
+# A second start in the same namespace: the same ruleset, no error, and no
+# moment with the fence open (a flood to a blocked address gets no reply).
+ip netns exec "$SANDBOX_NS" "$PROBE" flood 10.77.0.20 443 3000 >"$WORK/flood" 2>&1 &
+FLOOD=$!
+sleep 0.2
+run_palisade "$R" -u agent "${ALLOW[@]}" -- true
+expect_eq "a second start succeeds" 0 "$RC"
+wait "$FLOOD"
+expect_match "no reply from a blocked address while palisade restarted" '^sent [1-9][0-9]* replies 0$' "$(cat "$WORK/flood")"
+expect_eq "a second start gives the same IPv4 ruleset" "$first4" "$(sandbox_save -t filter)"
+expect_eq "a second start gives the same IPv6 ruleset" "$first6" "$(sandbox_save6 -t filter)"
+expect_eq "a second start gives the same sets" "$sets1" "$(sets_now)"
+expect_no_match "no temporary set is left" 'palisade.*\.new' "$(ip netns exec "$SANDBOX_NS" ipset list -n)"
+
+# --default-ports and --expose.
+run_palisade "$R" -u agent -a allowed.test --default-ports 8080 --expose 3000 -- /bin/sh -c \
+    'probe tcp 10.77.0.10 8080; probe tcp 10.77.0.10 443'
+expect_match "--default-ports opens the listed port" '^open' "$(printf '%s\n' "$OUT" | sed -n 1p)"
+expect_match "--default-ports closes the others" '^refused' "$(printf '%s\n' "$OUT" | sed -n 2p)"
+check "--expose opens the incoming port" bash -c \
+    "ip netns exec $SANDBOX_NS iptables-legacy-save -t filter | grep -q -- '-A INPUT -p tcp -m tcp --dport 3000 -j ACCEPT'"
+run_palisade "$R" -u agent -a 'allowed.test:*' -- /bin/sh -c 'probe tcp 10.77.0.10 8080; probe tcp 10.77.0.11 80'
+expect_match "host:* opens every port of the host" '^open' "$(printf '%s\n' "$OUT" | sed -n 1p)"
+expect_match "host:* opens nothing else" '^refused' "$(printf '%s\n' "$OUT" | sed -n 2p)"
+
+# --strict: a name that does not resolve is fatal.
+run_palisade "$R" -u agent --strict -a allowed.test -a nope.test -- /bin/touch /tmp/ran
+expect_eq "--strict with an unresolved name: 125" 125 "$RC"
+expect_match "--strict names the name" '^palisade: nope\.test did not resolve .*--strict' "$ERR"
+check "--strict: the command never ran" test ! -e "$R/tmp/ran"
+
+# Failure modes, in a fresh namespace each: status 125, one line with the
+# cause and the fix, the command never runs, nothing is changed.
+fresh_ns() {
+    ip netns del "$SANDBOX_NS"
+    ip netns add "$SANDBOX_NS"
+    ip -n "$SANDBOX_NS" link set lo up
+}
+failure() { # failure "what" "message regex" [wrapper...]
+    local what=$1 pattern=$2
+    shift 2
+    fresh_ns
+    rm -f "$R/tmp/ran"
+    SANDBOX_WRAP="$*" run_palisade "$R" -u agent -a allowed.test -- /bin/touch /tmp/ran
+    expect_eq "$what: exit 125" 125 "$RC"
+    expect_match "$what: message" "$pattern" "$ERR"
+    check "$what: the command never ran" test ! -e "$R/tmp/ran"
+    expect_no_match "$what: no rule was installed" 'DROP|REJECT' "$(sandbox_save -t filter; sandbox_save6 -t filter)"
+    expect_eq "$what: no set was made" "" "$(ip netns exec "$SANDBOX_NS" ipset list -n)"
+}
+failure "without NET_ADMIN" '^palisade: iptables: .*permission denied: run the container with --cap-add NET_ADMIN$' \
+    setpriv --bounding-set=-net_admin --
+failure "without ip_tables" '^palisade: iptables: .*the kernel has no ip_tables support.*modprobe ip_tables' \
+    "$PROBE" inject no-iptables --
+failure "with IPv6 but without ip6_tables" '^palisade: this container has IPv6, so ip6tables must be set up too: .*no ip6_tables support' \
+    "$PROBE" inject no-ip6tables --
+failure "without ip_set" '^palisade: ipset: .*the kernel has no ip_set support.*modprobe ip_set' \
+    "$PROBE" inject no-nfnetlink --
+fresh_ns
+CHROOT_OPTS=--userspec=1000:1000 run_palisade "$R" -u agent -a allowed.test -- /bin/touch /tmp/ran
+expect_eq "not started as root: exit 125" 125 "$RC"
+expect_match "not started as root: message" 'must start as root.*remove --user' "$ERR"
+check "not started as root: the command never ran" test ! -e "$R/tmp/ran"
+
+# No IPv6 at all: said, and IPv4 is still fenced.
+fresh_ns
+SANDBOX_WRAP="$PROBE inject no-ipv6 --" run_palisade "$R" -u agent -a 10.77.0.10 -- /bin/true
+expect_eq "without IPv6: the command runs" 0 "$RC"
+expect_match "without IPv6: it says so" 'no IPv6: only IPv4 needs a fence' "$ERR"
+expect_match "without IPv6: IPv4 is fenced" ':OUTPUT DROP' "$(sandbox_save -t filter)"
+finish

@@ -1,0 +1,85 @@
+# A small world for the fence tests: a "world" network namespace joined to
+# the sandbox's by a veth pair, with addresses of both families, a real
+# resolver (dnsmasq) that answers for the test names, and TCP and UDP echo
+# listeners. Only these namespaces and loopback ever see traffic.
+#
+#   world 10.77.0.1 fd77::1 (gateway and resolver)
+#     10.77.0.10 fd77::10  allowed.test (also shared.test: 10.77.0.10)
+#     10.77.0.11           a neighbour of allowed.test, never allowed
+#     10.77.0.20 fd77::30  blocked.test
+#     10.77.0.30           port.test
+#     fd77::20             v6only.test (AAAA only)
+#     10.77.1.5            inside the allowed CIDR 10.77.1.0/24
+#     169.254.169.254      the cloud metadata address
+#   sandbox 10.77.0.2 fd77::2
+
+make_world() {
+    local id=$$
+    WORLD=palw$id
+    SANDBOX_NS=pals$id
+    local vw=pw$id vs=ps$id
+    ip netns add "$WORLD"
+    on_cleanup "ip netns del $WORLD"
+    ip netns add "$SANDBOX_NS"
+    on_cleanup "ip netns del $SANDBOX_NS"
+    ip link add "$vw" netns "$WORLD" type veth peer name "$vs" netns "$SANDBOX_NS"
+    local W="ip -n $WORLD" S="ip -n $SANDBOX_NS"
+    $W link set lo up
+    $W link set "$vw" up
+    $S link set lo up
+    $S link set "$vs" up
+    local a
+    for a in 10.77.0.1/24 10.77.0.10/24 10.77.0.11/24 10.77.0.20/24 10.77.0.30/24 \
+             10.77.1.5/24 169.254.169.254/32; do
+        $W addr add "$a" dev "$vw"
+    done
+    for a in fd77::1/64 fd77::10/64 fd77::20/64 fd77::30/64; do
+        $W addr add "$a" dev "$vw" nodad
+    done
+    $S addr add 10.77.0.2/24 dev "$vs"
+    $S addr add fd77::2/64 dev "$vs" nodad
+    $S route add default via 10.77.0.1
+    $S -6 route add default via fd77::1
+
+    DNS_LOG=$WORK/dnsmasq.log
+    ip netns exec "$WORLD" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
+        --user=root --group=root --bind-interfaces --listen-address=10.77.0.1 \
+        --listen-address=fd77::1 --local=/test/ --log-queries --log-facility="$DNS_LOG" \
+        --pid-file="$WORK/dnsmasq.pid" \
+        --host-record=allowed.test,10.77.0.10,fd77::10 \
+        --host-record=shared.test,10.77.0.10 \
+        --host-record=v6only.test,fd77::20 \
+        --host-record=blocked.test,10.77.0.20,fd77::30 \
+        --host-record=port.test,10.77.0.30 \
+        2>"$WORK/dnsmasq.err" &
+    on_cleanup "kill $!"
+
+    ip netns exec "$WORLD" "$PROBE" serve \
+        10.77.0.1 80 10.77.0.10 80 10.77.0.10 443 10.77.0.10 8080 10.77.0.10 22 \
+        10.77.0.11 80 10.77.0.11 443 10.77.0.20 80 10.77.0.20 443 10.77.0.20 53 \
+        10.77.0.30 80 10.77.0.30 443 10.77.0.30 8443 10.77.1.5 443 \
+        169.254.169.254 80 fd77::10 80 fd77::10 443 fd77::20 443 fd77::30 443 \
+        fd77::30 53 >"$WORK/serve.log" 2>&1 &
+    on_cleanup "kill $!"
+
+    local i
+    for i in $(seq 1 100); do
+        if grep -q serving "$WORK/serve.log" 2>/dev/null &&
+           ip netns exec "$SANDBOX_NS" "$PROBE" dns allowed.test 10.77.0.1 >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "world did not come up: $(cat "$WORK/serve.log" "$WORK/dnsmasq.err")"
+    return 1
+}
+
+# sandbox_save: the sandbox's filter tables, without counters.
+sandbox_save() {
+    ip netns exec "$SANDBOX_NS" "iptables-legacy-save" "$@" | grep -v '^#' |
+        sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/'
+}
+sandbox_save6() {
+    ip netns exec "$SANDBOX_NS" "ip6tables-legacy-save" "$@" | grep -v '^#' |
+        sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/'
+}
