@@ -57,7 +57,8 @@ have_src() {
 add_src() {
     local out=/etc/apt/sources.list.d/palisade-deb-src
     if [ -f /etc/apt/sources.list ]; then
-        grep -E '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list | sed -E 's/^([[:space:]]*)deb([[:space:]])/\1deb-src\2/' > "$out.list" || true
+        grep -E '^[[:space:]]*deb[[:space:]].*(debian|ubuntu)' /etc/apt/sources.list |
+            sed -E 's/^([[:space:]]*)deb([[:space:]])/\1deb-src\2/' > "$out.list" || true
         [ -s "$out.list" ] || rm -f "$out.list"
     fi
     local f
@@ -65,9 +66,9 @@ add_src() {
     for f in /etc/apt/sources.list.d/*.sources; do
         [ -e "$f" ] || continue
         [ "$f" = "$out.sources" ] && continue
-        # deb822 stanzas: copy the ones that serve Debian, as deb-src.
+        # deb822 stanzas: copy the distribution's own (Debian or Ubuntu), as deb-src.
         awk 'BEGIN { RS=""; ORS="\n\n" }
-             /(^|\n)Types:[^\n]*deb/ && /debian/ {
+             /(^|\n)Types:[^\n]*deb/ && /(debian|ubuntu)/ {
                  sub(/(^|\n)Types:[^\n]*/, "\nTypes: deb-src"); sub(/^\n/, ""); print }' "$f" >> "$out.sources"
     done
     [ -s "$out.sources" ] || rm -f "$out.sources"

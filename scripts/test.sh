@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what palisade needs and runs the whole test suite: unit tests and
+# kernel integration tests, in a release build and in an AddressSanitizer +
+# UndefinedBehaviorSanitizer build. Run as root on Debian bookworm (or
+# Ubuntu): the integration tests make network, PID and mount namespaces.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+setup() { # setup DIR [meson options...]
+    local dir=$1
+    shift
+    if [ -f "$dir/build.ninja" ]; then
+        meson setup --reconfigure "$dir" "$@" >/dev/null
+    else
+        meson setup "$dir" "$@" >/dev/null
+    fi
+}
+
+echo "== release build"
+setup build
+meson compile -C build
+meson test -C build --print-errorlogs
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
+setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+meson compile -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C build-asan --print-errorlogs
+
+echo "== all tests passed"
