@@ -279,8 +279,10 @@ int fence_verify(const struct fence_plan *plan, struct perr *err)
 				rc = perr_set(err, "out of memory");
 				break;
 			}
-			memcpy(want, s->v, s->n * sizeof(*want));
-			qsort(want, s->n, sizeof(*want), elem_cmp);
+			if (s->n) {
+				memcpy(want, s->v, s->n * sizeof(*want));
+				qsort(want, s->n, sizeof(*want), elem_cmp);
+			}
 			if (n > 1)
 				qsort(got, n, sizeof(*got), elem_cmp);
 			bool same = n == s->n;

@@ -139,14 +139,16 @@ int resolve_names(const char *const *names, size_t n, const struct net_addr *ser
 	long deadline = now_ms() + (long)timeout_ms;
 	for (;;) {
 		ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-		int bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+		/* c-ares's ARES_GETSOCK_WRITABLE shifts a signed 1 into the sign
+		 * bit; test the bits as unsigned instead. */
+		unsigned bits = (unsigned)ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
 		struct pollfd pfd[ARES_GETSOCK_MAXNUM];
 		nfds_t np = 0;
-		for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+		for (unsigned i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
 			short ev = 0;
-			if (ARES_GETSOCK_READABLE(bits, i))
+			if (bits & (1u << i))
 				ev |= POLLIN;
-			if (ARES_GETSOCK_WRITABLE(bits, i))
+			if (bits & (1u << (i + ARES_GETSOCK_MAXNUM)))
 				ev |= POLLOUT;
 			if (ev) {
 				pfd[np].fd = socks[i];
