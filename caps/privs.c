@@ -1,5 +1,7 @@
 #include "privs.h"
 
+#include "seccomp.h"
+
 #include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +51,26 @@ int privs_become_user(const struct agent_user *u, struct perr *err)
 	if (setgid(0) == 0)
 		return perr_set(err, "setgid(0) still succeeds after the switch to %s: refusing "
 				"to start the agent", u->name);
+	return 0;
+}
+
+int privs_restrict_pid1(const int *keep, size_t nkeep, bool no_seccomp, struct perr *err)
+{
+	/* uid 0 stays uid 0, so exec must not restore capabilities: NOROOT. */
+	if (prctl(PR_SET_SECUREBITS, AGENT_SECUREBITS | SECBIT_KEEP_CAPS_LOCKED, 0, 0, 0) < 0)
+		return perr_set(err, "PID 1: locking the securebits: %s", strerror(errno));
+	capng_clear(CAPNG_SELECT_ALL);
+	for (size_t i = 0; i < nkeep; i++)
+		if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
+				 (unsigned)keep[i]) < 0)
+			return perr_set(err, "PID 1: keeping capability %d failed", keep[i]);
+	/* The bounding set is applied first, while CAP_SETPCAP is still held. */
+	if (capng_apply(CAPNG_SELECT_ALL) < 0)
+		return perr_set(err, "PID 1: dropping capabilities: %s", strerror(errno));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return perr_set(err, "PID 1: setting no_new_privs: %s", strerror(errno));
+	if (!no_seccomp && sc_load(SC_PID1, NULL, 0, err) < 0)
+		return perr_prefix(err, "PID 1");
 	return 0;
 }
 
@@ -163,5 +185,25 @@ int privs_verify(const struct agent_user *u, bool want_seccomp, struct perr *err
 		return perr_set(err, "verification failed: NoNewPrivs is %d, not 1", st.no_new_privs);
 	if (want_seccomp && st.seccomp != 2)
 		return perr_set(err, "verification failed: Seccomp is %d, not 2 (filter)", st.seccomp);
+	return 0;
+}
+
+int privs_verify_pid1(const int *keep, size_t nkeep, bool want_seccomp, struct perr *err)
+{
+	struct proc_status st;
+	if (proc_status_read("/proc/self/status", &st, err) < 0)
+		return -1;
+	unsigned long long want = 0;
+	for (size_t i = 0; i < nkeep; i++)
+		want |= 1ULL << keep[i];
+	if (st.cap_eff != want || st.cap_prm != want || st.cap_bnd != want || st.cap_inh ||
+	    st.cap_amb)
+		return perr_set(err, "PID 1 verification failed: capabilities eff %llx prm %llx bnd "
+				"%llx inh %llx amb %llx, expected %llx", st.cap_eff, st.cap_prm,
+				st.cap_bnd, st.cap_inh, st.cap_amb, want);
+	if (st.no_new_privs != 1)
+		return perr_set(err, "PID 1 verification failed: NoNewPrivs is %d", st.no_new_privs);
+	if (want_seccomp && st.seccomp != 2)
+		return perr_set(err, "PID 1 verification failed: Seccomp is %d", st.seccomp);
 	return 0;
 }

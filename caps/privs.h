@@ -4,6 +4,7 @@
 #define PALISADE_PRIVS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "../lib/err.h"
 #include "user.h"
@@ -13,6 +14,12 @@
  * sets cleared, every capability set emptied, securebits locked, and
  * no_new_privs set. A setuid(0) that still succeeds afterwards is fatal. */
 int privs_become_user(const struct agent_user *u, struct perr *err);
+
+/* For PID 1 once the agent runs: keeps only the capabilities in keep[]
+ * (in every set, the bounding set included), locks the securebits so uid 0
+ * gains nothing by exec, sets no_new_privs, and loads PID 1's own system
+ * call filter unless no_seccomp. */
+int privs_restrict_pid1(const int *keep, size_t nkeep, bool no_seccomp, struct perr *err);
 
 /* What /proc/<pid>/status says of a process. */
 struct proc_status {
@@ -31,5 +38,9 @@ int proc_status_read(const char *path, struct proc_status *st, struct perr *err)
  * every capability set empty, no_new_privs set and, when want_seccomp, a
  * seccomp filter loaded. Any difference is an error naming it. */
 int privs_verify(const struct agent_user *u, bool want_seccomp, struct perr *err);
+
+/* Checks PID 1's own status: effective, permitted and bounding sets exactly
+ * keep[], nothing inheritable or ambient, no_new_privs, and a filter. */
+int privs_verify_pid1(const int *keep, size_t nkeep, bool want_seccomp, struct perr *err);
 
 #endif

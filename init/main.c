@@ -2,6 +2,7 @@
  * allowlist, fences the container in, gives up every privilege, runs the
  * agent as an unprivileged user, and supervises it like an init. */
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,11 @@
 #include <unistd.h>
 
 #include "../caps/privs.h"
+#include "../caps/seccomp.h"
+#include "../caps/strip.h"
 #include "../caps/user.h"
 #include "../lib/log.h"
+#include "../lib/text.h"
 #include "config.h"
 #include "loop.h"
 #include "plan.h"
@@ -25,18 +29,37 @@
 #define PASSWD_FILE "/etc/passwd"
 #define GROUP_FILE "/etc/group"
 
-struct child_ctx {
+/* The only capability PID 1 keeps once the agent runs: the agent is
+ * another user, and forwarding signals to it needs CAP_KILL. */
+static const int pid1_caps[] = { CAP_KILL };
+#define PID1_NCAPS (sizeof(pid1_caps) / sizeof(pid1_caps[0]))
+
+struct spawn_ctx {
 	const struct agent_user *user;
 	const struct config *cfg;
 };
 
-/* In the child, between fork and exec. */
+/* In the child, between fork and exec: the agent's user, no capabilities,
+ * no_new_privs, then the system call filter, loaded last, and a check of
+ * all of it in /proc/self/status. */
 static int child_setup(void *arg, struct perr *err)
 {
-	const struct child_ctx *c = arg;
+	const struct spawn_ctx *c = arg;
 	if (privs_become_user(c->user, err) < 0)
 		return -1;
-	return privs_verify(c->user, false, err);
+	if (!c->cfg->no_seccomp &&
+	    sc_load(SC_AGENT, c->cfg->seccomp_allow, c->cfg->n_seccomp_allow, err) < 0)
+		return -1;
+	return privs_verify(c->user, !c->cfg->no_seccomp, err);
+}
+
+/* In PID 1, while the child waits: PID 1 keeps only CAP_KILL. */
+static int parent_setup(void *arg, struct perr *err)
+{
+	const struct spawn_ctx *c = arg;
+	if (privs_restrict_pid1(pid1_caps, PID1_NCAPS, c->cfg->no_seccomp, err) < 0)
+		return -1;
+	return privs_verify_pid1(pid1_caps, PID1_NCAPS, !c->cfg->no_seccomp, err);
 }
 
 static int fail(const struct perr *err)
@@ -66,6 +89,19 @@ static int check(const struct config *cfg, const struct agent_user *user)
 	return 0;
 }
 
+static void strip_summary(const struct strip_stats *st, struct text *t)
+{
+	if (st->readonly) {
+		textf(t, "; the root filesystem is read-only: nothing stripped (no_new_privs "
+			 "still holds)");
+		return;
+	}
+	textf(t, "; stripped %zu set-uid, %zu set-gid and %zu file-capability bits of %zu files",
+	      st->setuid, st->setgid, st->filecaps, st->files);
+	if (st->removed)
+		textf(t, "; removed %zu sudo, doas and pkexec files", st->removed);
+}
+
 /* Everything after configuration: fence, strip, drop, run, supervise. Only
  * reached as PID 1 and root. Returns palisade's exit status. */
 static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
@@ -83,7 +119,7 @@ static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
 	if (supervise_init(&sup, cfg->kill_group, &err) < 0)
 		return fail(&err);
 
-	/* The fence: checked first, so that a kernel or container without
+	/* 1. The fence: checked first, so that a kernel or container without
 	 * what it needs fails before anything is changed. */
 	bool no_v6;
 	if (fence_probe(&no_v6, &err) < 0)
@@ -103,27 +139,49 @@ static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
 		policy_free(&pol);
 		return fail(&err);
 	}
-	char summary[1024];
-	policy_summary(&pol, summary, sizeof(summary));
-	log_info("%s", summary);
+	char summary[2048];
+	struct text t;
+	text_init(&t, summary, sizeof(summary));
+	textf(&t, "started %s as %s (uid %u); ", cfg->command[0], user->name,
+	      (unsigned)user->uid);
+	policy_summary(&pol, summary + t.used, sizeof(summary) - t.used);
+	t.used += strlen(summary + t.used);
 	policy_free(&pol);
 
+	/* 2. Set-uid, set-gid and file capabilities on the root mount; sudo. */
+	struct strip_stats st = { 0 };
+	if (strip_setid("/", &st, &err) < 0 || strip_sudo("/", &st, &err) < 0)
+		return fail(&err);
+	if (st.too_deep)
+		log_warn("%zu directories nested deeper than palisade walks were not stripped "
+			 "(no_new_privs still holds)", st.too_deep);
+	strip_summary(&st, &t);
+	if (cfg->no_seccomp) {
+		log_warn("--no-seccomp: the agent runs without a system call filter");
+		textf(&t, "; no system call filter");
+	} else {
+		textf(&t, "; system call filter on");
+	}
+
+	/* 3. The agent's process: its user, no privileges, the filter; PID 1
+	 * drops its own before the agent may exec. */
 	char **env = child_env(envp, user->home, user->name);
 	if (!env) {
 		perr_set(&err, "out of memory");
 		return fail(&err);
 	}
-	struct child_ctx cctx = { .user = user, .cfg = cfg };
+	struct spawn_ctx sctx = { .user = user, .cfg = cfg };
 	int status;
-	int rc = supervise_spawn(&sup, cfg->command, env, child_setup, &cctx, &status, &err);
+	int rc = supervise_spawn(&sup, cfg->command, env, child_setup, parent_setup, &sctx,
+				 &status, &err);
 	child_env_free(env);
 	if (rc < 0) {
 		log_error("%s", err.msg);
 		return status;
 	}
-	log_info("started %s as %s (uid %u) under pid 1", cfg->command[0], user->name,
-		 (unsigned)user->uid);
+	log_info("%s", summary);
 
+	/* 4. Supervise until the command exits. */
 	struct loop loop;
 	if (loop_init(&loop, &err) < 0 || supervise_attach(&sup, &loop, &err) < 0 ||
 	    loop_run(&loop, -1, NULL, NULL, &err) < 0) {
@@ -162,7 +220,8 @@ int main(int argc, char **argv, char **envp)
 		goto out;
 	}
 
-	if (user_resolve(cfg.user, PASSWD_FILE, GROUP_FILE, &user, &err) < 0) {
+	if (sc_check_allow(cfg.seccomp_allow, cfg.n_seccomp_allow, &err) < 0 ||
+	    user_resolve(cfg.user, PASSWD_FILE, GROUP_FILE, &user, &err) < 0) {
 		fail(&err);
 		goto out;
 	}

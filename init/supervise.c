@@ -99,7 +99,7 @@ static _Noreturn void child_fail(int fd, int status, const struct perr *e)
 	_exit(status);
 }
 
-static _Noreturn void run_child(int report_fd, char **argv, char **envp,
+static _Noreturn void run_child(int report_fd, int go_fd, char **argv, char **envp,
 				child_setup_fn setup, void *ctx)
 {
 	struct perr e;
@@ -120,6 +120,15 @@ static _Noreturn void run_child(int report_fd, char **argv, char **envp,
 
 	if (setup && setup(ctx, &e) < 0)
 		child_fail(report_fd, EXIT_SETUP, &e);
+
+	/* Wait until PID 1 has given up its own privileges. */
+	char go;
+	ssize_t n;
+	while ((n = read(go_fd, &go, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1)
+		_exit(EXIT_SETUP); /* PID 1 failed and says why */
+	close(go_fd);
 
 	/* The command starts with default signal handling and nothing blocked. */
 	static const int ignored[] = { SIGPIPE, SIGTTIN, SIGTTOU };
@@ -147,52 +156,78 @@ static _Noreturn void run_child(int report_fd, char **argv, char **envp,
 }
 
 int supervise_spawn(struct supervisor *s, char **argv, char **envp,
-		    child_setup_fn setup, void *ctx, int *status, struct perr *err)
+		    child_setup_fn child_setup, parent_setup_fn parent_setup, void *ctx,
+		    int *status, struct perr *err)
 {
-	int p[2];
+	int report[2], go[2];
 	*status = EXIT_SETUP;
-	if (pipe2(p, O_CLOEXEC) < 0)
+	if (pipe2(report, O_CLOEXEC) < 0)
 		return perr_set(err, "pipe2: %s", strerror(errno));
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(report[0]);
+		close(report[1]);
+		return perr_set(err, "pipe2: %s", strerror(e));
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
-		close(p[0]);
-		close(p[1]);
+		close(report[0]);
+		close(report[1]);
+		close(go[0]);
+		close(go[1]);
 		return perr_set(err, "fork: %s", strerror(e));
 	}
 	if (pid == 0) {
-		close(p[0]);
-		run_child(p[1], argv, envp, setup, ctx);
+		close(report[0]);
+		close(go[1]);
+		run_child(report[1], go[0], argv, envp, child_setup, ctx);
 	}
-	close(p[1]);
+	close(report[1]);
+	close(go[0]);
 	s->child = pid;
+
+	int ws;
+	if (parent_setup && parent_setup(ctx, err) < 0) {
+		close(go[1]);
+		close(report[0]);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+			;
+		s->child = -1;
+		return -1;
+	}
+	/* The child may have failed already: then nobody reads this. */
+	ssize_t w;
+	while ((w = write(go[1], "g", 1)) < 0 && errno == EINTR)
+		;
+	close(go[1]);
 
 	/* The pipe closes at exec (O_CLOEXEC): EOF without a report means the
 	 * command runs. */
 	struct spawn_report r;
 	size_t got = 0;
 	while (got < sizeof(r)) {
-		ssize_t n = read(p[0], (char *)&r + got, sizeof(r) - got);
+		ssize_t n = read(report[0], (char *)&r + got, sizeof(r) - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
-	close(p[0]);
-	if (got == 0)
+	close(report[0]);
+	if (got == 0 && w == 1)
 		return 0;
 
-	int ws;
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
 	s->child = -1;
-	r.msg[sizeof(r.msg) - 1] = '\0';
 	if (got < sizeof(r)) {
 		*status = EXIT_SETUP;
 		return perr_set(err, "the command's process failed before exec (status %d)",
 				supervise_exit_status(ws));
 	}
+	r.msg[sizeof(r.msg) - 1] = '\0';
 	*status = r.status;
 	return perr_set(err, "%s", r.msg);
 }

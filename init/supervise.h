@@ -28,11 +28,17 @@ int supervise_init(struct supervisor *s, bool kill_group, struct perr *err);
  * err; the child then exits 125. */
 typedef int (*child_setup_fn)(void *ctx, struct perr *err);
 
-/* Forks the command and waits until it has exec'd or failed. On failure,
- * returns -1 with err and *status set to 125 (setup), 126 (cannot execute)
- * or 127 (not found); the child has been reaped. */
+/* Runs in PID 1 after the fork, while the child waits before exec: PID 1
+ * gives up its own privileges. If it fails, the child is killed unrun. */
+typedef int (*parent_setup_fn)(void *ctx, struct perr *err);
+
+/* Forks the command and waits until it has exec'd or failed. The child
+ * runs child_setup, then waits for PID 1's parent_setup to succeed, then
+ * execs. On failure, returns -1 with err and *status set to 125 (setup),
+ * 126 (cannot execute) or 127 (not found); the child has been reaped. */
 int supervise_spawn(struct supervisor *s, char **argv, char **envp,
-		    child_setup_fn setup, void *ctx, int *status, struct perr *err);
+		    child_setup_fn child_setup, parent_setup_fn parent_setup, void *ctx,
+		    int *status, struct perr *err);
 
 /* Adds the signalfd to the loop: forwards signals, reaps children, and
  * stops the loop when the command has exited. */

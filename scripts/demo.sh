@@ -34,7 +34,15 @@ try "cloud metadata 169.254.169.254 port 80" tcp 169.254.169.254 80
 try "the gateway 10.77.0.1 port 80" tcp 10.77.0.1 80
 try "UDP 53 to another host (DNS tunnel)" udp 10.77.0.20 53
 try "DNS through the resolver" dns allowed.test 10.77.0.1
+echo "the agent tries to get root back:"
+printf '  %-44s %s\n' "sudo" "$(sudo true 2>&1 || true)"
+printf '  %-44s %s\n' "a set-uid root binary of the image" "$(/usr/bin/passwd-like status | grep ^Uid)"
+probe privesc | sed 's/^/  /'
+probe syscalls | grep -E '^(mount|unshare|socket AF_VSOCK|bpf|io_uring_setup):' | sed 's/^/  /'
 SH
+# An image's set-uid root binary and sudo, for the agent to try.
+cp "$PROBE" "$R/usr/bin/passwd-like" && chmod 4755 "$R/usr/bin/passwd-like"
+mkdir -p "$R/usr/bin" && cp "$PROBE" "$R/usr/bin/sudo" && chmod 4755 "$R/usr/bin/sudo"
 chmod 0755 "$R/work/agent.sh"
 
 echo

@@ -39,7 +39,7 @@ build_pkgs=(
     dpkg-dev
 )
 test_pkgs=(
-    busybox-static iproute2 iptables ipset dnsmasq-base util-linux procps
+    busybox-static iproute2 iptables ipset dnsmasq-base util-linux procps libcap2-bin
     clang-14 libclang-rt-14-dev
 )
 docker_pkgs=(docker.io debootstrap)

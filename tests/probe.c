@@ -13,6 +13,11 @@
  *   probe exit N                       exits with status N
  *   probe flood ADDR PORT MS           UDP to ADDR:PORT for MS ms; counts replies
  *   probe dns NAME SERVER [tcp] [TYPE]  one query; prints the rcode and answers
+ *   probe syscalls | syscalls32        each call the filter denies: "name: EPERM"
+ *   probe privesc                      setuid(0), setgid(0), setgroups
+ *   probe pid1                         signal, ptrace, read PID 1
+ *   probe vsock                        AF_VSOCK directly and through io_uring
+ *   probe fence-change                 tries to flush iptables and change ipsets
  *   probe inject FAULT... -- CMD...    runs CMD with system calls failing as a
  *                                      kernel without a feature would:
  *       no-iptables   getsockopt(SOL_IP, IPT_SO_GET_INFO) -> ENOPROTOOPT
@@ -25,9 +30,18 @@
 #include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/seccomp.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <linux/io_uring.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <grp.h>
+
+#include "../fw/ipset.h"
+#include "../fw/iptc.h"
+#include "syscalls.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -579,6 +593,134 @@ static int cmd_inject(int argc, char **argv)
 	return 127;
 }
 
+static int print_results(const struct call_result *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].ret >= 0)
+			printf("%s: ok\n", r[i].name);
+		else
+			printf("%s: %s\n", r[i].name, strerrorname_np(r[i].err) ?
+			       strerrorname_np(r[i].err) : "?");
+	}
+	return 0;
+}
+
+static int cmd_syscalls(bool i386)
+{
+	struct call_result r[128];
+	size_t n = i386 ? exercise_i386(r, 128) : exercise_native(r, 128);
+	return print_results(r, n);
+}
+
+static void report(const char *what, long rc)
+{
+	if (rc >= 0)
+		printf("%s: ok\n", what);
+	else
+		printf("%s: %s\n", what, strerrorname_np(errno) ? strerrorname_np(errno) : "?");
+}
+
+static int cmd_privesc(void)
+{
+	report("setuid(0)", setuid(0));
+	report("setgid(0)", setgid(0));
+	report("setgroups", setgroups(0, NULL));
+	report("seteuid(0)", seteuid(0));
+	return 0;
+}
+
+static int cmd_pid1(void)
+{
+	report("kill(1, SIGTERM)", kill(1, SIGTERM));
+	report("kill(1, 0)", kill(1, 0));
+	report("ptrace(ATTACH, 1)", ptrace(PTRACE_ATTACH, 1, NULL, NULL));
+	const char *files[] = { "/proc/1/environ", "/proc/1/mem", "/proc/1/maps", "/proc/1/fd/0" };
+	for (size_t i = 0; i < 4; i++) {
+		char what[64];
+		snprintf(what, sizeof(what), "open %s", files[i]);
+		int fd = open(files[i], O_RDONLY);
+		char b[16];
+		long rc = fd;
+		if (fd >= 0) {
+			rc = read(fd, b, sizeof(b));
+			close(fd);
+		}
+		report(what, rc);
+	}
+	return 0;
+}
+
+static int cmd_vsock(void)
+{
+	report("socket(AF_VSOCK)", socket(AF_VSOCK, SOCK_STREAM, 0));
+	struct io_uring_params p;
+	memset(&p, 0, sizeof(p));
+	int ring = (int)syscall(SYS_io_uring_setup, 4, &p);
+	if (ring < 0) {
+		report("io_uring_setup", -1);
+		return 0;
+	}
+	size_t sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	size_t cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	char *sq = mmap(NULL, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED, ring, IORING_OFF_SQ_RING);
+	char *cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED, ring, IORING_OFF_CQ_RING);
+	struct io_uring_sqe *sqes = mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE,
+					 MAP_SHARED, ring, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) {
+		report("io_uring mmap", -1);
+		return 0;
+	}
+	unsigned *tail = (unsigned *)(sq + p.sq_off.tail);
+	unsigned *array = (unsigned *)(sq + p.sq_off.array);
+	unsigned idx = *tail & *(unsigned *)(sq + p.sq_off.ring_mask);
+	memset(&sqes[idx], 0, sizeof(sqes[idx]));
+	sqes[idx].opcode = IORING_OP_SOCKET;
+	sqes[idx].fd = AF_VSOCK;
+	sqes[idx].off = SOCK_STREAM;
+	array[idx] = idx;
+	__atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
+	long rc = syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0);
+	if (rc < 0) {
+		report("io_uring_enter", -1);
+		return 0;
+	}
+	unsigned head = __atomic_load_n((unsigned *)(cq + p.cq_off.head), __ATOMIC_ACQUIRE);
+	struct io_uring_cqe *cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	int res = cqes[head & *(unsigned *)(cq + p.cq_off.ring_mask)].res;
+	if (res >= 0) {
+		printf("io_uring socket(AF_VSOCK): ok\n");
+	} else {
+		errno = -res;
+		report("io_uring socket(AF_VSOCK)", -1);
+	}
+	return 0;
+}
+
+static int cmd_fence_change(void)
+{
+	struct perr err;
+	bool absent;
+	struct iptc_table *t = iptc_table_open(NET_V4, &absent, &err);
+	if (!t) {
+		printf("iptables: refused: %s\n", err.msg);
+	} else {
+		struct ruleset empty = { .family = NET_V4 };
+		printf("iptables: %s\n", iptc_table_install(t, &empty, &err) == 0 ? "CHANGED" :
+		       "refused at commit");
+		iptc_table_close(t);
+	}
+	struct ipset *is = ipset_open(&err);
+	if (!is) {
+		printf("ipset: refused: %s\n", err.msg);
+	} else {
+		struct set_elem e = { .net = { .family = NET_V4, .prefix = 32, .bytes = { 192, 0, 2, 99 } } };
+		printf("ipset: %s\n", ipset_add(is, "palisade4", &e, 1, &err) == 0 ? "CHANGED" :
+		       "refused at add");
+		ipset_close(is);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -605,6 +747,18 @@ int main(int argc, char **argv)
 		return cmd_signals(argc, argv);
 	if (!strcmp(cmd, "pty"))
 		return cmd_pty(argc, argv);
+	if (!strcmp(cmd, "syscalls"))
+		return cmd_syscalls(false);
+	if (!strcmp(cmd, "syscalls32"))
+		return cmd_syscalls(true);
+	if (!strcmp(cmd, "privesc"))
+		return cmd_privesc();
+	if (!strcmp(cmd, "pid1"))
+		return cmd_pid1();
+	if (!strcmp(cmd, "vsock"))
+		return cmd_vsock();
+	if (!strcmp(cmd, "fence-change"))
+		return cmd_fence_change();
 	if (!strcmp(cmd, "flood"))
 		return cmd_flood(argc, argv);
 	if (!strcmp(cmd, "dns"))

@@ -1,0 +1,322 @@
+#include "strip.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define CAP_XATTR "security.capability"
+
+struct walk {
+	uint64_t root_mnt;       /* the root mount's id */
+	dev_t root_dev;
+	bool use_mnt_id;
+	char **mountpoints;      /* without STATX_MNT_ID: paths to skip */
+	size_t nmountpoints;
+	unsigned max_depth;
+	char path[PATH_MAX];     /* of the directory being walked, for messages */
+	size_t pathlen;
+	struct strip_stats *st;
+	struct perr *err;
+};
+
+/* Whether the entry is on the root mount. */
+static bool same_mount(struct walk *w, const struct statx *sx, const char *name)
+{
+	if (w->use_mnt_id)
+		return sx->stx_mnt_id == w->root_mnt;
+	if (makedev(sx->stx_dev_major, sx->stx_dev_minor) != w->root_dev)
+		return false;
+	/* Same device, maybe a bind mount of it: compare with mountinfo. */
+	char full[PATH_MAX];
+	int n = snprintf(full, sizeof(full), "%s/%s", w->pathlen > 1 ? w->path : "", name);
+	if (n < 0 || (size_t)n >= sizeof(full))
+		return true; /* longer than any mount point */
+	for (size_t i = 0; i < w->nmountpoints; i++)
+		if (strcmp(w->mountpoints[i], full) == 0)
+			return false;
+	return true;
+}
+
+static int strip_file(struct walk *w, int dirfd, const char *name, const struct statx *sx)
+{
+	w->st->files++;
+	mode_t mode = sx->stx_mode;
+	if (mode & (S_ISUID | S_ISGID)) {
+		if (fchmodat(dirfd, name, mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID), 0) < 0)
+			return perr_set(w->err, "removing the set-uid/set-gid bits of %s/%s: %s",
+					w->path, name, strerror(errno));
+		if (mode & S_ISUID)
+			w->st->setuid++;
+		if (mode & S_ISGID)
+			w->st->setgid++;
+	}
+	/* File capabilities: through /proc/self/fd, since there is no
+	 * lgetxattrat; the path is short whatever the depth. */
+	char p[64 + NAME_MAX];
+	snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, name);
+	if (lgetxattr(p, CAP_XATTR, NULL, 0) >= 0) {
+		if (lremovexattr(p, CAP_XATTR) < 0)
+			return perr_set(w->err, "removing the file capabilities of %s/%s: %s",
+					w->path, name, strerror(errno));
+		w->st->filecaps++;
+	} else if (errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP) {
+		return perr_set(w->err, "reading the file capabilities of %s/%s: %s (is /proc "
+				"mounted?)", w->path, name, strerror(errno));
+	}
+	return 0;
+}
+
+static int walk_dir(struct walk *w, int dirfd, unsigned depth);
+
+static int visit(struct walk *w, int dirfd, const char *name, unsigned char type,
+		 unsigned depth)
+{
+	if (type != DT_DIR && type != DT_REG && type != DT_UNKNOWN)
+		return 0; /* symlinks, devices, sockets, fifos carry no privilege */
+	struct statx sx;
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+		  STATX_TYPE | STATX_MODE | STATX_MNT_ID, &sx) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return perr_set(w->err, "inspecting %s/%s: %s", w->path, name, strerror(errno));
+	}
+	if (!same_mount(w, &sx, name)) {
+		w->st->mounts++;
+		return 0;
+	}
+	if (S_ISREG(sx.stx_mode))
+		return strip_file(w, dirfd, name, &sx);
+	if (!S_ISDIR(sx.stx_mode))
+		return 0;
+	if (depth >= w->max_depth) {
+		w->st->too_deep++;
+		return 0;
+	}
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return perr_set(w->err, "opening %s/%s: %s", w->path, name, strerror(errno));
+	size_t saved = w->pathlen;
+	int n = snprintf(w->path + saved, sizeof(w->path) - saved, "%s%s",
+			 saved > 1 ? "/" : "", name);
+	if (n < 0 || saved + (size_t)n >= sizeof(w->path))
+		w->pathlen = sizeof(w->path) - 1; /* messages get a cut path */
+	else
+		w->pathlen = saved + (size_t)n;
+	int rc = walk_dir(w, fd, depth + 1);
+	w->path[saved] = '\0';
+	w->pathlen = saved;
+	close(fd);
+	return rc;
+}
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static int walk_dir(struct walk *w, int dirfd, unsigned depth)
+{
+	w->st->dirs++;
+	char buf[32768] __attribute__((aligned(8)));
+	for (;;) {
+		long n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
+		if (n < 0)
+			return perr_set(w->err, "reading directory %s: %s", w->path, strerror(errno));
+		if (n == 0)
+			return 0;
+		for (long off = 0; off < n;) {
+			struct linux_dirent64 *d = (void *)(buf + off);
+			off += d->d_reclen;
+			const char *name = d->d_name;
+			if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+				continue;
+			if (visit(w, dirfd, name, d->d_type, depth) < 0)
+				return -1;
+		}
+	}
+}
+
+/* Mount points from /proc/self/mountinfo (field 5), unescaped. */
+static int read_mountpoints(struct walk *w)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return perr_set(w->err, "reading /proc/self/mountinfo: %s (is /proc mounted?)",
+				strerror(errno));
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		char *save = NULL, *tok = strtok_r(line, " ", &save);
+		for (int i = 1; tok && i < 5; i++)
+			tok = strtok_r(NULL, " ", &save);
+		if (!tok || strcmp(tok, "/") == 0)
+			continue;
+		/* "\040" and friends stand for spaces and tabs. */
+		char *o = tok;
+		for (char *s = tok; *s; s++) {
+			if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
+				*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+				s += 3;
+			} else {
+				*o++ = *s;
+			}
+		}
+		*o = '\0';
+		char **v = realloc(w->mountpoints, (w->nmountpoints + 1) * sizeof(*v));
+		if (!v || !(v[w->nmountpoints] = strdup(tok))) {
+			free(v ? v : w->mountpoints);
+			w->mountpoints = NULL;
+			free(line);
+			fclose(f);
+			return perr_set(w->err, "out of memory");
+		}
+		w->mountpoints = v;
+		w->nmountpoints++;
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+int strip_setid(const char *root, struct strip_stats *stats, struct perr *err)
+{
+	struct walk w;
+	memset(&w, 0, sizeof(w));
+	w.st = stats;
+	w.err = err;
+	snprintf(w.path, sizeof(w.path), "%s", root);
+	w.pathlen = strlen(w.path);
+
+	struct statvfs vfs;
+	if (statvfs(root, &vfs) < 0)
+		return perr_set(err, "inspecting %s: %s", root, strerror(errno));
+	if (vfs.f_flag & ST_RDONLY) {
+		stats->readonly = true;
+		return 0;
+	}
+	struct statx sx;
+	if (statx(AT_FDCWD, root, 0, STATX_MNT_ID, &sx) < 0)
+		return perr_set(err, "inspecting %s: %s", root, strerror(errno));
+	w.use_mnt_id = sx.stx_mask & STATX_MNT_ID;
+	w.root_mnt = sx.stx_mnt_id;
+	w.root_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	if (!w.use_mnt_id) {
+		stats->no_mnt_id = true;
+		if (read_mountpoints(&w) < 0)
+			return -1;
+	}
+	/* One open directory per level: stay well inside the fd limit. */
+	struct rlimit rl;
+	w.max_depth = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < w.max_depth + 64)
+		w.max_depth = rl.rlim_cur > 128 ? (unsigned)rl.rlim_cur - 64 : 64;
+
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = -1;
+	if (fd < 0)
+		perr_set(err, "opening %s: %s", root, strerror(errno));
+	else
+		rc = walk_dir(&w, fd, 0);
+	if (fd >= 0)
+		close(fd);
+	for (size_t i = 0; i < w.nmountpoints; i++)
+		free(w.mountpoints[i]);
+	free(w.mountpoints);
+	return rc;
+}
+
+/* Removes path and, for a directory, everything in it, without following
+ * symlinks. Only on the root mount. Returns 1 removed, 0 absent, -1 error. */
+static int remove_tree(int parent, const char *name, uint64_t root_mnt, bool use_mnt_id,
+		       const char *shown, struct perr *err)
+{
+	struct statx sx;
+	if (statx(parent, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MNT_ID, &sx) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0
+			: perr_set(err, "inspecting %s: %s", shown, strerror(errno));
+	if (use_mnt_id && sx.stx_mnt_id != root_mnt)
+		return 0; /* a mount of the host's: not ours to remove */
+	if (S_ISDIR(sx.stx_mode)) {
+		int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return perr_set(err, "opening %s: %s", shown, strerror(errno));
+		DIR *d = fdopendir(fd);
+		if (!d) {
+			close(fd);
+			return perr_set(err, "opening %s: %s", shown, strerror(errno));
+		}
+		struct dirent *de;
+		int rc = 0;
+		while (rc >= 0 && (de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			rc = remove_tree(dirfd(d), de->d_name, root_mnt, use_mnt_id, shown, err);
+		}
+		closedir(d);
+		if (rc < 0)
+			return -1;
+		if (unlinkat(parent, name, AT_REMOVEDIR) < 0)
+			return perr_set(err, "removing %s: %s", shown, strerror(errno));
+		return 1;
+	}
+	if (unlinkat(parent, name, 0) < 0)
+		return perr_set(err, "removing %s: %s", shown, strerror(errno));
+	return 1;
+}
+
+int strip_sudo(const char *root, struct strip_stats *stats, struct perr *err)
+{
+	static const char *const dirs[] = { "usr/local/sbin", "usr/local/bin", "usr/sbin",
+					    "usr/bin", "sbin", "bin" };
+	static const char *const tools[] = { "sudo", "sudoedit", "sudoreplay", "visudo",
+					     "doas", "pkexec" };
+	static const char *const configs[] = { "etc/sudoers", "etc/sudoers.d", "etc/doas.conf",
+					       "usr/local/etc/doas.conf" };
+	struct statvfs vfs;
+	if (statvfs(root, &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
+		stats->readonly = true;
+		return 0;
+	}
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return perr_set(err, "opening %s: %s", root, strerror(errno));
+	struct statx sx;
+	bool use_mnt_id = statx(rootfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 &&
+			  (sx.stx_mask & STATX_MNT_ID);
+	uint64_t root_mnt = sx.stx_mnt_id;
+	int rc = 0;
+	char rel[PATH_MAX], shown[PATH_MAX + 2];
+	for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]) && rc >= 0; d++) {
+		for (size_t t = 0; t < sizeof(tools) / sizeof(tools[0]) && rc >= 0; t++) {
+			snprintf(rel, sizeof(rel), "%s/%s", dirs[d], tools[t]);
+			snprintf(shown, sizeof(shown), "/%s", rel);
+			rc = remove_tree(rootfd, rel, root_mnt, use_mnt_id, shown, err);
+			if (rc > 0)
+				stats->removed++;
+		}
+	}
+	for (size_t c = 0; c < sizeof(configs) / sizeof(configs[0]) && rc >= 0; c++) {
+		snprintf(shown, sizeof(shown), "/%s", configs[c]);
+		rc = remove_tree(rootfd, configs[c], root_mnt, use_mnt_id, shown, err);
+		if (rc > 0)
+			stats->removed++;
+	}
+	close(rootfd);
+	return rc < 0 ? -1 : 0;
+}

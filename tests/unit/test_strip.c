@@ -1,0 +1,190 @@
+/* The set-uid walk and sudo removal on trees of their own, and mounts
+ * inside them (in a private mount namespace) that must be left alone.
+ * Needs root: root-owned set-uid files, file capabilities, mounts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "../../caps/strip.h"
+
+static char root[128];
+
+static void mkfile(const char *rel, mode_t mode)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	int fd = open(p, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "#!/bin/sh\n", 10), 10);
+	close(fd);
+	assert_int_equal(chmod(p, mode), 0);
+}
+
+static void mkdirs(const char *rel, mode_t mode)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	assert_int_equal(mkdir(p, mode), 0);
+	assert_int_equal(chmod(p, mode), 0);
+}
+
+static mode_t mode_of(const char *rel)
+{
+	char p[256];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	if (lstat(p, &st) < 0)
+		return (mode_t)-1;
+	return st.st_mode & 07777;
+}
+
+static bool has_caps(const char *rel)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	return lgetxattr(p, "security.capability", NULL, 0) > 0;
+}
+
+static void setcaps(const char *rel)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	struct vfs_cap_data d;
+	memset(&d, 0, sizeof(d));
+	d.magic_etc = VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE;
+	d.data[0].permitted = 1u << CAP_NET_RAW;
+	assert_int_equal(setxattr(p, "security.capability", &d, XATTR_CAPS_SZ_2, 0), 0);
+}
+
+static void test_walk(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	snprintf(root, sizeof(root), "/tmp/palisade-strip-XXXXXX");
+	assert_non_null(mkdtemp(root));
+	mkdirs("usr", 0755);
+	mkdirs("usr/bin", 0755);
+	mkdirs("var", 0755);
+	mkdirs("var/mail", 02775); /* a set-gid directory: left alone */
+	mkdirs("etc", 0755);
+	mkdirs("etc/sudoers.d", 0750);
+	mkfile("usr/bin/passwd", 04755);
+	mkfile("usr/bin/wall", 02755);
+	mkfile("usr/bin/both", 06755);
+	mkfile("usr/bin/plain", 0755);
+	mkfile("usr/bin/ping", 0755);
+	setcaps("usr/bin/ping");
+	mkfile("usr/bin/sudo", 04755);
+	mkfile("usr/bin/pkexec", 04755);
+	mkfile("etc/sudoers", 0440);
+	mkfile("etc/sudoers.d/agent", 0440);
+	mkfile("etc/doas.conf", 0400);
+	char link[256];
+	snprintf(link, sizeof(link), "%s/usr/bin/link", root);
+	assert_int_equal(symlink("passwd", link), 0);
+
+	struct strip_stats st = { 0 };
+	struct perr e;
+	if (strip_setid(root, &st, &e) < 0 || strip_sudo(root, &st, &e) < 0)
+		fail_msg("%s", e.msg);
+	/* passwd, both, sudo and pkexec set-uid; wall and both set-gid; ping. */
+	assert_int_equal(st.setuid, 4);
+	assert_int_equal(st.setgid, 2);
+	assert_int_equal(st.filecaps, 1);
+	assert_int_equal(st.mounts, 0);
+	assert_int_equal(st.removed, 5);
+	assert_true(st.files >= 9);
+	assert_int_equal(mode_of("usr/bin/passwd"), 0755);
+	assert_int_equal(mode_of("usr/bin/wall"), 0755);
+	assert_int_equal(mode_of("usr/bin/both"), 0755);
+	assert_int_equal(mode_of("usr/bin/plain"), 0755);
+	assert_false(has_caps("usr/bin/ping"));
+	assert_int_equal(mode_of("var/mail"), 02775);
+	assert_int_equal(mode_of("usr/bin/sudo"), (mode_t)-1);
+	assert_int_equal(mode_of("usr/bin/pkexec"), (mode_t)-1);
+	assert_int_equal(mode_of("etc/sudoers"), (mode_t)-1);
+	assert_int_equal(mode_of("etc/sudoers.d"), (mode_t)-1);
+	assert_int_equal(mode_of("etc/doas.conf"), (mode_t)-1);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A mount point inside the tree keeps its files, even on the same device. */
+static void test_mount_left_alone(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	snprintf(root, sizeof(root), "/tmp/palisade-strip-XXXXXX");
+	assert_non_null(mkdtemp(root));
+	char outside[] = "/tmp/palisade-outside-XXXXXX";
+	assert_non_null(mkdtemp(outside));
+	char f[256];
+	snprintf(f, sizeof(f), "%s/suid", outside);
+	int fd = open(f, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	assert_int_equal(chmod(f, 04755), 0);
+	mkdirs("work", 0755);
+	mkfile("file-mount", 04755);
+	char single[256];
+	snprintf(single, sizeof(single), "%s/single", outside);
+	fd = open(single, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	assert_int_equal(chmod(single, 04755), 0);
+
+	pid_t pid = fork();
+	if (pid == 0) {
+		char dst[256], fdst[256];
+		snprintf(dst, sizeof(dst), "%s/work", root);
+		snprintf(fdst, sizeof(fdst), "%s/file-mount", root);
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount(outside, dst, NULL, MS_BIND, NULL) < 0 ||
+		    mount(single, fdst, NULL, MS_BIND, NULL) < 0)
+			_exit(10);
+		struct strip_stats st = { 0 };
+		struct perr e;
+		if (strip_setid(root, &st, &e) < 0)
+			_exit(11);
+		_exit(st.setuid == 0 && st.mounts == 2 ? 0 : 12);
+	}
+	int ws;
+	waitpid(pid, &ws, 0);
+	assert_int_equal(WEXITSTATUS(ws), 0);
+	struct stat sb;
+	assert_int_equal(stat(f, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 04755); /* a directory mount */
+	assert_int_equal(stat(single, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 04755); /* a single-file mount, like /etc/hosts */
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", root, outside);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_walk),
+		cmocka_unit_test(test_mount_left_alone),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
