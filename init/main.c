@@ -122,15 +122,19 @@ static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
 	/* 1. The fence: checked first, so that a kernel or container without
 	 * what it needs fails before anything is changed. */
 	bool no_v6;
+	log_debug("checking the kernel: filter tables, ip_set, NET_ADMIN");
 	if (fence_probe(&no_v6, &err) < 0)
 		return fail(&err);
 	if (no_v6)
 		log_info("this container has no IPv6: only IPv4 needs a fence");
 	struct policy pol;
+	log_debug("resolving the allowlist's names (at most %u ms)", cfg->resolve_timeout_ms);
 	if (policy_build(&pol, cfg, !no_v6, &err) < 0) {
 		policy_free(&pol);
 		return fail(&err);
 	}
+	log_debug("resolved %zu names; installing 6 sets and %zu + %zu rules", pol.nnames,
+		  pol.plan.rules[0].n, pol.plan.rules[1].n);
 	for (size_t i = 0; i < pol.nnames; i++)
 		if (pol.resolved[i].status != 0)
 			log_warn("%s did not resolve (%s): left out of the allowlist",
@@ -139,6 +143,7 @@ static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
 		policy_free(&pol);
 		return fail(&err);
 	}
+	log_debug("fence installed and read back: it matches the plan");
 	char summary[2048];
 	struct text t;
 	text_init(&t, summary, sizeof(summary));
@@ -150,8 +155,12 @@ static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
 
 	/* 2. Set-uid, set-gid and file capabilities on the root mount; sudo. */
 	struct strip_stats st = { 0 };
+	log_debug("stripping set-uid, set-gid and file capabilities on the root mount");
 	if (strip_setid("/", &st, &err) < 0 || strip_sudo("/", &st, &err) < 0)
 		return fail(&err);
+	log_debug("walked %zu directories and %zu files, left %zu other mounts alone%s",
+		  st.dirs, st.files, st.mounts,
+		  st.no_mnt_id ? " (mounts found through /proc/self/mountinfo)" : "");
 	if (st.too_deep)
 		log_warn("%zu directories nested deeper than palisade walks were not stripped "
 			 "(no_new_privs still holds)", st.too_deep);
@@ -172,6 +181,9 @@ static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
 	}
 	struct spawn_ctx sctx = { .user = user, .cfg = cfg };
 	int status;
+	log_debug("starting %s: user %s, no capabilities, no_new_privs, %s; PID 1 keeps "
+		  "CAP_KILL only", cfg->command[0], user->name,
+		  cfg->no_seccomp ? "no filter" : "system call filter");
 	int rc = supervise_spawn(&sup, cfg->command, env, child_setup, parent_setup, &sctx,
 				 &status, &err);
 	child_env_free(env);
@@ -180,6 +192,7 @@ static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
 		return status;
 	}
 	log_info("%s", summary);
+	log_debug("the command runs as pid %d", (int)sup.child);
 
 	/* 4. Supervise until the command exits. */
 	struct loop loop;

@@ -237,11 +237,14 @@ static void forward(struct supervisor *s, int sig)
 	if (s->child <= 0)
 		return;
 	pid_t target = s->kill_group ? -s->child : s->child;
-	if (kill(target, sig) < 0 && errno != ESRCH)
+	if (kill(target, sig) < 0 && errno != ESRCH) {
 		log_warn("cannot forward signal %d (%s) to the command: %s", sig,
 			 strsignal(sig), strerror(errno));
-	else
+	} else {
 		s->forwarded++;
+		log_debug("forwarded SIG%s to %s %d", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?",
+			  s->kill_group ? "process group" : "pid", (int)s->child);
+	}
 }
 
 static void reap(struct supervisor *s)
@@ -256,6 +259,7 @@ static void reap(struct supervisor *s)
 		if (pid == s->child) {
 			s->child_exited = true;
 			s->exit_status = supervise_exit_status(ws);
+			log_debug("the command exited: status %d", s->exit_status);
 			s->child = -1;
 			if (s->loop)
 				loop_stop(s->loop);

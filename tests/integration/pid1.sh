@@ -44,6 +44,14 @@ expect_match "no capabilities: CapBnd 0" 'CapBnd:	0000000000000000' "$OUT"
 expect_match "no_new_privs is set" 'NoNewPrivs:	1' "$OUT"
 expect_match "one startup line" '^palisade: started probe as agent \(uid 1000\)' "$ERR"
 
+# -v says each step; -q only errors and warnings.
+run_palisade "$R" -v -u agent -- sh -c 'exit 4'
+expect_match "-v: the fence step" 'palisade: fence installed and read back' "$ERR"
+expect_match "-v: the stripping step" 'palisade: walked [0-9]+ directories' "$ERR"
+expect_match "-v: the command's exit" 'palisade: the command exited: status 4' "$ERR"
+run_palisade "$R" -q -u agent -- sh -c 'exit 4'
+expect_eq "-q: nothing on stderr" "" "$ERR"
+
 # Zombie reaping: orphans re-parented to PID 1 are reaped.
 run_palisade "$R" -q -u agent -- sh -c 'probe orphans 40; sleep 0.5; probe zombies'
 expect_match "orphans left behind are reaped by PID 1" 'zombies 0' "$OUT"
