@@ -6,14 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../caps/privs.h"
 #include "../caps/seccomp.h"
 #include "../caps/strip.h"
 #include "../caps/user.h"
+#include "../fw/conntrack.h"
 #include "../lib/log.h"
 #include "../lib/text.h"
 #include "config.h"
@@ -89,6 +92,37 @@ static int check(const struct config *cfg, const struct agent_user *user)
 	return 0;
 }
 
+/* /run/palisade/ready exists once the fence is up and the root filesystem
+ * stripped. A restarted container keeps its files, so it is removed first. */
+#define READY_DIR "/run/palisade"
+#define READY_FILE READY_DIR "/ready"
+
+static void ready_clear(void)
+{
+	if (unlink(READY_FILE) < 0 && errno != ENOENT)
+		log_warn("cannot remove the stale %s: %s", READY_FILE, strerror(errno));
+}
+
+static void ready_mark(const char *summary)
+{
+	if (mkdir("/run", 0755) < 0 && errno != EEXIST)
+		goto fail;
+	if (mkdir(READY_DIR, 0755) < 0 && errno != EEXIST)
+		goto fail;
+	int fd = open(READY_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto fail;
+	size_t len = strlen(summary);
+	bool ok = write(fd, summary, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+	if (close(fd) < 0 || !ok)
+		goto fail;
+	return;
+fail:
+	/* A read-only root: nothing waits on the file there, and nothing else
+	 * depends on it. */
+	log_debug("cannot write %s: %s", READY_FILE, strerror(errno));
+}
+
 static void strip_summary(const struct strip_stats *st, struct text *t)
 {
 	if (st->readonly) {
@@ -119,6 +153,8 @@ static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
 	if (supervise_init(&sup, cfg->kill_group, &err) < 0)
 		return fail(&err);
 
+	ready_clear();
+
 	/* 1. The fence: checked first, so that a kernel or container without
 	 * what it needs fails before anything is changed. */
 	bool no_v6;
@@ -144,6 +180,10 @@ static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
 		return fail(&err);
 	}
 	log_debug("fence installed and read back: it matches the plan");
+	if (conntrack_flush(!no_v6, &err) < 0) {
+		policy_free(&pol);
+		return fail(&err);
+	}
 	char summary[2048];
 	struct text t;
 	text_init(&t, summary, sizeof(summary));
@@ -171,6 +211,11 @@ static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
 	} else {
 		textf(&t, "; system call filter on");
 	}
+
+	/* The fence and the stripping hold for every process of the container
+	 * from here on, docker exec sessions included: say so for whoever waits
+	 * (a devcontainer's postStartCommand, a test). */
+	ready_mark(summary);
 
 	/* 3. The agent's process: its user, no privileges, the filter; PID 1
 	 * drops its own before the agent may exec. */

@@ -11,6 +11,7 @@
  *   probe pty TEXT_WAIT KEYS CMD...    runs CMD on a new terminal, types KEYS
  *                                      once TEXT_WAIT appears, copies output
  *   probe exit N                       exits with status N
+ *   probe hold ADDR PORT MS            keeps a TCP connection busy until it breaks
  *   probe flood ADDR PORT MS           UDP to ADDR:PORT for MS ms; counts replies
  *   probe dns NAME SERVER [tcp] [TYPE]  one query; prints the rcode and answers
  *   probe syscalls | syscalls32        each call the filter denies: "name: EPERM"
@@ -176,8 +177,9 @@ static int cmd_serve(int argc, char **argv)
 {
 	if (argc < 2 || argc % 2)
 		return 2;
-	struct pollfd fds[64];
-	int types[64];
+	enum { MAXFDS = 256 };
+	struct pollfd fds[MAXFDS];
+	int kinds[MAXFDS]; /* 0 listening TCP, 1 UDP, 2 accepted TCP */
 	int n = 0;
 	for (int i = 0; i + 1 < argc && n + 2 <= 64; i += 2) {
 		struct sockaddr_storage ss;
@@ -198,7 +200,7 @@ static int cmd_serve(int argc, char **argv)
 			}
 			fds[n].fd = fd;
 			fds[n].events = POLLIN;
-			types[n++] = type;
+			kinds[n++] = t;
 		}
 	}
 	printf("serving\n");
@@ -208,17 +210,22 @@ static int cmd_serve(int argc, char **argv)
 		if (poll(fds, (nfds_t)n, -1) < 0 && errno != EINTR)
 			return 1;
 		for (int i = 0; i < n; i++) {
-			if (!(fds[i].revents & POLLIN))
+			if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			if (types[i] == SOCK_STREAM) {
+			if (kinds[i] == 0) {
+				/* Greet, then echo until the client goes. */
 				int c = accept(fds[i].fd, NULL, NULL);
-				if (c >= 0) {
-					if (write(c, "hello\n", 6) < 0) {
-						/* the client may be gone already */
-					}
+				if (c < 0)
+					continue;
+				if (write(c, "hello\n", 6) < 0 || n == MAXFDS) {
 					close(c);
+					continue;
 				}
-			} else {
+				fds[n].fd = c;
+				fds[n].events = POLLIN;
+				fds[n].revents = 0;
+				kinds[n++] = 2;
+			} else if (kinds[i] == 1) {
 				char buf[512];
 				struct sockaddr_storage from;
 				socklen_t fl = sizeof(from);
@@ -226,9 +233,58 @@ static int cmd_serve(int argc, char **argv)
 						     (struct sockaddr *)&from, &fl);
 				if (r > 0)
 					sendto(fds[i].fd, buf, (size_t)r, 0, (struct sockaddr *)&from, fl);
+			} else {
+				char buf[512];
+				ssize_t r = read(fds[i].fd, buf, sizeof(buf));
+				if (r <= 0 || write(fds[i].fd, buf, (size_t)r) < 0) {
+					close(fds[i].fd);
+					fds[i] = fds[n - 1];
+					kinds[i] = kinds[n - 1];
+					n--;
+					i--;
+				}
 			}
 		}
 	}
+}
+
+/* Holds a TCP connection open, sending a byte and reading its echo every
+ * 100 ms, until it breaks or ms pass. */
+static int cmd_hold(int argc, char **argv)
+{
+	if (argc < 3)
+		return 2;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int af = make_addr(argv[0], argv[1], &ss, &len);
+	long end = now_ms() + atol(argv[2]);
+	int fd = socket(af, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0) {
+		printf("not connected: %s\n", strerror(errno));
+		return 1;
+	}
+	char hello[6];
+	if (recv(fd, hello, sizeof(hello), MSG_WAITALL) != 6) {
+		printf("no greeting\n");
+		return 1;
+	}
+	printf("connected\n");
+	fflush(stdout);
+	unsigned long rounds = 0;
+	while (now_ms() < end) {
+		char c = 'x';
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (send(fd, &c, 1, MSG_NOSIGNAL) != 1 || poll(&p, 1, 1000) <= 0 ||
+		    recv(fd, &c, 1, 0) != 1) {
+			printf("held %lu rounds, then broken: %s\n", rounds,
+			       errno ? strerror(errno) : "no echo");
+			return 0;
+		}
+		rounds++;
+		usleep(100000);
+	}
+	printf("held %lu rounds to the end\n", rounds);
+	return 0;
 }
 
 static int cmd_status(void)
@@ -761,6 +817,8 @@ int main(int argc, char **argv)
 		return cmd_fence_change();
 	if (!strcmp(cmd, "flood"))
 		return cmd_flood(argc, argv);
+	if (!strcmp(cmd, "hold"))
+		return cmd_hold(argc, argv);
 	if (!strcmp(cmd, "dns"))
 		return cmd_dns(argc, argv);
 	if (!strcmp(cmd, "inject"))

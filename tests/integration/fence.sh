@@ -139,6 +139,20 @@ expect_eq "a second start gives the same IPv6 ruleset" "$first6" "$(sandbox_save
 expect_eq "a second start gives the same sets" "$sets1" "$(sets_now)"
 expect_no_match "no temporary set is left" 'palisade.*\.new' "$(ip netns exec "$SANDBOX_NS" ipset list -n)"
 
+# A connection made before the fence (a docker exec session that raced
+# palisade's start) is cut when the fence goes up, and palisade says it is
+# ready only then.
+rm -f "$R/run/palisade/ready"
+ip netns exec "$SANDBOX_NS" sh -c 'for t in iptables-legacy ip6tables-legacy; do
+    $t -P INPUT ACCEPT && $t -P OUTPUT ACCEPT && $t -F; done'
+ip netns exec "$SANDBOX_NS" "$PROBE" hold 10.77.0.20 80 4000 >"$WORK/hold" 2>&1 &
+HOLD=$!
+wait_for_text "$WORK/hold" connected 5
+run_palisade "$R" -u agent "${ALLOW[@]}" -- /bin/cat /run/palisade/ready
+wait "$HOLD"
+expect_match "a connection opened before the fence is cut by it" '^held [0-9]+ rounds, then broken' "$(tail -n 1 "$WORK/hold")"
+expect_match "/run/palisade/ready holds the summary once the fence is up" '^started /bin/cat as agent.*fenced: IPv4' "$OUT"
+
 # --default-ports and --expose.
 run_palisade "$R" -u agent -a allowed.test --default-ports 8080 --expose 3000 -- /bin/sh -c \
     'probe tcp 10.77.0.10 8080; probe tcp 10.77.0.10 443'
