@@ -109,6 +109,16 @@ static void ready_mark(const char *summary)
 		goto fail;
 	if (mkdir(READY_DIR, 0755) < 0 && errno != EEXIST)
 		goto fail;
+	/* Only a directory that palisade could have made: not a symbolic link
+	 * the image or an earlier run of the container left to point elsewhere. */
+	struct stat sb;
+	if (lstat(READY_DIR, &sb) < 0)
+		goto fail;
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != 0 || (sb.st_mode & 022)) {
+		log_warn("%s is not a root-owned directory that only root can write: "
+			 "%s not written", READY_DIR, READY_FILE);
+		return;
+	}
 	int fd = open(READY_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		goto fail;

@@ -7,18 +7,22 @@
 # kept, so a second run only checks.
 #
 #   scripts/install-deps.sh            build and test dependencies
-#   scripts/install-deps.sh --docker   also Docker's engine and debootstrap (end-to-end tests)
+#   scripts/install-deps.sh --build    only what building needs (the Dockerfile)
+#   scripts/install-deps.sh --docker   also Docker's engine, debootstrap and npm
+#                                      (the end-to-end tests)
 #   scripts/install-deps.sh --bench    also the benchmark tools
 set -euo pipefail
 
 IPTC_PREFIX=${IPTC_PREFIX:-/usr/local/lib/palisade}
+want_tests=1
 want_docker=0
 want_bench=0
 for arg in "$@"; do
     case $arg in
+        --build) want_tests=0 ;;
         --docker) want_docker=1 ;;
         --bench) want_bench=1 ;;
-        *) echo "install-deps: unknown option '$arg' (use --docker or --bench)" >&2; exit 2 ;;
+        *) echo "install-deps: unknown option '$arg' (use --build, --docker or --bench)" >&2; exit 2 ;;
     esac
 done
 
@@ -35,17 +39,20 @@ export DEBIAN_FRONTEND=noninteractive
 build_pkgs=(
     build-essential meson ninja-build pkg-config file binutils
     libseccomp-dev libcap-ng-dev libnl-3-dev libnl-nf-3-dev libc-ares-dev
-    libip4tc-dev libip6tc-dev libcmocka-dev
+    libip4tc-dev libip6tc-dev
     dpkg-dev
 )
 test_pkgs=(
-    busybox-static iproute2 iptables ipset dnsmasq-base util-linux procps libcap2-bin
-    clang-14 libclang-rt-14-dev
+    libcmocka-dev busybox-static iproute2 iptables ipset dnsmasq-base util-linux procps
+    libcap2-bin clang-14 libclang-rt-14-dev
 )
 docker_pkgs=(docker.io debootstrap)
+# The Dev Containers CLI comes from npm; use the machine's npm when it has one.
+command -v npm >/dev/null 2>&1 || docker_pkgs+=(nodejs npm)
 bench_pkgs=(hyperfine dnsperf gnuplot-nox tini dnsutils)
 
-pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}")
+pkgs=("${build_pkgs[@]}")
+[ $want_tests -eq 1 ] && pkgs+=("${test_pkgs[@]}")
 [ $want_docker -eq 1 ] && pkgs+=("${docker_pkgs[@]}")
 [ $want_bench -eq 1 ] && pkgs+=("${bench_pkgs[@]}")
 

@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
 # Installs what palisade needs and runs the whole test suite: unit tests and
 # kernel integration tests, in a release build and in an AddressSanitizer +
-# UndefinedBehaviorSanitizer build. Run as root on Debian bookworm (or
-# Ubuntu): the integration tests make network, PID and mount namespaces.
+# UndefinedBehaviorSanitizer build, then the end-to-end tests under a real
+# Docker engine (installed and started when none runs). Run as root on
+# Debian bookworm: the integration tests make network, PID and mount
+# namespaces.
+#
+#   scripts/test.sh [--no-docker]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+docker=yes
+case "${1:-}" in
+"") ;;
+--no-docker) docker=no ;;
+*) echo "usage: scripts/test.sh [--no-docker]" >&2; exit 2 ;;
+esac
 
 scripts/install-deps.sh
 
@@ -28,5 +39,11 @@ setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
 meson compile -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --print-errorlogs
+
+if [ "$docker" = yes ]; then
+    echo "== Docker end-to-end tests"
+    scripts/docker-engine.sh
+    tests/docker/e2e.sh build
+fi
 
 echo "== all tests passed"

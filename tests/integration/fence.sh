@@ -152,6 +152,16 @@ run_palisade "$R" -u agent "${ALLOW[@]}" -- /bin/cat /run/palisade/ready
 wait "$HOLD"
 expect_match "a connection opened before the fence is cut by it" '^held [0-9]+ rounds, then broken' "$(tail -n 1 "$WORK/hold")"
 expect_match "/run/palisade/ready holds the summary once the fence is up" '^started /bin/cat as agent.*fenced: IPv4' "$OUT"
+# A /run/palisade that is a symbolic link (left by the image) is not
+# written through.
+rm -rf "$R/run/palisade"
+mkdir -p "$R/elsewhere"
+ln -s /elsewhere "$R/run/palisade"
+run_palisade "$R" -u agent "${ALLOW[@]}" -- /bin/true
+expect_match "a /run/palisade symlink: palisade says it did not write the marker" '/run/palisade is not a root-owned directory' "$ERR"
+check "a /run/palisade symlink: nothing is written where it points" test ! -e "$R/elsewhere/ready"
+rm -f "$R/run/palisade"
+rm -rf "$R/elsewhere"
 
 # --default-ports and --expose.
 run_palisade "$R" -u agent -a allowed.test --default-ports 8080 --expose 3000 -- /bin/sh -c \

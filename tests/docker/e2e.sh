@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# End-to-end tests under a real Docker engine: the images build from this
+# tree with its own Dockerfiles, and each check is what a user of
+# `docker run`, `docker stop`, `docker exec` or the Dev Containers CLI sees.
+# All traffic stays on an --internal Docker network whose names Docker's
+# embedded DNS answers itself.
+#
+#   tests/docker/e2e.sh [BUILD_DIR]      (as root; default BUILD_DIR: build)
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(cd "${1:-$ROOT/build}" && pwd)
+export PALISADE=$BUILD/palisade PROBE=$BUILD/tests/palisade-probe
+. "$ROOT/tests/integration/lib.sh"
+TEST_NAME=docker-e2e
+need_root
+"$ROOT/scripts/docker-engine.sh" || { echo "FAIL: no Docker engine"; exit 1; }
+
+P=palisade-e2e
+BASE=palisade-test/bookworm
+LABEL="$P.run=$$"
+NET=$P-net-$$
+on_cleanup "docker network rm $NET"
+on_cleanup "docker ps -aq --filter label=$LABEL | xargs -r docker rm -f"
+
+build() { # build "what" docker-build-args...
+    local what=$1
+    shift
+    if docker build -q "$@" >"$WORK/build.log" 2>&1; then
+        pass "$what builds"
+    else
+        fail "$what builds: $(tail -n 20 "$WORK/build.log")"
+        finish
+    fi
+}
+
+# The images, from this tree, with the repo's Dockerfiles.
+build "the palisade image (Dockerfile)" --build-arg BASE=$BASE -t $P/palisade "$ROOT"
+expect_match "the palisade image holds a working /palisade" '^palisade [0-9.]+$' \
+    "$(docker run --rm $P/palisade --version)"
+expect_eq "the palisade image holds only /palisade" "/palisade" \
+    "$(docker export "$(docker create --label "$LABEL" $P/palisade)" | tar -t | grep -v '/$' | sed 's|^|/|' | grep -v '^/\.dockerenv$\|^/dev/\|^/etc/\|^/proc/\|^/sys/')"
+build "images/ci-smoke" --build-arg BASE=$BASE --build-arg PALISADE_IMAGE=$P/palisade \
+    -t $P/ci-smoke "$ROOT/images/ci-smoke"
+mkdir -p "$WORK/agent"
+cp "$PROBE" "$WORK/agent/palisade-probe"
+cp "$ROOT/tests/docker/agent.Dockerfile" "$WORK/agent/Dockerfile"
+build "the test agent image" --build-arg SMOKE=$P/ci-smoke -t $P/agent "$WORK/agent"
+STANDIN='printf "#!/bin/sh\necho \"claude stand-in: \$*\"\nid -un\n" > /usr/local/bin/claude && chmod 0755 /usr/local/bin/claude'
+build "images/claude-code (stand-in install step)" --build-arg BASE=$BASE \
+    --build-arg PALISADE_IMAGE=$P/palisade --build-arg "INSTALL=$STANDIN" \
+    -t $P/claude-code "$ROOT/images/claude-code"
+build "the devcontainer stand-in base" --build-arg BASE=$BASE -t $P/devcontainer-base \
+    -f "$ROOT/tests/docker/devcontainer-base.Dockerfile" "$ROOT/tests/docker"
+
+# An internal network with two servers that Docker's DNS names.
+docker network create --internal "$NET" >/dev/null
+server() { # server NAME
+    docker run -d --label "$LABEL" --name "$P-$1-$$" --network "$NET" --network-alias "$1" \
+        --entrypoint /bin/probe $P/agent serve 0.0.0.0 80 0.0.0.0 443 0.0.0.0 8080 0.0.0.0 53 >/dev/null
+    docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$P-$1-$$"
+}
+A=$(server allowed.test)
+B=$(server blocked.test)
+agent() { docker run --rm --label "$LABEL" --cap-add NET_ADMIN --network "$NET" \
+              -e PALISADE_ALLOW=allowed.test "$@"; }
+
+# The agent reaches the allowed name and is refused the other, by name and
+# by address, at once; Docker's embedded DNS still answers.
+OUT=$(agent $P/agent sh -c '
+    addr() { nslookup "$1" 2>/dev/null | awk "/^Name:/ {n=1} n && /^Address/ {print \$2; exit}"; }
+    echo "dns-allowed: $(addr allowed.test)"
+    echo "dns-blocked: $(addr blocked.test)"
+    echo "name-allowed: $(nc -w 3 allowed.test 80 </dev/null 2>&1 | head -n 1)"
+    echo "name-blocked: $(nc -w 3 blocked.test 80 </dev/null 2>&1 | head -n 1)"
+    echo "addr-allowed: $(probe tcp '"$A"' 443)"
+    echo "addr-blocked: $(probe tcp '"$B"' 443)"
+    echo "allowed-8080: $(probe tcp '"$A"' 8080)"
+    echo "udp53-blocked: $(probe udp '"$B"' 53)"
+' 2>"$WORK/err"); RC=$?
+ERR=$(cat "$WORK/err")
+field() { printf '%s\n' "$OUT" | sed -n "s/^$1: //p"; }
+expect_eq "the agent ran" 0 "$RC"
+expect_eq "Docker's embedded DNS resolves the allowed name under the fence" "$A" "$(field dns-allowed)"
+expect_eq "Docker's embedded DNS resolves the other name too" "$B" "$(field dns-blocked)"
+expect_eq "the allowed name is reached" "hello" "$(field name-allowed)"
+expect_match "the other name is refused" "can't connect.*Connection refused" "$(field name-blocked)"
+expect_match "the allowed address is reached" '^open' "$(field addr-allowed)"
+expect_match "the other address is refused" '^refused ms=[0-9]+' "$(field addr-blocked)"
+ms=$(field addr-blocked | sed -n 's/.*ms=\([0-9]*\).*/\1/p')
+check "the refusal is fast (${ms:-?} ms)" test "${ms:-9999}" -lt 500
+expect_match "the allowed host on a port not allowed is refused" '^refused' "$(field allowed-8080)"
+expect_match "UDP 53 to a host that is not the resolver is refused" '^(denied|refused)' "$(field udp53-blocked)"
+expect_match "the summary names what is allowed" 'fenced: IPv4: 1 name, 1 address' "$ERR"
+
+# Exit statuses pass through docker run.
+agent $P/agent sh -c 'exit 7' 2>/dev/null
+expect_eq "docker run returns the agent's exit status" 7 "$?"
+agent $P/agent no-such-command 2>/dev/null
+expect_eq "docker run returns 127 for a missing command" 127 "$?"
+
+# docker stop: over at once, and the agent saw SIGTERM.
+C=$P-stop-$$
+docker run -d --label "$LABEL" --name "$C" --cap-add NET_ADMIN --network "$NET" $P/agent \
+    probe signals >/dev/null
+for _ in $(seq 1 100); do docker logs "$C" 2>&1 | grep -q "main ready" && break; sleep 0.1; done
+t0=$(date +%s%N)
+docker stop -t 10 "$C" >/dev/null
+t1=$(date +%s%N)
+ms=$(( (t1 - t0) / 1000000 ))
+check "docker stop ends the container within 2 s (${ms} ms)" test "$ms" -lt 2000
+expect_match "the agent saw SIGTERM" 'main got TERM' "$(docker logs "$C" 2>&1)"
+expect_eq "the container's status is the agent's" 0 "$(docker inspect -f '{{.State.ExitCode}}' "$C")"
+
+# docker run -it: Ctrl-C reaches the agent, which owns the terminal.
+"$PROBE" pty "main ready" $'\003' docker run -it --rm --label "$LABEL" --cap-add NET_ADMIN \
+    --network "$NET" $P/agent probe signals >"$WORK/pty.log" 2>&1
+expect_match "docker run -it: Ctrl-C reaches the agent" 'main got INT' "$(cat "$WORK/pty.log")"
+expect_match "docker run -it: the agent is the terminal's foreground" 'foreground=yes' "$(cat "$WORK/pty.log")"
+
+# Started wrong: status 125, the message says what to change, no agent.
+OUT=$(docker run --rm --label "$LABEL" --network "$NET" $P/agent echo AGENT-RAN 2>"$WORK/err"); RC=$?
+expect_eq "without --cap-add NET_ADMIN: 125" 125 "$RC"
+expect_match "without --cap-add NET_ADMIN: the message says to add it" 'run the container with --cap-add NET_ADMIN' "$(cat "$WORK/err")"
+expect_no_match "without --cap-add NET_ADMIN: the agent never ran" AGENT-RAN "$OUT"
+OUT=$(agent --user 1000 $P/agent echo AGENT-RAN 2>"$WORK/err"); RC=$?
+expect_eq "with --user 1000: 125" 125 "$RC"
+expect_match "with --user 1000: the message says to remove it" 'remove --user from docker run' "$(cat "$WORK/err")"
+expect_no_match "with --user 1000: the agent never ran" AGENT-RAN "$OUT"
+
+# docker restart fences the container again; docker exec sessions as the
+# agent's user are fenced and cannot get privileges back.
+C=$P-restart-$$
+docker run -d --label "$LABEL" --name "$C" --cap-add NET_ADMIN --network "$NET" \
+    -e PALISADE_ALLOW=allowed.test $P/agent \
+    sh -c "probe tcp $A 443; probe tcp $B 443; echo round-done; exec sleep 600" >/dev/null
+rounds() { docker logs "$C" 2>/dev/null | grep -c round-done; }
+for _ in $(seq 1 100); do [ "$(rounds)" -ge 1 ] && break; sleep 0.1; done
+docker restart -t 2 "$C" >/dev/null
+for _ in $(seq 1 100); do [ "$(rounds)" -ge 2 ] && break; sleep 0.1; done
+expect_eq "docker restart runs the agent again" 2 "$(rounds)"
+second=$(docker logs "$C" 2>/dev/null | sed -n '/round-done/,$p' | sed 1d)
+expect_match "after docker restart the allowed address is reached" '^open' "$(printf '%s\n' "$second" | sed -n 1p)"
+expect_match "after docker restart the other address is refused" '^refused' "$(printf '%s\n' "$second" | sed -n 2p)"
+pid=$(docker inspect -f '{{.State.Pid}}' "$C")
+rules=$(nsenter -t "$pid" -n iptables-legacy-save -t filter)
+expect_match "after docker restart the policy is DROP" ':OUTPUT DROP' "$rules"
+expect_eq "after docker restart each rule is there once" 1 "$(printf '%s\n' "$rules" | grep -c -- '-A OUTPUT -j REJECT')"
+OUT=$(docker exec -u 1000 "$C" sh -c "probe tcp $A 443; probe tcp $B 443; probe privesc; probe fence-change; probe status")
+expect_match "docker exec as the agent: the allowed address is reached" '^open' "$(printf '%s\n' "$OUT" | sed -n 1p)"
+expect_match "docker exec as the agent: the other address is refused" '^refused' "$(printf '%s\n' "$OUT" | sed -n 2p)"
+expect_match "docker exec as the agent: setuid(0) fails" 'setuid\(0\): EPERM' "$OUT"
+expect_match "docker exec as the agent: iptables cannot be changed" '^iptables: refused' "$OUT"
+expect_match "docker exec as the agent: no effective capabilities" 'CapEff:	0000000000000000' "$OUT"
+expect_match "docker exec as the agent: no permitted capabilities" 'CapPrm:	0000000000000000' "$OUT"
+expect_match "docker exec as the agent: no ambient capabilities" 'CapAmb:	0000000000000000' "$OUT"
+
+# The claude-code image: the documented docker run line, with a stand-in
+# for Claude Code (no network, so no name is looked up outside).
+mkdir -p "$WORK/project"
+OUT=$(docker run --rm --label "$LABEL" --cap-add NET_ADMIN --network none \
+      -v "$WORK/project":/workspace -v "$P-claude-$$":/home/node/.claude \
+      -e ANTHROPIC_API_KEY=test-key $P/claude-code 2>"$WORK/err"); RC=$?
+on_cleanup "docker volume rm $P-claude-$$"
+expect_eq "claude-code: runs" 0 "$RC"
+expect_match "claude-code: runs claude --dangerously-skip-permissions" 'claude stand-in: --dangerously-skip-permissions' "$OUT"
+expect_match "claude-code: as node" '^node$' "$OUT"
+expect_match "claude-code: allows the anthropic preset" 'did not resolve: api\.anthropic\.com' "$(cat "$WORK/err")"
+expect_match "claude-code: and its published address ranges" 'IPv4: 0 names, 0 addresses, 1 CIDR' "$(cat "$WORK/err")"
+OUT=$(docker run --rm --label "$LABEL" --network none --entrypoint /sbin/palisade \
+      -e PALISADE_ALLOW=@npm $P/claude-code --check 2>&1)
+expect_match "claude-code: PALISADE_ALLOW adds to the image's list" 'registry\.npmjs\.org .*\[@npm\]' "$OUT"
+expect_match "claude-code: the image's list comes from /etc/palisade/allow" 'api\.anthropic\.com .*\[@anthropic\]' "$OUT"
+
+# The devcontainer, brought up by the real Dev Containers CLI.
+CLI=$ROOT/tests/docker/.cli/node_modules/.bin/devcontainer
+if [ ! -x "$CLI" ]; then
+    npm install --silent --no-audit --no-fund --prefix "$ROOT/tests/docker/.cli" \
+        @devcontainers/cli@0.89.0 >/dev/null 2>&1
+fi
+check "the Dev Containers CLI is installed from npm" test -x "$CLI"
+DC=$WORK/devcontainer
+mkdir -p "$DC" "$WORK/ws"
+cp "$ROOT/images/devcontainer/Dockerfile" "$DC/"
+# The same configuration, pointed at the local images and the test network.
+sed -e "s|\"BASE\": \"[^\"]*\"|\"BASE\": \"$P/devcontainer-base\", \"INSTALL\": \"true\", \"PACKAGES\": \"procps\"|" \
+    -e "s|\"PALISADE_IMAGE\": \"[^\"]*\"|\"PALISADE_IMAGE\": \"$P/palisade\"|" \
+    -e "s|\"--cap-add=NET_ADMIN\",|\"--cap-add=NET_ADMIN\", \"--network=$NET\", \"--label=$LABEL\",|" \
+    -e "s|\"PALISADE_USER\": \"node\"|\"PALISADE_USER\": \"node\", \"PALISADE_ALLOW\": \"allowed.test\"|" \
+    "$ROOT/images/devcontainer/devcontainer.json" > "$DC/devcontainer.json"
+dc() { # dc COMMAND [ARG...]: the CLI's options go before the command's arguments
+    local cmd=$1
+    shift
+    "$CLI" "$cmd" --workspace-folder "$WORK/ws" --config "$DC/devcontainer.json" \
+        --id-label "$P.devcontainer=$$" "$@"
+}
+UP=$(dc up --log-level trace 2>"$WORK/dc.log")
+expect_match "devcontainer up succeeds" '"outcome":"success"' "$UP"
+CID=$(printf '%s' "$UP" | sed -n 's/.*"containerId":"\([0-9a-f]*\)".*/\1/p')
+if [ -n "$CID" ]; then
+    # The container, its ~/.claude volume and the images the CLI built for it.
+    vol=$(docker inspect -f '{{range .Mounts}}{{if eq .Destination "/home/node/.claude"}}{{.Name}}{{end}}{{end}}' "$CID")
+    img=$(docker inspect -f '{{.Config.Image}}' "$CID")
+    on_cleanup "docker rm -f $CID; docker volume rm $vol; docker rmi $img ${img%-uid}"
+fi
+expect_eq "palisade is PID 1 of the devcontainer" palisade "$(docker exec "$CID" cat /proc/1/comm 2>/dev/null)"
+OUT=$(dc exec bash -c '
+    echo "user: $(id -un)"
+    (echo > /dev/tcp/allowed.test/80) 2>/dev/null && echo "allowed: open" || echo "allowed: refused"
+    (echo > /dev/tcp/blocked.test/80) 2>/dev/null && echo "blocked: open" || echo "blocked: refused"
+    sudo -n true 2>&1; echo "sudo: $?"
+    echo "nnp: $(grep NoNewPrivs /proc/self/status | cut -f2)"
+    echo "ready: $(cat /run/palisade/ready | cut -c1-7)"
+' 2>>"$WORK/dc.log")
+field() { printf '%s\n' "$OUT" | sed -n "s/^$1: //p"; }
+expect_eq "devcontainer exec runs as the remote user" node "$(field user)"
+expect_eq "devcontainer exec: the allowed name is reached" open "$(field allowed)"
+expect_eq "devcontainer exec: the other name is refused" refused "$(field blocked)"
+expect_eq "devcontainer exec: sudo is gone (127: not found)" 127 "$(field sudo)"
+expect_eq "devcontainer exec: no_new_privs" 1 "$(field nnp)"
+expect_eq "devcontainer exec: palisade said it was ready first" started "$(field ready)"
+if [ "$failures" -gt 0 ]; then
+    echo "--- devcontainer CLI log"
+    tr -d '\0' <"$WORK/dc.log" | tail -n 60
+    [ -n "$CID" ] && { echo "--- devcontainer logs"; docker logs "$CID" 2>&1 | tail -n 20; }
+fi
+finish
