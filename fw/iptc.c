@@ -4,7 +4,9 @@
 #include <libiptc/libip6tc.h>
 #include <libiptc/libiptc.h>
 #include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_NFLOG.h>
 #include <linux/netfilter/xt_multiport.h>
+#include <linux/netfilter/xt_owner.h>
 #include <linux/netfilter/xt_set.h>
 #include <linux/netfilter/xt_tcpudp.h>
 #include <linux/netfilter_ipv4/ipt_REJECT.h>
@@ -223,12 +225,29 @@ size_t iptc_encode(const struct rule *r, enum net_family family, uint16_t set_in
 	}
 
 	/* Matches, in the order rule_render prints them. */
+	if (r->owner_uid >= 0) {
+		struct xt_owner_match_info *ow = match(&b, "owner", 1, sizeof(*ow));
+		if (ow) {
+			ow->uid_min = ow->uid_max = (uint32_t)r->owner_uid;
+			ow->match = XT_OWNER_UID | (r->owner_invert ? XT_OWNER_SOCKET : 0);
+			ow->invert = r->owner_invert ? XT_OWNER_UID : 0;
+		}
+	}
 	if (r->established) {
 		struct xt_conntrack_mtinfo3 *ct = match(&b, "conntrack", 3, sizeof(*ct));
 		if (ct) {
 			ct->match_flags = XT_CONNTRACK_STATE;
 			ct->state_mask = XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED) |
 					 XT_CONNTRACK_STATE_BIT(IP_CT_RELATED);
+		}
+	}
+	if (r->ct_origdport) {
+		/* Revision 3 holds ports in host order, as ranges. */
+		struct xt_conntrack_mtinfo3 *ct = match(&b, "conntrack", 3, sizeof(*ct));
+		if (ct) {
+			ct->match_flags = XT_CONNTRACK_ORIGDST_PORT;
+			ct->origdst_port = r->ct_origdport;
+			ct->origdst_port_high = r->ct_origdport;
 		}
 	}
 	if (r->icmp6_type >= 0) {
@@ -301,6 +320,17 @@ size_t iptc_encode(const struct rule *r, enum net_family family, uint16_t set_in
 										 : IP6T_ICMP6_ADM_PROHIBITED;
 		}
 		break;
+	case VERDICT_NFLOG: {
+		struct xt_nflog_info *nl = target(&b, "NFLOG", sizeof(*nl));
+		if (nl) {
+			nl->group = NFLOG_GROUP;
+			nl->threshold = XT_NFLOG_DEFAULT_THRESHOLD;
+			if (!r->nflog_prefix || strlen(r->nflog_prefix) >= sizeof(nl->prefix))
+				return 0;
+			memcpy(nl->prefix, r->nflog_prefix, strlen(r->nflog_prefix));
+		}
+		break;
+	}
 	}
 	if (b.overflow)
 		return 0;

@@ -32,6 +32,7 @@ static struct rule base(enum chain chain)
 	memset(&r, 0, sizeof(r));
 	r.chain = chain;
 	r.icmp6_type = -1;
+	r.owner_uid = -1;
 	r.verdict = VERDICT_ACCEPT;
 	return r;
 }
@@ -57,6 +58,81 @@ static int add_ports(struct ruleset *rs, enum chain chain, const char *set,
 	if (r.nports == 0)
 		return 0;
 	return ruleset_add(rs, &r);
+}
+
+static const struct rule base_output = {
+	.chain = CHAIN_OUTPUT, .icmp6_type = -1, .owner_uid = -1, .verdict = VERDICT_ACCEPT,
+};
+
+/* Logs what matches `match` to NFLOG, then rejects it (TCP with a reset,
+ * the rest with an ICMP error), or, in audit mode, lets it through. */
+static int add_refusal(struct ruleset *rs, const struct fence_spec *spec,
+		       const struct rule *match, const char *prefix, const char *audit_prefix)
+{
+	int rc = 0;
+	struct rule r = *match;
+	r.verdict = VERDICT_NFLOG;
+	r.nflog_prefix = spec->audit ? audit_prefix : prefix;
+	rc |= ruleset_add(rs, &r);
+	if (spec->audit) {
+		r = *match;
+		r.verdict = VERDICT_ACCEPT;
+		return rc | ruleset_add(rs, &r);
+	}
+	/* The TCP refusal applies to TCP only: a rule that matches another
+	 * protocol gets no reset rule. */
+	if (match->proto == 0 || match->proto == PROTO_TCP) {
+		r = *match;
+		r.proto = PROTO_TCP;
+		r.verdict = VERDICT_REJECT_TCP_RESET;
+		rc |= ruleset_add(rs, &r);
+	}
+	if (match->proto != PROTO_TCP) {
+		r = *match;
+		r.verdict = VERDICT_REJECT_PROHIBITED;
+		rc |= ruleset_add(rs, &r);
+	}
+	return rc;
+}
+
+/* palisade's own DNS on the loopback address, open to everyone; DNS (53)
+ * and DNS over TLS (853) anywhere else refused for every uid but root's.
+ * The original destination port is matched, so that a query to Docker's
+ * 127.0.0.11, which the nat table redirects to another port before the
+ * filter table sees it, is refused too. */
+static int add_dns_rules(struct ruleset *rs, const struct fence_spec *spec,
+			 enum net_family family)
+{
+	static const uint8_t protos[] = { PROTO_UDP, PROTO_TCP };
+	static const uint16_t ports[] = { 53, 853 };
+	int rc = 0;
+	struct rule r;
+	for (size_t p = 0; p < 2; p++) {
+		r = base_output;
+		r.has_dst = true;
+		r.dst.family = family == NET_V4 ? NET_V4 : NET_V6;
+		r.dst.prefix = family == NET_V4 ? 32 : 128;
+		if (family == NET_V4) {
+			r.dst.bytes[0] = 127;
+			r.dst.bytes[3] = 1;
+		} else {
+			r.dst.bytes[15] = 1;
+		}
+		r.proto = protos[p];
+		r.dport = 53;
+		rc |= ruleset_add(rs, &r);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		for (size_t p = 0; p < 2; p++) {
+			r = base_output;
+			r.proto = protos[p];
+			r.owner_uid = 0;
+			r.owner_invert = true;
+			r.ct_origdport = ports[i];
+			rc |= add_refusal(rs, spec, &r, NFLOG_PREFIX_DNS, NFLOG_PREFIX_AUDIT_DNS);
+		}
+	}
+	return rc;
 }
 
 int ruleset_build(const struct fence_spec *spec, enum net_family family,
@@ -94,8 +170,12 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 		rc |= ruleset_add(out, &r);
 	}
 
-	/* OUTPUT: loopback, replies, neighbour discovery, the resolvers, the
-	 * sets on their ports; everything else is rejected at once. */
+	/* OUTPUT: palisade's DNS, no other DNS for the agent, loopback,
+	 * replies, neighbour discovery, the resolvers, the sets on their
+	 * ports; everything else is rejected at once (in audit mode: logged
+	 * and let through). */
+	if (spec->dns_filter)
+		rc |= add_dns_rules(out, spec, family);
 	r = base(CHAIN_OUTPUT);
 	r.iface = "lo";
 	rc |= ruleset_add(out, &r);
@@ -120,6 +200,8 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 			r.has_dst = true;
 			r.dst = *a;
 			r.proto = protos[p];
+			if (spec->dns_filter)
+				r.owner_uid = 0;
 			r.dport = 53;
 			rc |= ruleset_add(out, &r);
 		}
@@ -136,13 +218,7 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	r.set_dims = 1;
 	rc |= ruleset_add(out, &r);
 
-	r = base(CHAIN_OUTPUT);
-	r.proto = PROTO_TCP;
-	r.verdict = VERDICT_REJECT_TCP_RESET;
-	rc |= ruleset_add(out, &r);
-	r = base(CHAIN_OUTPUT);
-	r.verdict = VERDICT_REJECT_PROHIBITED;
-	rc |= ruleset_add(out, &r);
+	rc |= add_refusal(out, spec, &base_output, NFLOG_PREFIX_REFUSED, NFLOG_PREFIX_AUDIT);
 	return rc ? -1 : 0;
 }
 
@@ -172,8 +248,13 @@ void rule_render(const struct rule *r, enum net_family family, char *buf, size_t
 		textf(&t, " %s %s", r->chain == CHAIN_INPUT ? "-i" : "-o", r->iface);
 	if (r->proto)
 		textf(&t, " -p %s", proto_name(r->proto, family));
+	if (r->owner_uid >= 0)
+		textf(&t, " -m owner%s --uid-owner %d",
+		      r->owner_invert ? " --socket-exists !" : "", r->owner_uid);
 	if (r->established)
 		textf(&t, " -m conntrack --ctstate RELATED,ESTABLISHED");
+	if (r->ct_origdport)
+		textf(&t, " -m conntrack --ctorigdstport %u", r->ct_origdport);
 	if (r->icmp6_type >= 0)
 		textf(&t, " -m icmp6 --icmpv6-type %d", r->icmp6_type);
 	if (r->set)
@@ -195,6 +276,11 @@ void rule_render(const struct rule *r, enum net_family family, char *buf, size_t
 	case VERDICT_REJECT_PROHIBITED:
 		textf(&t, " -j REJECT --reject-with %s",
 		      family == NET_V4 ? "icmp-admin-prohibited" : "icmp6-adm-prohibited");
+		break;
+	case VERDICT_NFLOG:
+		/* Prefixes are made of characters iptables-save does not quote. */
+		textf(&t, " -j NFLOG --nflog-prefix %s --nflog-group %d", r->nflog_prefix,
+		      NFLOG_GROUP);
 		break;
 	}
 }

@@ -19,7 +19,16 @@ enum verdict {
 	VERDICT_ACCEPT,
 	VERDICT_REJECT_TCP_RESET,   /* --reject-with tcp-reset */
 	VERDICT_REJECT_PROHIBITED,  /* icmp-admin-prohibited / icmp6-adm-prohibited */
+	VERDICT_NFLOG,              /* -j NFLOG --nflog-prefix P --nflog-group G, then go on */
 };
+
+/* The NFLOG group palisade's rules log to, and the prefixes that tell PID 1
+ * why a packet was logged. */
+#define NFLOG_GROUP 1953
+#define NFLOG_PREFIX_REFUSED "palisade-refused"
+#define NFLOG_PREFIX_DNS "palisade-dns"
+#define NFLOG_PREFIX_AUDIT "palisade-audit"
+#define NFLOG_PREFIX_AUDIT_DNS "palisade-audit-dns"
 
 #define PROTO_ICMPV6 58
 
@@ -30,7 +39,13 @@ struct rule {
 	bool has_dst;
 	struct net_addr dst;     /* -d */
 	uint8_t proto;           /* -p, 0 for any */
+	int owner_uid;           /* -m owner [!] --uid-owner N, or -1 */
+	bool owner_invert;       /* also --socket-exists: a packet without a socket
+				  * (a TCP reset the kernel sends for a refusal)
+				  * is nobody's, and does not match */
 	bool established;        /* -m conntrack --ctstate RELATED,ESTABLISHED */
+	uint16_t ct_origdport;   /* -m conntrack --ctorigdstport N (the port before
+				  * any DNAT, such as Docker's for 127.0.0.11), or 0 */
 	int icmp6_type;          /* -m icmp6 --icmpv6-type N, or -1 */
 	const char *set;         /* -m set --match-set NAME dst[,dst] */
 	uint8_t set_dims;        /* 1: dst; 2: dst,dst (address and port) */
@@ -38,6 +53,7 @@ struct rule {
 	size_t nports;           /* -m multiport --dports */
 	uint16_t ports[PORT_LIST_MAX];
 	enum verdict verdict;
+	const char *nflog_prefix; /* VERDICT_NFLOG */
 };
 
 #define RULES_MAX 128
@@ -60,6 +76,13 @@ struct fence_spec {
 	size_t nresolvers;
 	const struct port_list *default_ports;
 	const struct port_list *expose;   /* incoming ports */
+	/* palisade serves DNS on the loopback address: everyone may query it
+	 * there; only root (palisade itself, and the container runtime's
+	 * resolver forwarding from this namespace) may reach port 53 or 853
+	 * anywhere else. */
+	bool dns_filter;
+	/* Log what would be refused, and let it through. */
+	bool audit;
 };
 
 /* Builds one family's policy. Returns 0, or -1 when it would not fit. */

@@ -29,12 +29,24 @@ static const char usage_text[] =
 	"      --expose PORT[/udp]    accept incoming connections on PORT; repeatable\n"
 	"      --resolve-timeout SEC  total time for resolving names (default 5)\n"
 	"      --strict               fail when a name does not resolve\n"
+	"      --dns-grace SEC        how long an address the DNS filter let through\n"
+	"                             stays allowed after its TTL (default 600)\n"
+	"\n"
+	"Seeing what the agent does:\n"
+	"      --log-format FORMAT    text (default) or json: refused connections and\n"
+	"                             queries as JSON lines\n"
+	"      --audit                refuse nothing: log every name and destination\n"
+	"                             the allowlist would refuse\n"
+	"      --audit-report FILE    with --audit: on exit, write an allowlist that\n"
+	"                             would have allowed the run\n"
 	"\n"
 	"Privileges:\n"
 	"      --seccomp-allow NAME   let the agent use system call NAME; repeatable\n"
 	"      --no-seccomp           no system call filter (not recommended)\n"
 	"\n"
 	"Running:\n"
+	"      status                 (palisade status, with docker exec) print what is\n"
+	"                             allowed now and what was refused\n"
 	"      --check                print the plan and exit; changes nothing\n"
 	"  -g                         send signals to COMMAND's whole process group\n"
 	"  -v, --verbose              say each step\n"
@@ -71,6 +83,10 @@ enum {
 	OPT_EXPOSE,
 	OPT_SECCOMP_ALLOW,
 	OPT_NO_SECCOMP,
+	OPT_DNS_GRACE,
+	OPT_LOG_FORMAT,
+	OPT_AUDIT,
+	OPT_AUDIT_REPORT,
 };
 
 static const struct option long_options[] = {
@@ -90,6 +106,10 @@ static const struct option long_options[] = {
 	{ "expose", required_argument, NULL, OPT_EXPOSE },
 	{ "seccomp-allow", required_argument, NULL, OPT_SECCOMP_ALLOW },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "dns-grace", required_argument, NULL, OPT_DNS_GRACE },
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+	{ "audit", no_argument, NULL, OPT_AUDIT },
+	{ "audit-report", required_argument, NULL, OPT_AUDIT_REPORT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -150,6 +170,7 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 	allowlist_init(&c->allow);
 	c->verbosity = LOG_NORMAL;
 	c->resolve_timeout_ms = DEFAULT_RESOLVE_TIMEOUT_MS;
+	c->dns_grace = DEFAULT_DNS_GRACE;
 	c->allow_file = allow_file;
 	char why[256];
 	if (port_list_parse(DEFAULT_PORTS, &c->default_ports, why, sizeof(why)) < 0)
@@ -237,6 +258,30 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 		case OPT_NO_SECCOMP:
 			c->no_seccomp = true;
 			break;
+		case OPT_DNS_GRACE: {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end || errno || v > 86400)
+				return perr_set(err, "--dns-grace \"%s\": give whole seconds from 0 to "
+						"86400, such as 600", optarg);
+			c->dns_grace = (unsigned)v;
+			break;
+		}
+		case OPT_LOG_FORMAT:
+			if (strcmp(optarg, "text") == 0)
+				c->log_json = false;
+			else if (strcmp(optarg, "json") == 0)
+				c->log_json = true;
+			else
+				return perr_set(err, "--log-format \"%s\": give text or json", optarg);
+			break;
+		case OPT_AUDIT:
+			c->audit = true;
+			break;
+		case OPT_AUDIT_REPORT:
+			c->audit_report = optarg;
+			break;
 		case ':':
 			return perr_set(err, "option \"%s\" needs a value; palisade --help lists the options",
 					argv[optind - 1]);
@@ -251,6 +296,9 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 
 	if (c->help || c->version || c->list_presets)
 		return 0;
+	if (c->audit_report && !c->audit)
+		return perr_set(err, "--audit-report \"%s\" needs --audit: the report lists what "
+				"an audit run would have refused", c->audit_report);
 
 	const char *env_allow = getenv_from(envp, "PALISADE_ALLOW");
 	if (env_allow && allowlist_add_list(&c->allow, env_allow, "PALISADE_ALLOW", err) < 0)

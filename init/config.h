@@ -21,6 +21,7 @@ enum {
 #define DEFAULT_ALLOW_FILE "/etc/palisade/allow"
 #define DEFAULT_PORTS "80,443,443/udp"
 #define DEFAULT_RESOLVE_TIMEOUT_MS 5000u
+#define DEFAULT_DNS_GRACE 600u
 
 struct config {
 	const char *user;        /* USER[:GROUP], from --user or PALISADE_USER */
@@ -40,6 +41,10 @@ struct config {
 	const char **seccomp_allow;
 	size_t n_seccomp_allow;
 	const char *allow_file;  /* the default file, read when it exists */
+	unsigned dns_grace;      /* seconds an address from DNS outlives its TTL */
+	bool log_json;           /* --log-format json */
+	bool audit;              /* log what would be refused, refuse nothing */
+	const char *audit_report; /* with audit: the allowlist written at exit */
 };
 
 /* Parses argv and envp (not the process environment, so tests can pass

@@ -9,7 +9,10 @@
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <linux/openat2.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../caps/privs.h"
@@ -17,10 +20,13 @@
 #include "../caps/strip.h"
 #include "../caps/user.h"
 #include "../fw/conntrack.h"
+#include "../fw/dnsproxy.h"
+#include "../fw/nflog.h"
 #include "../lib/log.h"
 #include "../lib/text.h"
 #include "config.h"
-#include "loop.h"
+#include "dnsfilter.h"
+#include "../lib/loop.h"
 #include "plan.h"
 #include "policy.h"
 #include "supervise.h"
@@ -32,9 +38,11 @@
 #define PASSWD_FILE "/etc/passwd"
 #define GROUP_FILE "/etc/group"
 
-/* The only capability PID 1 keeps once the agent runs: the agent is
- * another user, and forwarding signals to it needs CAP_KILL. */
-static const int pid1_caps[] = { CAP_KILL };
+/* The only capabilities PID 1 keeps once the agent runs: the agent is
+ * another user, and forwarding signals to it needs CAP_KILL; the DNS filter
+ * adds the addresses of allowed names to the sets, which needs
+ * CAP_NET_ADMIN. */
+static const int pid1_caps[] = { CAP_KILL, CAP_NET_ADMIN };
 #define PID1_NCAPS (sizeof(pid1_caps) / sizeof(pid1_caps[0]))
 
 struct spawn_ctx {
@@ -56,7 +64,7 @@ static int child_setup(void *arg, struct perr *err)
 	return privs_verify(c->user, !c->cfg->no_seccomp, err);
 }
 
-/* In PID 1, while the child waits: PID 1 keeps only CAP_KILL. */
+/* In PID 1, while the child waits: PID 1 keeps only pid1_caps. */
 static int parent_setup(void *arg, struct perr *err)
 {
 	const struct spawn_ctx *c = arg;
@@ -146,6 +154,118 @@ static void strip_summary(const struct strip_stats *st, struct text *t)
 		textf(t, "; removed %zu sudo, doas and pkexec files", st->removed);
 }
 
+/* What PID 1 runs besides the supervisor once the fence is up: the DNS
+ * filter, the log of refused packets, and the audit report's file. */
+struct live {
+	struct policy pol;
+	bool have_pol;
+	struct dnsproxy *proxy;
+	struct dnsfilter *filter;
+	struct nflog *nflog;
+	int report_fd;
+	struct loop *loop;
+};
+
+static void live_free(struct live *lv)
+{
+	dnsproxy_close(lv->proxy);
+	dnsfilter_free(lv->filter);
+	nflog_close(lv->nflog);
+	if (lv->report_fd >= 0)
+		close(lv->report_fd);
+	if (lv->have_pol)
+		policy_free(&lv->pol);
+}
+
+/* The audit report's file, opened while PID 1 may still create it
+ * anywhere: no symbolic link on the way (the path may be in a workspace the
+ * agent wrote to in an earlier run of the container). */
+static int open_report(const char *path, struct perr *err)
+{
+	struct open_how how = {
+		.flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		.mode = 0644,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd < 0)
+		return perr_set(err, "--audit-report %s: cannot create it: %s%s", path,
+				strerror(errno), errno == ELOOP ? " (a symbolic link is on its path)"
+								: "");
+	return fd;
+}
+
+/* The DNS filter: listening, resolv.conf pointed at it, and the log of
+ * refused packets. Before privileges are dropped: port 53, netlink. */
+static int live_start(struct live *lv, const struct config *cfg, bool no_v6,
+		      struct perr *err)
+{
+	struct resolvers *rs = &lv->pol.resolvers;
+	lv->proxy = dnsproxy_open(rs->v, rs->n, !no_v6, err);
+	if (!lv->proxy)
+		return -1;
+	if (rs->n == 0)
+		log_debug("%s names no resolver: the DNS filter has nowhere to forward allowed "
+			 "names, and answers SERVFAIL", RESOLV_CONF);
+	char text[RESOLVCONF_MAX], out[RESOLVCONF_MAX + 512];
+	int tl = resolvconf_load(RESOLV_CONF, text, sizeof(text));
+	if (tl < 0)
+		return perr_set(err, "cannot read %s: %s", RESOLV_CONF, strerror(errno));
+	ssize_t ol = resolvconf_filtered(text, rs, dnsproxy_has_v6(lv->proxy), out, sizeof(out));
+	if (ol < 0)
+		return perr_set(err, "%s is too long to rewrite", RESOLV_CONF);
+	if (resolvconf_write(RESOLV_CONF, out, (size_t)ol) < 0) {
+		if (errno != EROFS)
+			return perr_set(err, "cannot point %s at palisade's DNS filter: %s",
+					RESOLV_CONF, strerror(errno));
+		/* Fail closed: the resolvers the file names refuse the agent. */
+		log_warn("%s is read-only: the agent's DNS queries go to the resolvers it "
+			 "names, which the fence refuses, so the agent resolves no names; "
+			 "mount a writable %s to let it use palisade's DNS filter",
+			 RESOLV_CONF, RESOLV_CONF);
+	}
+	log_debug("%s points at 127.0.0.1%s; upstreams: %zu", RESOLV_CONF,
+		  dnsproxy_has_v6(lv->proxy) ? " and ::1" : "", rs->n);
+	lv->filter = dnsfilter_new(cfg, &lv->pol.plan, !no_v6, err);
+	if (!lv->filter)
+		return -1;
+	lv->nflog = nflog_open(NFLOG_GROUP, err);
+	if (!lv->nflog)
+		return -1;
+	return 0;
+}
+
+static void on_nflog(void *arg, int fd, uint32_t events)
+{
+	(void)fd;
+	(void)events;
+	struct live *lv = arg;
+	struct perr err;
+	size_t dropped = 0;
+	if (nflog_read(lv->nflog, dnsfilter_on_nflog, lv->filter, &dropped, &err) < 0)
+		log_warn("reading refused packets: %s", err.msg);
+	if (dropped)
+		log_warn("%zu refused packets were not logged (too many at once)", dropped);
+}
+
+static void live_tick(void *arg)
+{
+	struct live *lv = arg;
+	dnsproxy_tick(lv->proxy);
+	dnsfilter_tick(lv->filter);
+}
+
+static int live_attach(struct live *lv, struct loop *l, struct perr *err)
+{
+	lv->loop = l;
+	if (dnsproxy_attach(lv->proxy, l, &dnsfilter_ops, lv->filter, err) < 0)
+		return -1;
+	return loop_add(l, nflog_fd(lv->nflog), EPOLLIN, on_nflog, lv, err);
+}
+
+static int run_fenced(const struct config *cfg, const struct agent_user *user, char **envp,
+		      struct supervisor *supp, struct live *lv);
+
 /* Everything after configuration: fence, strip, drop, run, supervise. Only
  * reached as PID 1 and root. Returns palisade's exit status. */
 static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
@@ -162,6 +282,19 @@ static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
 	struct supervisor sup;
 	if (supervise_init(&sup, cfg->kill_group, &err) < 0)
 		return fail(&err);
+	struct live lv = { .report_fd = -1 };
+	int rc = run_fenced(cfg, user, envp, &sup, &lv);
+	live_free(&lv);
+	return rc;
+}
+
+static int run_fenced(const struct config *cfg, const struct agent_user *user, char **envp,
+		      struct supervisor *supp, struct live *lv)
+{
+	struct perr err;
+	struct supervisor sup = *supp;
+	if (cfg->audit_report && (lv->report_fd = open_report(cfg->audit_report, &err)) < 0)
+		return fail(&err);
 
 	ready_clear();
 
@@ -173,35 +306,33 @@ static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
 		return fail(&err);
 	if (no_v6)
 		log_info("this container has no IPv6: only IPv4 needs a fence");
-	struct policy pol;
+	struct policy *pol = &lv->pol;
 	log_debug("resolving the allowlist's names (at most %u ms)", cfg->resolve_timeout_ms);
-	if (policy_build(&pol, cfg, !no_v6, &err) < 0) {
-		policy_free(&pol);
+	lv->have_pol = true;
+	if (policy_build(pol, cfg, !no_v6, &err) < 0)
 		return fail(&err);
-	}
-	log_debug("resolved %zu names; installing 6 sets and %zu + %zu rules", pol.nnames,
-		  pol.plan.rules[0].n, pol.plan.rules[1].n);
-	for (size_t i = 0; i < pol.nnames; i++)
-		if (pol.resolved[i].status != 0)
+	log_debug("resolved %zu names; installing 6 sets and %zu + %zu rules", pol->nnames,
+		  pol->plan.rules[0].n, pol->plan.rules[1].n);
+	for (size_t i = 0; i < pol->nnames; i++)
+		if (pol->resolved[i].status != 0)
 			log_warn("%s did not resolve (%s): left out of the allowlist",
-				 pol.names[i], pol.resolved[i].why);
-	if (fence_install(&pol.plan, &err) < 0 || fence_verify(&pol.plan, &err) < 0) {
-		policy_free(&pol);
+				 pol->names[i], pol->resolved[i].why);
+	if (fence_install(&pol->plan, &err) < 0 || fence_verify(&pol->plan, &err) < 0)
 		return fail(&err);
-	}
 	log_debug("fence installed and read back: it matches the plan");
-	if (conntrack_flush(!no_v6, &err) < 0) {
-		policy_free(&pol);
+	if (conntrack_flush(!no_v6, &err) < 0)
 		return fail(&err);
-	}
+	if (live_start(lv, cfg, no_v6, &err) < 0)
+		return fail(&err);
 	char summary[2048];
 	struct text t;
 	text_init(&t, summary, sizeof(summary));
 	textf(&t, "started %s as %s (uid %u); ", cfg->command[0], user->name,
 	      (unsigned)user->uid);
-	policy_summary(&pol, summary + t.used, sizeof(summary) - t.used);
+	policy_summary(pol, summary + t.used, sizeof(summary) - t.used);
 	t.used += strlen(summary + t.used);
-	policy_free(&pol);
+	textf(&t, "; DNS filter on 127.0.0.1%s%s", dnsproxy_has_v6(lv->proxy) ? " and ::1" : "",
+	      cfg->audit ? "; AUDIT MODE: nothing is refused" : "");
 
 	/* 2. Set-uid, set-gid and file capabilities on the root mount; sudo. */
 	struct strip_stats st = { 0 };
@@ -249,14 +380,27 @@ static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
 	log_info("%s", summary);
 	log_debug("the command runs as pid %d", (int)sup.child);
 
-	/* 4. Supervise until the command exits. */
+	/* 4. Supervise until the command exits; serve DNS and log refusals
+	 * meanwhile. */
 	struct loop loop;
 	if (loop_init(&loop, &err) < 0 || supervise_attach(&sup, &loop, &err) < 0 ||
-	    loop_run(&loop, -1, NULL, NULL, &err) < 0) {
+	    live_attach(lv, &loop, &err) < 0 ||
+	    loop_run(&loop, 200, live_tick, lv, &err) < 0) {
 		log_error("%s", err.msg);
 		return EXIT_SETUP;
 	}
 	loop_close(&loop);
+	if (lv->report_fd >= 0) {
+		if (dnsfilter_write_report(lv->filter, lv->report_fd, &err) < 0 ||
+		    close(lv->report_fd) < 0) {
+			lv->report_fd = -1;
+			log_error("--audit-report %s: %s", cfg->audit_report,
+				  err.msg[0] ? err.msg : strerror(errno));
+		} else {
+			log_info("audit report written to %s", cfg->audit_report);
+		}
+		lv->report_fd = -1;
+	}
 	return sup.exit_status;
 }
 
@@ -266,6 +410,11 @@ int main(int argc, char **argv, char **envp)
 	struct agent_user user = { 0 };
 	struct perr err;
 	int status = EXIT_SETUP;
+
+	/* `palisade status`, run with docker exec next to PID 1. As PID 1,
+	 * "status" is a command like any other. */
+	if (argc == 2 && strcmp(argv[1], "status") == 0 && getpid() != 1)
+		return dnsfilter_print_status(stdout);
 
 	if (config_parse(&cfg, argc, argv, envp, DEFAULT_ALLOW_FILE, &err) < 0) {
 		fail(&err);

@@ -11,6 +11,22 @@ int policy_build(struct policy *p, const struct config *c, bool v6, struct perr 
 	p->no_v6 = !v6;
 	if (resolvconf_read(RESOLV_CONF, &p->resolvers) < 0)
 		return perr_set(err, "cannot read %s for the container's resolvers", RESOLV_CONF);
+	/* palisade's DNS filter listens on 127.0.0.1 and ::1: the upstreams
+	 * must be elsewhere, or it would forward to itself. */
+	for (size_t i = 0; i < p->resolvers.n; i++) {
+		const struct net_addr *a = &p->resolvers.v[i];
+		static const uint8_t v6lo[16] = { [15] = 1 };
+		bool own = a->family == NET_V4 ? (a->bytes[0] == 127 && a->bytes[1] == 0 &&
+						  a->bytes[2] == 0 && a->bytes[3] == 1)
+					       : memcmp(a->bytes, v6lo, 16) == 0;
+		if (own) {
+			char t[NET_ADDR_STRLEN];
+			net_format(a, t, sizeof(t));
+			return perr_set(err, "%s names %s as a resolver, where palisade serves DNS "
+					"itself; give the container another DNS server (docker run "
+					"--dns ...)", RESOLV_CONF, t);
+		}
+	}
 
 	/* Domain names, once each (the same name may come with other ports). */
 	p->names = calloc(c->allow.n ? c->allow.n : 1, sizeof(*p->names));
@@ -87,6 +103,8 @@ int policy_build(struct policy *p, const struct config *c, bool v6, struct perr 
 		.nresolvers = ns,
 		.default_ports = &c->default_ports,
 		.expose = &c->expose,
+		.dns_filter = true,
+		.audit = c->audit,
 	};
 	int rc = fence_plan_build(d, n, &spec, v6, &p->plan, err);
 	free(d);

@@ -7,7 +7,7 @@
 #include <sys/types.h>
 
 #include "../lib/err.h"
-#include "loop.h"
+#include "../lib/loop.h"
 
 struct supervisor {
 	int sigfd;

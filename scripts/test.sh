@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what palisade needs and runs the whole test suite: unit tests and
 # kernel integration tests, in a release build and in an AddressSanitizer +
-# UndefinedBehaviorSanitizer build, then the end-to-end tests under a real
-# Docker engine (installed and started when none runs). Run as root on
+# UndefinedBehaviorSanitizer build, 30 seconds of fuzzing of the DNS
+# parser, then the end-to-end tests under a real Docker engine (installed and started when none runs). Run as root on
 # Debian bookworm: the integration tests make network, PID and mount
 # namespaces.
 #
@@ -39,6 +39,9 @@ setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
 meson compile -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --print-errorlogs
+
+echo "== fuzzing the DNS parser (libFuzzer, bounded)"
+scripts/fuzz.sh 30
 
 if [ "$docker" = yes ]; then
     echo "== Docker end-to-end tests"

@@ -40,6 +40,11 @@ p dns-other-tcp tcp 10.77.0.20 53
 p dns-other6-udp udp fd77::30 53
 p dns-resolver-udp dns allowed.test 10.77.0.1
 p dns-resolver-tcp dns allowed.test 10.77.0.1 tcp
+p dns-filter-udp dns allowed.test 127.0.0.1
+p dns-filter-tcp dns allowed.test 127.0.0.1 tcp
+p dns-filter-v6 dns allowed.test ::1 udp AAAA
+p dns-filter-other dns blocked.test 127.0.0.1
+echo "resolv-conf: $(grep -m 1 '^nameserver' /etc/resolv.conf)"
 p nat-tcp80 tcp 10.77.0.99 80
 SH
 chmod 0755 "$R/work/agent.sh"
@@ -92,8 +97,13 @@ expect_refused_fast port-tcp443 "a port-qualified entry: no other port"
 expect_refused_fast dns-other-udp "UDP 53 to a host that is not the resolver"
 expect_refused_fast dns-other-tcp "TCP 53 to a host that is not the resolver"
 expect_refused_fast dns-other6-udp "UDP 53 over IPv6 to a host that is not the resolver"
-expect_open dns-resolver-udp "DNS over UDP to the resolver"
-expect_open dns-resolver-tcp "DNS over TCP to the resolver"
+expect_refused_fast dns-resolver-udp "DNS over UDP straight to the container's resolver"
+expect_refused_fast dns-resolver-tcp "DNS over TCP straight to the container's resolver"
+expect_match "DNS over UDP through palisade's filter" '^NOERROR' "$(result dns-filter-udp)"
+expect_match "DNS over TCP through palisade's filter" '^NOERROR' "$(result dns-filter-tcp)"
+expect_match "DNS over IPv6 through palisade's filter" '^NOERROR' "$(result dns-filter-v6)"
+expect_match "a name not in the allowlist gets NXDOMAIN" '^NXDOMAIN' "$(result dns-filter-other)"
+expect_eq "resolv.conf points at palisade" "nameserver 127.0.0.1" "$(result resolv-conf)"
 expect_open nat-tcp80 "the pre-existing nat rule still redirects"
 expect_match "the summary counts names, addresses and CIDRs per family" \
     'fenced: IPv4: 3 names, 2 addresses, 1 CIDR; IPv6: 2 names, 2 addresses, 0 CIDRs; did not resolve: nope.test' "$ERR"

@@ -131,7 +131,7 @@ expect_eq "the host's single bind-mounted file is unchanged" 4755 "$(stat -c %a 
 expect_match "the summary counts what was stripped" \
     'stripped [1-9][0-9]* set-uid, 1 set-gid and 1 file-capability bits of [0-9]+ files; removed 7 sudo, doas and pkexec files; system call filter on' "$ERR"
 
-# PID 1 itself: CAP_KILL only, no_new_privs, its own filter.
+# PID 1 itself: CAP_KILL and CAP_NET_ADMIN only, no_new_privs, its own filter.
 start_bg() {
     in_sandbox "$R" /sbin/palisade "$@" >"$WORK/bg.log" 2>&1 </dev/null &
     BG=$!
@@ -140,8 +140,8 @@ start_bg() {
 start_bg -q -u agent -- sleep 30
 sleep 0.5
 st=$(cat "/proc/$PID1/status")
-expect_match "PID 1 keeps only CAP_KILL" 'CapEff:	0000000000000020' "$st"
-expect_match "PID 1's bounding set is CAP_KILL only" 'CapBnd:	0000000000000020' "$st"
+expect_match "PID 1 keeps only CAP_KILL and CAP_NET_ADMIN" 'CapEff:	0000000000001020' "$st"
+expect_match "PID 1's bounding set is CAP_KILL and CAP_NET_ADMIN only" 'CapBnd:	0000000000001020' "$st"
 expect_match "PID 1 has no_new_privs" 'NoNewPrivs:	1' "$st"
 expect_match "PID 1 has its own filter" 'Seccomp:	2' "$st"
 kill -TERM "$PID1"

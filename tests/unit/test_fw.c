@@ -81,7 +81,7 @@ static void test_ruleset_v4(void **state)
 	port_list_parse("80,443,443/udp", &def, NULL, 0);
 	port_list_parse("3000,5353/udp", &expose, NULL, 0);
 	struct net_addr res[] = { A("127.0.0.11"), A("192.0.2.53"), A("2001:db8::53") };
-	struct fence_spec spec = { res, 3, &def, &expose };
+	struct fence_spec spec = { res, 3, &def, &expose, false, false };
 	struct ruleset rs;
 	assert_int_equal(ruleset_build(&spec, NET_V4, &rs), 0);
 	char *text = render(&rs);
@@ -102,6 +102,7 @@ static void test_ruleset_v4(void **state)
 		"-A OUTPUT -p udp -m set --match-set palisade4 dst -m multiport --dports 443 -j ACCEPT\n"
 		"-A OUTPUT -m set --match-set palisade4-port dst,dst -j ACCEPT\n"
 		"-A OUTPUT -m set --match-set palisade4-all dst -j ACCEPT\n"
+		"-A OUTPUT -j NFLOG --nflog-prefix palisade-refused --nflog-group 1953\n"
 		"-A OUTPUT -p tcp -j REJECT --reject-with tcp-reset\n"
 		"-A OUTPUT -j REJECT --reject-with icmp-admin-prohibited\n"
 		"COMMIT\n");
@@ -122,7 +123,7 @@ static void test_ruleset_v6(void **state)
 	struct port_list def, expose = { 0 };
 	port_list_parse("443", &def, NULL, 0);
 	struct net_addr res[] = { A("192.0.2.53"), A("2001:db8::53"), A("::1") };
-	struct fence_spec spec = { res, 3, &def, &expose };
+	struct fence_spec spec = { res, 3, &def, &expose, false, false };
 	struct ruleset rs;
 	assert_int_equal(ruleset_build(&spec, NET_V6, &rs), 0);
 	char *text = render(&rs);
@@ -136,12 +137,50 @@ static void test_ruleset_v6(void **state)
 	free(text);
 }
 
+/* With the DNS filter: palisade's own resolver first, DNS anywhere else
+ * refused for all but root (by the port before any DNAT), and the
+ * resolvers reachable by root only. In audit mode nothing is rejected. */
+static void test_ruleset_dns_filter(void **state)
+{
+	(void)state;
+	struct port_list def, expose = { 0 };
+	port_list_parse("443", &def, NULL, 0);
+	struct net_addr res[] = { A("127.0.0.11"), A("192.0.2.53") };
+	struct fence_spec spec = { res, 2, &def, &expose, true, false };
+	struct ruleset rs;
+	assert_int_equal(ruleset_build(&spec, NET_V4, &rs), 0);
+	char *text = render(&rs);
+	const char *want =
+		"-A OUTPUT -d 127.0.0.1/32 -p udp -m udp --dport 53 -j ACCEPT\n"
+		"-A OUTPUT -d 127.0.0.1/32 -p tcp -m tcp --dport 53 -j ACCEPT\n"
+		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m conntrack --ctorigdstport 53 -j NFLOG --nflog-prefix palisade-dns --nflog-group 1953\n"
+		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m conntrack --ctorigdstport 53 -j REJECT --reject-with icmp-admin-prohibited\n"
+		"-A OUTPUT -p tcp -m owner --socket-exists ! --uid-owner 0 -m conntrack --ctorigdstport 53 -j NFLOG --nflog-prefix palisade-dns --nflog-group 1953\n"
+		"-A OUTPUT -p tcp -m owner --socket-exists ! --uid-owner 0 -m conntrack --ctorigdstport 53 -j REJECT --reject-with tcp-reset\n"
+		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m conntrack --ctorigdstport 853 -j NFLOG --nflog-prefix palisade-dns --nflog-group 1953\n";
+	assert_non_null(strstr(text, want));
+	/* Before loopback is let through: Docker's 127.0.0.11 is on lo. */
+	assert_true(strstr(text, want) < strstr(text, "-A OUTPUT -o lo -j ACCEPT\n"));
+	assert_non_null(strstr(text, "-A OUTPUT -d 192.0.2.53/32 -p udp -m owner --uid-owner 0 -m udp --dport 53 -j ACCEPT\n"));
+	free(text);
+
+	spec.audit = true;
+	assert_int_equal(ruleset_build(&spec, NET_V4, &rs), 0);
+	text = render(&rs);
+	assert_null(strstr(text, "REJECT"));
+	assert_non_null(strstr(text, "-A OUTPUT -j NFLOG --nflog-prefix palisade-audit --nflog-group 1953\n"
+				     "-A OUTPUT -j ACCEPT\nCOMMIT\n"));
+	assert_non_null(strstr(text, "--ctorigdstport 53 -j NFLOG --nflog-prefix palisade-audit-dns"));
+	free(text);
+}
+
 static void test_encode(void **state)
 {
 	(void)state;
 	unsigned char buf[1024];
 	struct rule r;
 	memset(&r, 0, sizeof(r));
+	r.owner_uid = -1;
 	r.chain = CHAIN_OUTPUT;
 	r.icmp6_type = -1;
 	r.has_dst = true;
@@ -161,6 +200,7 @@ static void test_encode(void **state)
 
 	/* IPv6 with a protocol needs IP6T_F_PROTO; an interface matches exactly. */
 	memset(&r, 0, sizeof(r));
+	r.owner_uid = -1;
 	r.chain = CHAIN_OUTPUT;
 	r.icmp6_type = 135;
 	r.proto = PROTO_ICMPV6;
@@ -175,6 +215,7 @@ static void test_encode(void **state)
 
 	/* The set match: revision 4 when the kernel has it, else 1. */
 	memset(&r, 0, sizeof(r));
+	r.owner_uid = -1;
 	r.chain = CHAIN_OUTPUT;
 	r.icmp6_type = -1;
 	r.set = "palisade4-port";
@@ -198,7 +239,7 @@ static void test_plan_sets(void **state)
 	(void)state;
 	struct port_list def, expose = { 0 };
 	port_list_parse("443", &def, NULL, 0);
-	struct fence_spec spec = { NULL, 0, &def, &expose };
+	struct fence_spec spec = { NULL, 0, &def, &expose, false, false };
 	struct fence_dest d[] = {
 		{ A("192.0.2.1"), PORTS_DEFAULT, 0 },
 		{ A("192.0.2.1"), PORTS_DEFAULT, 0 }, /* two names, one address */
@@ -230,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_resolvconf),
 		cmocka_unit_test(test_ruleset_v4),
 		cmocka_unit_test(test_ruleset_v6),
+		cmocka_unit_test(test_ruleset_dns_filter),
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_plan_sets),
 	};

@@ -31,12 +31,37 @@ int loop_add(struct loop *l, int fd, uint32_t events, loop_fn fn, void *ctx,
 	return perr_set(err, "internal: more than %d event sources", LOOP_MAX_HANDLERS);
 }
 
+int loop_add_handler(struct loop *l, struct loop_handler *h, uint32_t events,
+		     struct perr *err)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = h };
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, h->fd, &ev) < 0)
+		return perr_set(err, "epoll_ctl: %s", strerror(errno));
+	return 0;
+}
+
+int loop_mod_handler(struct loop *l, struct loop_handler *h, uint32_t events,
+		     struct perr *err)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = h };
+	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, h->fd, &ev) < 0)
+		return perr_set(err, "epoll_ctl: %s", strerror(errno));
+	return 0;
+}
+
+void loop_del_handler(struct loop *l, struct loop_handler *h)
+{
+	if (h->fd >= 0)
+		(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, h->fd, NULL); /* closing it removes it too */
+	h->fd = -1;
+}
+
 int loop_run(struct loop *l, int timeout_ms, void (*tick)(void *), void *tick_ctx,
 	     struct perr *err)
 {
-	struct epoll_event evs[LOOP_MAX_HANDLERS];
+	struct epoll_event evs[64];
 	while (!l->stop) {
-		int n = epoll_wait(l->epfd, evs, LOOP_MAX_HANDLERS, timeout_ms);
+		int n = epoll_wait(l->epfd, evs, 64, timeout_ms);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -44,7 +69,8 @@ int loop_run(struct loop *l, int timeout_ms, void (*tick)(void *), void *tick_ct
 		}
 		for (int i = 0; i < n && !l->stop; i++) {
 			struct loop_handler *h = evs[i].data.ptr;
-			h->fn(h->ctx, h->fd, evs[i].events);
+			if (h->fd >= 0)
+				h->fn(h->ctx, h->fd, evs[i].events);
 		}
 		if (tick)
 			tick(tick_ctx);

@@ -1,0 +1,427 @@
+#include "dnsmsg.h"
+
+#include <string.h>
+
+/* Longest name in wire form (RFC 1035 2.3.4): its labels, their length
+ * bytes and the root's. 255 wire bytes are exactly DNS_NAME_MAX text. */
+#define NAME_WIRE_MAX 255
+#define LABEL_MAX 63
+/* Compression pointers followed in one name. Targets strictly go down, so
+ * loops end anyway; this bounds the work a hostile name costs. A name has
+ * at most 127 labels, so an honest one never needs more. */
+#define PTR_MAX 128
+/* Type, class, TTL and RDLENGTH after a record's name. */
+#define RR_FIXED_LEN 10
+#define OPT_RR_LEN 11
+#define CLASS_IN 1
+#define EDNS_UDP_MIN 512
+#define REPLY_UDP_SIZE 1232
+
+/* What reading a name gives, besides a malformed name (-1). */
+enum {
+	NAME_OK = 0,
+	NAME_UNPRINTABLE = 1, /* well formed, but not writable as "a.b.c" */
+};
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static int fail(const char **why, const char *msg)
+{
+	if (why)
+		*why = msg;
+	return -1;
+}
+
+uint16_t dns_get_id(const uint8_t *msg)
+{
+	return get16(msg);
+}
+
+void dns_set_id(uint8_t *msg, uint16_t id)
+{
+	put16(msg, id);
+}
+
+/* Appends one label to the text name, lowercased. Returns false when a
+ * byte of it could not be written back as "a.b.c". */
+static bool label_text(const uint8_t *label, size_t n, char *out, size_t *used)
+{
+	bool printable = true;
+	if (*used)
+		out[(*used)++] = '.';
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = label[i];
+		if (c == '.' || c < 0x21 || c > 0x7e)
+			printable = false;
+		if (c >= 'A' && c <= 'Z')
+			c = (uint8_t)(c - 'A' + 'a');
+		out[(*used)++] = (char)c;
+	}
+	return printable;
+}
+
+/* Reads the name at *off into out (DNS_NAME_MAX + 1 bytes, lowercase) and
+ * moves *off past the name's bytes in place (up to its first pointer).
+ * A pointer must go strictly before the start of the bytes it was reached
+ * from and past the header: targets go down at every jump, so a loop ends.
+ * Returns NAME_OK, NAME_UNPRINTABLE, or -1 for a malformed name. */
+static int name_read(const uint8_t *msg, size_t len, size_t *off, bool allow_ptr,
+		     char *out, const char **why)
+{
+	size_t pos = *off, limit = *off, end = 0, wire = 1, used = 0;
+	unsigned jumps = 0;
+	bool printable = true;
+
+	for (;;) {
+		if (pos >= len)
+			return fail(why, "a name runs past the end of the message");
+		uint8_t b = msg[pos];
+		if ((b & 0xc0) == 0xc0) {
+			if (!allow_ptr)
+				return fail(why, "a compression pointer in the question of a query");
+			if (pos + 1 >= len)
+				return fail(why, "a compression pointer runs past the end of the message");
+			size_t target = (size_t)(b & 0x3f) << 8 | msg[pos + 1];
+			if (target < DNS_HEADER_LEN || target >= limit)
+				return fail(why, "a compression pointer that does not point to an earlier name");
+			if (++jumps > PTR_MAX)
+				return fail(why, "too many compression pointers in a name");
+			if (!end)
+				end = pos + 2;
+			pos = limit = target;
+			continue;
+		}
+		if (b & 0xc0)
+			return fail(why, "a label of an unknown type");
+		if (b == 0)
+			break;
+		/* b <= 63 here, since its top two bits are clear. */
+		if (b > len - pos - 1)
+			return fail(why, "a label runs past the end of the message");
+		wire += 1u + b;
+		if (wire > NAME_WIRE_MAX)
+			return fail(why, "a name longer than 253 characters");
+		if (!label_text(msg + pos + 1, b, out, &used))
+			printable = false;
+		pos += 1u + b;
+	}
+	out[used] = '\0';
+	*off = end ? end : pos + 1;
+	return printable ? NAME_OK : NAME_UNPRINTABLE;
+}
+
+/* A resource record's fixed part, its name left where it is. */
+struct rr {
+	uint16_t type;
+	uint16_t class;
+	uint32_t ttl;
+	size_t rdata;
+	uint16_t rdlen;
+};
+
+/* Reads the record at *off: its owner into owner, with name_read's result
+ * in *status, and its fixed part into rr; checks that its data fits and
+ * moves *off past it. Returns 0 or -1. */
+static int rr_read(const uint8_t *msg, size_t len, size_t *off, char *owner, int *status,
+		   struct rr *rr, const char **why)
+{
+	int st = name_read(msg, len, off, true, owner, why);
+	if (st < 0)
+		return -1;
+	if (len - *off < RR_FIXED_LEN)
+		return fail(why, "a record runs past the end of the message");
+	const uint8_t *p = msg + *off;
+	rr->type = get16(p);
+	rr->class = get16(p + 2);
+	rr->ttl = get32(p + 4);
+	rr->rdlen = get16(p + 8);
+	rr->rdata = *off + RR_FIXED_LEN;
+	if (rr->rdlen > len - rr->rdata)
+		return fail(why, "a record's data runs past the end of the message");
+	*off = rr->rdata + rr->rdlen;
+	*status = st;
+	return 0;
+}
+
+/* The additional section of a query: records are skipped, an OPT one is
+ * read. */
+static int query_additional(const uint8_t *msg, size_t len, size_t *off, unsigned count,
+			    struct dns_query *q, const char **why)
+{
+	char owner[DNS_NAME_MAX + 1];
+	for (unsigned i = 0; i < count; i++) {
+		struct rr rr;
+		int st;
+		if (rr_read(msg, len, off, owner, &st, &rr, why) < 0)
+			return -1;
+		if (rr.type != DNS_TYPE_OPT)
+			continue;
+		/* RFC 6891 6.1.1: one OPT record, owned by the root. */
+		if (q->has_opt)
+			return fail(why, "more than one OPT record");
+		if (st != NAME_OK || owner[0])
+			return fail(why, "an OPT record not owned by the root");
+		q->has_opt = true;
+		q->udp_size = rr.class < EDNS_UDP_MIN ? EDNS_UDP_MIN : rr.class;
+	}
+	return 0;
+}
+
+int dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q, const char **why)
+{
+	memset(q, 0, sizeof(*q));
+	if (len < DNS_HEADER_LEN)
+		return fail(why, "shorter than a DNS header");
+	if (len > DNS_UDP_MAX)
+		return fail(why, "longer than a DNS message");
+	q->id = get16(msg);
+	q->flags = get16(msg + 2);
+	if (q->flags & DNS_FLAG_QR)
+		return fail(why, "a response, not a query");
+	if (q->flags & DNS_FLAG_OPCODE)
+		return fail(why, "not a standard query (opcode QUERY)");
+	if (get16(msg + 4) != 1)
+		return fail(why, "not exactly one question");
+	if (get16(msg + 6) || get16(msg + 8))
+		return fail(why, "a query with answer or authority records");
+
+	size_t off = DNS_HEADER_LEN;
+	int st = name_read(msg, len, &off, false, q->name, why);
+	if (st < 0)
+		return -1;
+	if (st != NAME_OK)
+		return fail(why, "a name with a '.', a space or a control byte in a label");
+	if (len - off < 4)
+		return fail(why, "the question runs past the end of the message");
+	q->qtype = get16(msg + off);
+	q->qclass = get16(msg + off + 2);
+	off += 4;
+	q->question_end = off;
+	q->udp_size = EDNS_UDP_MIN;
+
+	if (query_additional(msg, len, &off, get16(msg + 10), q, why) < 0)
+		return -1;
+	/* Bytes no record accounts for could carry anything: refuse them. */
+	if (off != len)
+		return fail(why, "bytes after the last record");
+	return 0;
+}
+
+/* Where the answer section is and how many of its records are whole. */
+struct section {
+	size_t start;
+	unsigned count;
+};
+
+/* Checks the header and question of a response to q and finds its answer
+ * section. */
+static int response_head(const uint8_t *msg, size_t len, const struct dns_query *q,
+			 struct dns_answer *a, struct section *an, const char **why)
+{
+	if (len < DNS_HEADER_LEN)
+		return fail(why, "shorter than a DNS header");
+	if (len > DNS_UDP_MAX)
+		return fail(why, "longer than a DNS message");
+	uint16_t flags = get16(msg + 2);
+	a->id = get16(msg);
+	a->rcode = flags & DNS_FLAG_RCODE;
+	a->truncated = flags & DNS_FLAG_TC;
+	if (!(flags & DNS_FLAG_QR))
+		return fail(why, "a query, not a response");
+	if (a->id != q->id)
+		return fail(why, "the ID is not the query's");
+	if (get16(msg + 4) != 1)
+		return fail(why, "not exactly one question");
+
+	char name[DNS_NAME_MAX + 1];
+	size_t off = DNS_HEADER_LEN;
+	int st = name_read(msg, len, &off, true, name, why);
+	if (st < 0)
+		return -1;
+	if (len - off < 4)
+		return fail(why, "the question runs past the end of the message");
+	if (st != NAME_OK || strcmp(name, q->name) != 0 || get16(msg + off) != q->qtype ||
+	    get16(msg + off + 2) != q->qclass)
+		return fail(why, "the question is not the query's");
+	an->start = off + 4;
+	an->count = get16(msg + 6);
+	return 0;
+}
+
+/* Checks that every record of the answer section is whole. A truncated
+ * response may end inside it: its whole records are kept. */
+static int answer_check(const uint8_t *msg, size_t len, bool truncated, struct section *an,
+			const char **why)
+{
+	char owner[DNS_NAME_MAX + 1];
+	size_t off = an->start;
+	for (unsigned i = 0; i < an->count; i++) {
+		struct rr rr;
+		int st;
+		if (rr_read(msg, len, &off, owner, &st, &rr, why) < 0) {
+			if (!truncated)
+				return -1;
+			an->count = i;
+			break;
+		}
+	}
+	return 0;
+}
+
+static bool name_in(const char *name, const char *qname, const struct dns_answer *a)
+{
+	if (strcmp(name, qname) == 0)
+		return true;
+	for (size_t i = 0; i < a->nchain; i++)
+		if (strcmp(name, a->chain[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Looks for a CNAME record of class IN owned by name in the answer section
+ * and writes its target into target. Only the first one counts: a name has
+ * at most one CNAME. Returns true when one with a printable target is
+ * found. */
+static bool cname_of(const uint8_t *msg, size_t len, const struct section *an,
+		     const char *name, char *target)
+{
+	char owner[DNS_NAME_MAX + 1];
+	size_t off = an->start;
+	for (unsigned i = 0; i < an->count; i++) {
+		struct rr rr;
+		int st;
+		/* answer_check made sure each of these records reads. */
+		if (rr_read(msg, len, &off, owner, &st, &rr, NULL) < 0)
+			return false;
+		if (st != NAME_OK || rr.type != DNS_TYPE_CNAME || rr.class != CLASS_IN ||
+		    strcmp(owner, name) != 0)
+			continue;
+		/* The target's bytes in place must be exactly the record's data. */
+		size_t t = rr.rdata;
+		if (name_read(msg, len, &t, true, target, NULL) != NAME_OK ||
+		    t != rr.rdata + rr.rdlen)
+			return false;
+		return true;
+	}
+	return false;
+}
+
+/* Follows the CNAME chain from the question's name into a->chain. */
+static void follow_chain(const uint8_t *msg, size_t len, const struct section *an,
+			 const char *qname, struct dns_answer *a)
+{
+	const char *name = qname;
+	char target[DNS_NAME_MAX + 1];
+	while (a->nchain < DNS_CHAIN_MAX && cname_of(msg, len, an, name, target)) {
+		if (name_in(target, qname, a))
+			return; /* a loop */
+		memcpy(a->chain[a->nchain], target, sizeof(target));
+		name = a->chain[a->nchain++];
+	}
+}
+
+static void addr_add(struct dns_answer *a, uint8_t family, const uint8_t *bytes, uint32_t ttl)
+{
+	struct dns_addr d;
+	memset(&d, 0, sizeof(d));
+	d.addr.family = family;
+	d.addr.prefix = family == NET_V4 ? 32 : 128;
+	memcpy(d.addr.bytes, bytes, family == NET_V4 ? 4 : 16);
+	/* RFC 2181 8: a TTL with its top bit set is 0. */
+	d.ttl = ttl & 0x80000000u ? 0 : ttl;
+	for (size_t i = 0; i < a->naddrs; i++) {
+		if (net_equal(&a->addrs[i].addr, &d.addr)) {
+			if (d.ttl > a->addrs[i].ttl)
+				a->addrs[i].ttl = d.ttl;
+			return;
+		}
+	}
+	if (a->naddrs < DNS_ADDRS_MAX)
+		a->addrs[a->naddrs++] = d;
+}
+
+/* Collects the A and AAAA records owned by the question's name or a name
+ * of its chain. */
+static void collect(const uint8_t *msg, size_t len, const struct section *an,
+		    const char *qname, struct dns_answer *a)
+{
+	char owner[DNS_NAME_MAX + 1];
+	size_t off = an->start;
+	for (unsigned i = 0; i < an->count; i++) {
+		struct rr rr;
+		int st;
+		if (rr_read(msg, len, &off, owner, &st, &rr, NULL) < 0)
+			return;
+		if (st != NAME_OK || rr.class != CLASS_IN || !name_in(owner, qname, a))
+			continue;
+		if (rr.type == DNS_TYPE_A && rr.rdlen == 4)
+			addr_add(a, NET_V4, msg + rr.rdata, rr.ttl);
+		else if (rr.type == DNS_TYPE_AAAA && rr.rdlen == 16)
+			addr_add(a, NET_V6, msg + rr.rdata, rr.ttl);
+	}
+}
+
+int dns_parse_response(const uint8_t *msg, size_t len, const struct dns_query *q,
+		       struct dns_answer *a, const char **why)
+{
+	struct section an;
+	memset(a, 0, sizeof(*a));
+	if (response_head(msg, len, q, a, &an, why) < 0)
+		return -1;
+	if (answer_check(msg, len, a->truncated, &an, why) < 0)
+		return -1;
+	follow_chain(msg, len, &an, q->name, a);
+	collect(msg, len, &an, q->name, a);
+	return 0;
+}
+
+ssize_t dns_build_reply(const uint8_t *msg, const struct dns_query *q, uint8_t rcode,
+			uint8_t *out, size_t cap)
+{
+	size_t qlen = q->question_end;
+	size_t need = qlen + (q->has_opt ? OPT_RR_LEN : 0);
+	if (qlen < DNS_HEADER_LEN || need > cap)
+		return -1;
+	uint16_t flags = DNS_FLAG_QR | DNS_FLAG_RA | (q->flags & DNS_FLAG_RD) |
+			 (rcode & DNS_FLAG_RCODE);
+	/* out may be msg itself. */
+	memmove(out, msg, qlen);
+	put16(out + 2, flags);
+	put16(out + 4, 1);
+	put16(out + 6, 0);
+	put16(out + 8, 0);
+	put16(out + 10, q->has_opt ? 1 : 0);
+	if (q->has_opt) {
+		uint8_t *p = out + qlen;
+		memset(p, 0, OPT_RR_LEN); /* root owner, TTL 0, no data */
+		put16(p + 1, DNS_TYPE_OPT);
+		put16(p + 3, REPLY_UDP_SIZE);
+	}
+	return (ssize_t)need;
+}
+
+bool dns_name_match(const char *pattern, const char *name)
+{
+	if (pattern[0] != '*' || pattern[1] != '.')
+		return strcmp(pattern, name) == 0;
+	const char *suffix = pattern + 2;
+	size_t slen = strlen(suffix), nlen = strlen(name);
+	/* At least one label and its dot before the suffix. */
+	if (slen == 0 || nlen < slen + 2)
+		return false;
+	return name[nlen - slen - 1] == '.' && strcmp(name + nlen - slen, suffix) == 0;
+}

@@ -1,0 +1,120 @@
+/* DNS messages (RFC 1035) as palisade's DNS filter sees them. Every query
+ * and every answer is hostile input: every length, offset and compression
+ * pointer is checked before it is used. Pure code, no I/O. */
+#ifndef PALISADE_DNSMSG_H
+#define PALISADE_DNSMSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "net.h"
+
+#define DNS_HEADER_LEN 12
+#define DNS_NAME_MAX 253        /* longest name in text form, without the final dot */
+#define DNS_UDP_MAX 65535       /* largest message palisade handles, UDP or TCP */
+#define DNS_ADDRS_MAX 64        /* addresses kept from one answer */
+#define DNS_CHAIN_MAX 16        /* CNAME hops followed from the question's name */
+
+/* Bits of the header's second 16 bits. */
+#define DNS_FLAG_QR 0x8000
+#define DNS_FLAG_OPCODE 0x7800
+#define DNS_FLAG_TC 0x0200
+#define DNS_FLAG_RD 0x0100
+#define DNS_FLAG_RA 0x0080
+#define DNS_FLAG_RCODE 0x000f
+
+enum dns_type {
+	DNS_TYPE_A = 1,
+	DNS_TYPE_CNAME = 5,
+	DNS_TYPE_AAAA = 28,
+	DNS_TYPE_OPT = 41,
+};
+
+enum dns_rcode {
+	DNS_RCODE_NOERROR = 0,
+	DNS_RCODE_FORMERR = 1,
+	DNS_RCODE_SERVFAIL = 2,
+	DNS_RCODE_NXDOMAIN = 3,
+	DNS_RCODE_NOTIMP = 4,
+	DNS_RCODE_REFUSED = 5,
+};
+
+/* A query with exactly one question. */
+struct dns_query {
+	uint16_t id;
+	uint16_t flags;                 /* the header's second 16 bits, as sent */
+	char name[DNS_NAME_MAX + 1];    /* lowercase, no final dot; "" is the root */
+	uint16_t qtype;
+	uint16_t qclass;
+	size_t question_end;            /* offset just past the question */
+	bool has_opt;                   /* an EDNS OPT record in the additional section */
+	uint16_t udp_size;              /* the OPT record's UDP payload size, or 512 */
+};
+
+/* Parses a query: QR clear, opcode QUERY (0), QDCOUNT 1, a well-formed name
+ * (no compression pointer in a query's question, labels 1..63 bytes, name
+ * <= 253 characters in text form, no '.' or control bytes inside a label:
+ * anything that cannot be written back as "a.b.c" is refused). Answer and
+ * authority counts must be 0; the additional section may hold records (an
+ * OPT one is read; a second one, or one not owned by the root, is refused;
+ * a UDP size below 512 counts as 512). Bytes after the last record are
+ * refused. Returns 0, or -1 with *why set to a static reason. */
+int dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q, const char **why);
+
+/* An address from an answer, with its TTL in seconds. */
+struct dns_addr {
+	struct net_addr addr;       /* a host: prefix 32 or 128 */
+	uint32_t ttl;
+};
+
+struct dns_answer {
+	uint16_t id;
+	uint8_t rcode;
+	bool truncated;                 /* TC set: the client will ask again over TCP */
+	size_t naddrs;
+	struct dns_addr addrs[DNS_ADDRS_MAX];
+	size_t nchain;                  /* names in the CNAME chain after the question's */
+	char chain[DNS_CHAIN_MAX][DNS_NAME_MAX + 1];
+};
+
+/* Parses a response to q: QR set, the same ID, one question equal to q's
+ * (name compared without case, type and class). Collects the A and AAAA
+ * records of the answer section whose owner is the question's name or a
+ * name reached from it through CNAME records of the answer section (in any
+ * order, at most DNS_CHAIN_MAX hops, loops stopped); records of other
+ * owners are ignored. Compression pointers anywhere are followed with
+ * bounds and loop checks. Addresses past DNS_ADDRS_MAX are dropped. Returns
+ * 0, or -1 with *why set to a static reason.
+ *
+ * Only the header, the question and the answer section are read. Records
+ * of class other than IN, of a wrong RDLENGTH, or whose owner or CNAME
+ * target cannot be written as "a.b.c" are not matched, without failing the
+ * response. An address seen twice is kept once, with the larger TTL; each
+ * address keeps its own record's TTL (0 when its top bit is set, RFC 2181).
+ * When TC is set the answer section may end early: its whole records are
+ * used. */
+int dns_parse_response(const uint8_t *msg, size_t len, const struct dns_query *q,
+		       struct dns_answer *a, const char **why);
+
+/* Writes into out (cap bytes) a reply to the query msg (parsed into q)
+ * carrying rcode and no records: the header (same ID, QR and RA set, RD
+ * copied, opcode 0), the question copied, and an OPT record (UDP size
+ * 1232, no options) when the query had one. out may be msg itself. Only
+ * rcode's low 4 bits are written. Returns its length, or -1 when cap is
+ * too small. */
+ssize_t dns_build_reply(const uint8_t *msg, const struct dns_query *q, uint8_t rcode,
+			uint8_t *out, size_t cap);
+
+/* The ID in a message's header (len >= 2), and rewriting it. */
+uint16_t dns_get_id(const uint8_t *msg);
+void dns_set_id(uint8_t *msg, uint16_t id);
+
+/* True when name (lowercase, as in dns_query) is pattern or, for a
+ * "*.suffix" pattern, a name strictly under suffix: "*.example.com"
+ * matches "a.example.com" and "a.b.example.com", not "example.com" nor
+ * "badexample.com". Patterns are lowercase. */
+bool dns_name_match(const char *pattern, const char *name);
+
+#endif

@@ -1,0 +1,756 @@
+#include "dnsproxy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define QUERY_MAX 4096          /* a query larger than this is not a query */
+#define STREAM_MSG_MAX 65535    /* what a 16-bit length prefix holds */
+#define UDP_BATCH 64            /* datagrams read from one socket per pass */
+
+struct dnsproxy;
+
+/* A TCP connection carrying length-prefixed messages (RFC 1035 4.2.2):
+ * from a client, or to an upstream for one query. */
+struct stream {
+	struct loop_handler h;
+	struct dnsproxy *p;
+	bool upstream;
+	bool connecting;
+	bool busy;              /* client_next is running for it */
+	uint8_t *in;
+	size_t in_len, in_cap;
+	uint8_t *out;
+	size_t out_len, out_off, out_cap;
+	uint64_t deadline;      /* idle (client) or answer (upstream) deadline */
+	int pending;            /* the query it carries, or -1 */
+};
+
+struct pending {
+	bool used;
+	bool tcp;
+	uint16_t id;            /* the ID sent upstream */
+	struct dns_query q;     /* the client's query, with the client's ID */
+	uint8_t query[QUERY_MAX];
+	size_t qlen;
+	int listener;           /* UDP: the socket the answer goes out of */
+	struct sockaddr_storage client;
+	socklen_t clen;
+	struct stream *conn;    /* TCP: the client's connection */
+	struct stream *up;      /* TCP: the connection to the upstream */
+	size_t upstream;        /* the upstream tried */
+	unsigned tries;
+	uint64_t deadline;
+};
+
+struct listener {
+	struct loop_handler h;
+	struct dnsproxy *p;
+	bool tcp;
+};
+
+struct dnsproxy {
+	struct loop *loop;
+	const struct dnsproxy_ops *ops;
+	void *ctx;
+	struct net_addr up[DNSPROXY_UPSTREAMS_MAX];
+	size_t nup;
+	bool v6;
+	struct listener lis[4];         /* UDP v4, TCP v4, UDP v6, TCP v6 */
+	size_t nlis;
+	struct loop_handler usock[2];   /* UDP to upstreams: [0] IPv4, [1] IPv6 */
+	struct pending pend[DNSPROXY_PENDING_MAX];
+	int16_t by_id[65536];           /* upstream ID -> pending, or -1 */
+	struct stream clients[DNSPROXY_TCP_MAX];
+	struct stream ups[DNSPROXY_TCP_MAX];
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static socklen_t to_sockaddr(const struct net_addr *a, uint16_t port,
+			     struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == NET_V4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, a->bytes, 4);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	memcpy(&sin6->sin6_addr, a->bytes, 16);
+	return sizeof(*sin6);
+}
+
+/* Whether ss is upstream a, port 53. */
+static bool from_upstream(const struct sockaddr_storage *ss, const struct net_addr *a)
+{
+	if (ss->ss_family == AF_INET && a->family == NET_V4) {
+		const struct sockaddr_in *sin = (const void *)ss;
+		return sin->sin_port == htons(53) && memcmp(&sin->sin_addr, a->bytes, 4) == 0;
+	}
+	if (ss->ss_family == AF_INET6 && a->family == NET_V6) {
+		const struct sockaddr_in6 *sin6 = (const void *)ss;
+		return sin6->sin6_port == htons(53) && memcmp(&sin6->sin6_addr, a->bytes, 16) == 0;
+	}
+	return false;
+}
+
+/* ---- replies ---- */
+
+static void udp_send(int fd, const uint8_t *msg, size_t len,
+		     const struct sockaddr_storage *to, socklen_t tolen)
+{
+	/* A client that went away, or a full buffer: the client asks again. */
+	(void)sendto(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)to,
+		     tolen);
+}
+
+static void stream_close(struct stream *s);
+static void stream_write(struct stream *s);
+static void client_next(struct stream *c);
+
+/* Queues a message, with its length prefix, on a client connection. */
+static void stream_send(struct stream *s, const uint8_t *msg, size_t len)
+{
+	if (len > STREAM_MSG_MAX || s->out_len + 2 + len > s->out_cap) {
+		stream_close(s);
+		return;
+	}
+	s->out[s->out_len] = (uint8_t)(len >> 8);
+	s->out[s->out_len + 1] = (uint8_t)len;
+	memcpy(s->out + s->out_len + 2, msg, len);
+	s->out_len += 2 + len;
+	stream_write(s);
+}
+
+/* Sends msg (already carrying the client's ID) to the query's client. */
+static void reply(struct dnsproxy *p, bool tcp, int listener, const struct sockaddr_storage *to,
+		  socklen_t tolen, struct stream *conn, const uint8_t *msg, size_t len)
+{
+	(void)p;
+	if (tcp) {
+		if (conn)
+			stream_send(conn, msg, len);
+	} else {
+		udp_send(listener, msg, len, to, tolen);
+	}
+}
+
+static void reply_rcode(struct dnsproxy *p, bool tcp, int listener,
+			const struct sockaddr_storage *to, socklen_t tolen, struct stream *conn,
+			const uint8_t *query, const struct dns_query *q, uint8_t rcode)
+{
+	uint8_t out[QUERY_MAX + 64];
+	ssize_t n = dns_build_reply(query, q, rcode, out, sizeof(out));
+	if (n > 0)
+		reply(p, tcp, listener, to, tolen, conn, out, (size_t)n);
+	else if (tcp && conn)
+		stream_close(conn);
+}
+
+/* ---- pending queries ---- */
+
+static void pending_free(struct dnsproxy *p, struct pending *q)
+{
+	if (!q->used)
+		return;
+	p->by_id[q->id] = -1;
+	if (q->up) {
+		struct stream *up = q->up;
+		q->up = NULL;
+		up->pending = -1;
+		stream_close(up);
+	}
+	struct stream *c = q->conn;
+	q->used = false;
+	q->conn = NULL;
+	if (c) {
+		c->pending = -1;
+		client_next(c);
+	}
+}
+
+static void pending_reply_rcode(struct dnsproxy *p, struct pending *q, uint8_t rcode)
+{
+	reply_rcode(p, q->tcp, q->listener, &q->client, q->clen, q->conn, q->query, &q->q, rcode);
+}
+
+static void pending_fail(struct dnsproxy *p, struct pending *q, const char *why)
+{
+	if (p->ops->failed)
+		p->ops->failed(p->ctx, &q->q, why);
+	pending_reply_rcode(p, q, DNS_RCODE_SERVFAIL);
+	pending_free(p, q);
+}
+
+static int new_id(struct dnsproxy *p, uint16_t *id)
+{
+	for (int tries = 0; tries < 16; tries++) {
+		uint16_t v;
+		if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+			return -1;
+		if (p->by_id[v] < 0) {
+			*id = v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int up_connect(struct dnsproxy *p, struct pending *q);
+
+/* Sends the query to upstream q->upstream: a datagram, or a new connection.
+ * Returns 0, or -1 when this upstream cannot be reached at all. */
+static int send_upstream(struct dnsproxy *p, struct pending *q)
+{
+	const struct net_addr *a = &p->up[q->upstream];
+	q->deadline = now_ms() + DNSPROXY_TRY_MS;
+	if (q->tcp)
+		return up_connect(p, q);
+	int fd = p->usock[a->family == NET_V4 ? 0 : 1].fd;
+	if (fd < 0)
+		return -1;
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(a, 53, &ss);
+	dns_set_id(q->query, q->id);
+	ssize_t n = sendto(fd, q->query, q->qlen, MSG_DONTWAIT | MSG_NOSIGNAL,
+			   (struct sockaddr *)&ss, sl);
+	dns_set_id(q->query, q->q.id);
+	return n == (ssize_t)q->qlen ? 0 : -1;
+}
+
+/* Tries the next upstream, or gives up once each was tried (at least twice
+ * in all, so that one lost datagram is not a failure). */
+static void retry(struct dnsproxy *p, struct pending *q, const char *why)
+{
+	unsigned max = p->nup < 2 ? 2 : (unsigned)p->nup;
+	while (++q->tries < max) {
+		q->upstream = (q->upstream + 1) % p->nup;
+		if (q->up) {
+			struct stream *up = q->up;
+			q->up = NULL;
+			up->pending = -1;
+			stream_close(up);
+		}
+		if (send_upstream(p, q) == 0)
+			return;
+	}
+	pending_fail(p, q, why);
+}
+
+/* An answer from upstream for q: checked, handed to the caller, passed back
+ * with the client's ID. */
+static void answer(struct dnsproxy *p, struct pending *q, uint8_t *msg, size_t len)
+{
+	struct dns_query sent = q->q;
+	sent.id = q->id;
+	struct dns_answer a;
+	const char *why = NULL;
+	if (dns_parse_response(msg, len, &sent, &a, &why) < 0) {
+		pending_fail(p, q, why ? why : "malformed answer");
+		return;
+	}
+	if (p->ops->answered && p->ops->answered(p->ctx, &q->q, &a) < 0) {
+		pending_reply_rcode(p, q, DNS_RCODE_SERVFAIL);
+		pending_free(p, q);
+		return;
+	}
+	dns_set_id(msg, q->q.id);
+	reply(p, q->tcp, q->listener, &q->client, q->clen, q->conn, msg, len);
+	pending_free(p, q);
+}
+
+/* A query from a client: refused at once, or forwarded. */
+static void query(struct dnsproxy *p, const uint8_t *msg, size_t len, bool tcp, int listener,
+		  const struct sockaddr_storage *from, socklen_t fromlen, struct stream *conn)
+{
+	struct dns_query q;
+	const char *why = NULL;
+	if (len > QUERY_MAX || dns_parse_query(msg, len, &q, &why) < 0) {
+		/* Not a query palisade forwards: a malformed message gets
+		 * nothing back (UDP) or loses its connection (TCP). */
+		if (tcp && conn)
+			stream_close(conn);
+		return;
+	}
+	if (!p->ops->decide(p->ctx, &q, tcp)) {
+		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_NXDOMAIN);
+		return;
+	}
+	if (p->nup == 0) {
+		if (p->ops->failed)
+			p->ops->failed(p->ctx, &q, "no upstream resolver");
+		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
+		return;
+	}
+	struct pending *pq = NULL;
+	int idx = -1;
+	for (int i = 0; i < DNSPROXY_PENDING_MAX; i++)
+		if (!p->pend[i].used) {
+			pq = &p->pend[i];
+			idx = i;
+			break;
+		}
+	uint16_t id;
+	if (!pq || new_id(p, &id) < 0) {
+		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
+		return;
+	}
+	memset(pq, 0, sizeof(*pq));
+	pq->used = true;
+	pq->tcp = tcp;
+	pq->id = id;
+	pq->q = q;
+	memcpy(pq->query, msg, len);
+	pq->qlen = len;
+	pq->listener = listener;
+	if (from) {
+		memcpy(&pq->client, from, fromlen);
+		pq->clen = fromlen;
+	}
+	pq->conn = conn;
+	if (conn)
+		conn->pending = idx;
+	p->by_id[id] = (int16_t)idx;
+	pq->upstream = 0; /* resolv.conf's order: the first one first */
+	if (send_upstream(p, pq) < 0)
+		retry(p, pq, "the upstream resolvers cannot be reached");
+}
+
+/* ---- UDP ---- */
+
+static void on_udp_listener(void *arg, int fd, uint32_t events)
+{
+	(void)events;
+	struct listener *l = arg;
+	uint8_t buf[QUERY_MAX + 1];
+	for (int i = 0; i < UDP_BATCH; i++) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		if (n < 0)
+			return; /* EAGAIN, or an error datagram: nothing more now */
+		query(l->p, buf, (size_t)n, false, fd, &from, fl, NULL);
+	}
+}
+
+static void on_udp_upstream(void *arg, int fd, uint32_t events)
+{
+	(void)events;
+	struct dnsproxy *p = arg;
+	static uint8_t buf[STREAM_MSG_MAX];
+	for (int i = 0; i < UDP_BATCH; i++) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		if (n < 0)
+			return;
+		if (n < DNS_HEADER_LEN)
+			continue;
+		int idx = p->by_id[dns_get_id(buf)];
+		if (idx < 0)
+			continue;
+		struct pending *q = &p->pend[idx];
+		/* Only the upstream it was sent to may answer it. */
+		if (!q->used || q->tcp || !from_upstream(&from, &p->up[q->upstream]))
+			continue;
+		answer(p, q, buf, (size_t)n);
+	}
+}
+
+/* ---- TCP ---- */
+
+static uint32_t stream_events(const struct stream *s)
+{
+	if (s->connecting || s->out_off < s->out_len)
+		return EPOLLOUT;
+	return EPOLLIN;
+}
+
+static void stream_close(struct stream *s)
+{
+	if (s->h.fd < 0)
+		return;
+	int fd = s->h.fd;
+	loop_del_handler(s->p->loop, &s->h);
+	close(fd);
+	s->in_len = s->out_len = s->out_off = 0;
+	s->connecting = false;
+	int idx = s->pending;
+	s->pending = -1;
+	if (idx < 0)
+		return;
+	struct pending *q = &s->p->pend[idx];
+	if (s->upstream) {
+		/* The upstream hung up before answering: the next one. */
+		if (q->used && q->up == s) {
+			q->up = NULL;
+			retry(s->p, q, "the upstream resolver closed the connection");
+		}
+	} else if (q->used && q->conn == s) {
+		/* The client went away: its query is dropped. */
+		q->conn = NULL;
+		pending_free(s->p, q);
+	}
+}
+
+static void stream_write(struct stream *s)
+{
+	while (s->out_off < s->out_len) {
+		ssize_t n = send(s->h.fd, s->out + s->out_off, s->out_len - s->out_off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			stream_close(s);
+			return;
+		}
+		s->out_off += (size_t)n;
+	}
+	if (s->out_off == s->out_len)
+		s->out_off = s->out_len = 0;
+	if (loop_mod_handler(s->p->loop, &s->h, stream_events(s), NULL) < 0)
+		stream_close(s);
+}
+
+/* One complete message at the start of the input buffer: its length, or 0. */
+static size_t stream_message(const struct stream *s)
+{
+	if (s->in_len < 2)
+		return 0;
+	size_t len = (size_t)s->in[0] << 8 | s->in[1];
+	return s->in_len >= 2 + len ? len : 0;
+}
+
+static void stream_consume(struct stream *s, size_t len)
+{
+	memmove(s->in, s->in + 2 + len, s->in_len - 2 - len);
+	s->in_len -= 2 + len;
+}
+
+/* A client's queries, one at a time: the next once the previous one is
+ * answered and the answer written. Not re-entered: a query answered at
+ * once comes back here through pending_free, and the outer call goes on. */
+static void client_next(struct stream *c)
+{
+	if (c->busy)
+		return;
+	c->busy = true;
+	while (c->h.fd >= 0 && c->pending < 0 && c->out_len == 0) {
+		size_t len = stream_message(c);
+		if (len == 0)
+			break;
+		uint8_t msg[QUERY_MAX];
+		memcpy(msg, c->in + 2, len);
+		stream_consume(c, len);
+		c->deadline = now_ms() + DNSPROXY_IDLE_MS;
+		query(c->p, msg, len, true, -1, NULL, 0, c);
+	}
+	c->busy = false;
+}
+
+static void on_stream(void *arg, int fd, uint32_t events)
+{
+	struct stream *s = arg;
+	if (s->connecting) {
+		int e = 0;
+		socklen_t el = sizeof(e);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0 || e != 0) {
+			stream_close(s);
+			return;
+		}
+		s->connecting = false;
+	}
+	if (events & EPOLLOUT) {
+		stream_write(s);
+		if (s->h.fd < 0)
+			return;
+	}
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+		if (!s->upstream)
+			client_next(s); /* its answer is out: the next query */
+		return;
+	}
+	for (;;) {
+		if (s->in_len == s->in_cap) {
+			/* A client that sends more than one query ahead is told
+			 * to wait: reading resumes once its queries are answered. */
+			if (!s->upstream)
+				break;
+			stream_close(s);
+			return;
+		}
+		ssize_t n = recv(fd, s->in + s->in_len, s->in_cap - s->in_len, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			stream_close(s);
+			return;
+		}
+		if (n < 0)
+			break;
+		s->in_len += (size_t)n;
+		if (s->in_len >= 2) {
+			size_t want = (size_t)s->in[0] << 8 | s->in[1];
+			if (want < DNS_HEADER_LEN || (!s->upstream && want > QUERY_MAX)) {
+				stream_close(s);
+				return;
+			}
+		}
+	}
+	if (s->upstream) {
+		size_t len = stream_message(s);
+		if (len == 0 || s->pending < 0)
+			return;
+		struct pending *q = &s->p->pend[s->pending];
+		answer(s->p, q, s->in + 2, len);
+	} else {
+		client_next(s);
+	}
+}
+
+static struct stream *stream_slot(struct dnsproxy *p, bool upstream)
+{
+	struct stream *v = upstream ? p->ups : p->clients;
+	for (int i = 0; i < DNSPROXY_TCP_MAX; i++) {
+		struct stream *s = &v[i];
+		if (s->h.fd >= 0)
+			continue;
+		if (!s->in) {
+			s->in_cap = upstream ? 2 + STREAM_MSG_MAX : 2 + QUERY_MAX;
+			s->out_cap = upstream ? 2 + QUERY_MAX : 2 * (2 + STREAM_MSG_MAX);
+			s->in = malloc(s->in_cap);
+			s->out = malloc(s->out_cap);
+			if (!s->in || !s->out) {
+				free(s->in);
+				free(s->out);
+				s->in = s->out = NULL;
+				return NULL;
+			}
+		}
+		s->p = p;
+		s->upstream = upstream;
+		s->pending = -1;
+		s->in_len = s->out_len = s->out_off = 0;
+		s->connecting = false;
+		return s;
+	}
+	return NULL;
+}
+
+static int up_connect(struct dnsproxy *p, struct pending *q)
+{
+	struct stream *s = stream_slot(p, true);
+	if (!s)
+		return -1;
+	const struct net_addr *a = &p->up[q->upstream];
+	int fd = socket(a->family == NET_V4 ? AF_INET : AF_INET6,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(a, 53, &ss);
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	s->h = (struct loop_handler){ .fd = fd, .fn = on_stream, .ctx = s };
+	s->connecting = true;
+	s->out[0] = (uint8_t)(q->qlen >> 8);
+	s->out[1] = (uint8_t)q->qlen;
+	memcpy(s->out + 2, q->query, q->qlen);
+	dns_set_id(s->out + 2, q->id);
+	s->out_len = 2 + q->qlen;
+	s->pending = (int)(q - p->pend);
+	if (loop_add_handler(p->loop, &s->h, EPOLLOUT, NULL) < 0) {
+		close(fd);
+		s->h.fd = -1;
+		s->pending = -1;
+		return -1;
+	}
+	q->up = s;
+	return 0;
+}
+
+static void on_tcp_listener(void *arg, int fd, uint32_t events)
+{
+	(void)events;
+	struct listener *l = arg;
+	struct dnsproxy *p = l->p;
+	for (;;) {
+		int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c < 0)
+			return;
+		struct stream *s = stream_slot(p, false);
+		if (!s) {
+			close(c); /* too many at once: the client retries */
+			continue;
+		}
+		s->h = (struct loop_handler){ .fd = c, .fn = on_stream, .ctx = s };
+		s->deadline = now_ms() + DNSPROXY_IDLE_MS;
+		if (loop_add_handler(p->loop, &s->h, EPOLLIN, NULL) < 0) {
+			close(c);
+			s->h.fd = -1;
+		}
+	}
+}
+
+/* ---- setup ---- */
+
+static int bind_listener(struct dnsproxy *p, enum net_family fam, bool tcp, struct perr *err)
+{
+	struct net_addr lo = { .family = fam, .prefix = fam == NET_V4 ? 32 : 128 };
+	if (fam == NET_V4) {
+		lo.bytes[0] = 127;
+		lo.bytes[3] = 1;
+	} else {
+		lo.bytes[15] = 1;
+	}
+	int fd = socket(fam == NET_V4 ? AF_INET : AF_INET6,
+			(tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return perr_set(err, "DNS filter: socket: %s", strerror(errno));
+	int one = 1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (fam == NET_V6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)) {
+		int e = errno;
+		close(fd);
+		return perr_set(err, "DNS filter: setsockopt: %s", strerror(e));
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(&lo, 53, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || (tcp && listen(fd, 64) < 0)) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return perr_set(err, "DNS filter: cannot listen on %s port 53 (%s): %s",
+				fam == NET_V4 ? "127.0.0.1" : "[::1]", tcp ? "TCP" : "UDP",
+				e == EADDRINUSE ? "another program of the image serves DNS there; "
+						  "palisade must be the container's resolver"
+						: strerror(e));
+	}
+	struct listener *l = &p->lis[p->nlis++];
+	l->h = (struct loop_handler){ .fd = fd, .fn = tcp ? on_tcp_listener : on_udp_listener,
+				      .ctx = l };
+	l->p = p;
+	l->tcp = tcp;
+	return 0;
+}
+
+struct dnsproxy *dnsproxy_open(const struct net_addr *upstreams, size_t n, bool with_v6,
+			       struct perr *err)
+{
+	struct dnsproxy *p = calloc(1, sizeof(*p));
+	if (!p) {
+		perr_set(err, "out of memory");
+		return NULL;
+	}
+	memset(p->by_id, 0xff, sizeof(p->by_id));
+	p->usock[0].fd = p->usock[1].fd = -1;
+	for (int i = 0; i < DNSPROXY_TCP_MAX; i++)
+		p->clients[i].h.fd = p->ups[i].h.fd = -1;
+	for (size_t i = 0; i < n && p->nup < DNSPROXY_UPSTREAMS_MAX; i++)
+		p->up[p->nup++] = upstreams[i];
+
+	if (bind_listener(p, NET_V4, false, err) < 0 || bind_listener(p, NET_V4, true, err) < 0)
+		goto fail;
+	if (with_v6) {
+		struct perr e6;
+		if (bind_listener(p, NET_V6, false, &e6) == 0 &&
+		    bind_listener(p, NET_V6, true, &e6) == 0) {
+			p->v6 = true;
+		} else {
+			/* IPv6 is off on the loopback: the filter serves IPv4. */
+			while (p->nlis > 2)
+				close(p->lis[--p->nlis].h.fd);
+		}
+	}
+	for (int f = 0; f < 2; f++) {
+		bool need = false;
+		for (size_t i = 0; i < p->nup; i++)
+			need |= p->up[i].family == (f ? NET_V6 : NET_V4);
+		if (!need)
+			continue;
+		int fd = socket(f ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			perr_set(err, "DNS filter: socket: %s", strerror(errno));
+			goto fail;
+		}
+		p->usock[f] = (struct loop_handler){ .fd = fd, .fn = on_udp_upstream, .ctx = p };
+	}
+	return p;
+fail:
+	dnsproxy_close(p);
+	return NULL;
+}
+
+bool dnsproxy_has_v6(const struct dnsproxy *p)
+{
+	return p->v6;
+}
+
+int dnsproxy_attach(struct dnsproxy *p, struct loop *l, const struct dnsproxy_ops *ops,
+		    void *ctx, struct perr *err)
+{
+	p->loop = l;
+	p->ops = ops;
+	p->ctx = ctx;
+	for (size_t i = 0; i < p->nlis; i++)
+		if (loop_add_handler(l, &p->lis[i].h, EPOLLIN, err) < 0)
+			return -1;
+	for (int f = 0; f < 2; f++)
+		if (p->usock[f].fd >= 0 && loop_add_handler(l, &p->usock[f], EPOLLIN, err) < 0)
+			return -1;
+	return 0;
+}
+
+void dnsproxy_tick(struct dnsproxy *p)
+{
+	uint64_t t = now_ms();
+	for (int i = 0; i < DNSPROXY_PENDING_MAX; i++) {
+		struct pending *q = &p->pend[i];
+		if (q->used && t >= q->deadline)
+			retry(p, q, "the upstream resolvers did not answer");
+	}
+	for (int i = 0; i < DNSPROXY_TCP_MAX; i++) {
+		struct stream *c = &p->clients[i];
+		if (c->h.fd >= 0 && c->pending < 0 && c->out_len == 0 && t >= c->deadline)
+			stream_close(c);
+	}
+}
+
+void dnsproxy_close(struct dnsproxy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nlis; i++)
+		close(p->lis[i].h.fd);
+	for (int f = 0; f < 2; f++)
+		if (p->usock[f].fd >= 0)
+			close(p->usock[f].fd);
+	for (int i = 0; i < DNSPROXY_TCP_MAX; i++) {
+		struct stream *v[2] = { &p->clients[i], &p->ups[i] };
+		for (int k = 0; k < 2; k++) {
+			if (v[k]->h.fd >= 0)
+				close(v[k]->h.fd);
+			free(v[k]->in);
+			free(v[k]->out);
+		}
+	}
+	free(p);
+}

@@ -1,0 +1,47 @@
+/* The live allowlist: PID 1's DNS filter decides which names the agent may
+ * resolve, adds the addresses of their answers to the fence's sets (for the
+ * answer's TTL plus a grace period) before the answer is passed back, and
+ * says what the fence refused (NFLOG), naming the address by the name the
+ * agent last looked up for it. In audit mode it refuses nothing and
+ * remembers what it would have refused, for a report. */
+#ifndef PALISADE_DNSFILTER_H
+#define PALISADE_DNSFILTER_H
+
+#include <stdbool.h>
+
+#include "../fw/dnsproxy.h"
+#include "../fw/fence.h"
+#include "../fw/nflog.h"
+#include "config.h"
+
+#define STATUS_FILE "/run/palisade/status"
+
+struct dnsfilter;
+
+/* cfg and plan must outlive the filter. v6: IPv6 is fenced. Opens the
+ * ipset socket (before privileges are dropped). */
+struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct fence_plan *plan,
+				bool v6, struct perr *err);
+void dnsfilter_free(struct dnsfilter *f);
+
+/* The decisions, for dnsproxy_attach (ctx: the filter). */
+extern const struct dnsproxy_ops dnsfilter_ops;
+
+/* One refused (or, in audit mode, logged) packet from the fence's NFLOG. */
+void dnsfilter_on_nflog(void *ctx, const struct nflog_event *ev);
+
+/* After each pass of the loop: status file, summaries of suppressed log
+ * lines. */
+void dnsfilter_tick(struct dnsfilter *f);
+
+/* Audit mode: writes, to fd, an allowlist that would have allowed the run:
+ * the entries already allowed, then the names and destinations that were
+ * let through only because of --audit. */
+int dnsfilter_write_report(struct dnsfilter *f, int fd, struct perr *err);
+
+/* `palisade status`: prints the status file's names and counts, and the
+ * sets as the kernel has them, with each address's time left. Returns an
+ * exit status. */
+int dnsfilter_print_status(FILE *out);
+
+#endif

@@ -1,0 +1,133 @@
+/* libFuzzer target for the DNS message parser: every input is read as a
+ * query and as a response, and what the parser hands back is checked. A
+ * failed check aborts, so that libFuzzer keeps the input. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../fw/dnsmsg.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_ID 0xabcd
+
+/* "www.example.com" A IN, with an OPT record: the query the seed
+ * responses of tests/fuzz/corpus answer. */
+static const uint8_t fixed_msg[] = {
+	0xab, 0xcd, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
+	0x00, 0x01, 0x00, 0x01,
+	0, 0x00, 0x29, 0x04, 0xd0, 0, 0, 0, 0, 0x00, 0x00,
+};
+
+static void check(bool ok)
+{
+	if (!ok)
+		abort();
+}
+
+/* A text name as the parser must give it: at most DNS_NAME_MAX
+ * characters, lowercase, printable, labels of 1..63 characters. */
+static void check_name(const char *name)
+{
+	size_t len = strnlen(name, DNS_NAME_MAX + 1), label = 0;
+	check(len <= DNS_NAME_MAX);
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		check(c > 0x20 && c < 0x7f && !(c >= 'A' && c <= 'Z'));
+		if (c == '.') {
+			check(label >= 1);
+			label = 0;
+		} else {
+			check(++label <= 63);
+		}
+	}
+	check(len == 0 || label >= 1);
+}
+
+static void check_answer(const struct dns_answer *a, const struct dns_query *q)
+{
+	check(a->id == q->id);
+	check(a->rcode <= 15);
+	check(a->naddrs <= DNS_ADDRS_MAX);
+	check(a->nchain <= DNS_CHAIN_MAX);
+	for (size_t i = 0; i < a->naddrs; i++) {
+		const struct net_addr *n = &a->addrs[i].addr;
+		check((n->family == NET_V4 && n->prefix == 32) ||
+		      (n->family == NET_V6 && n->prefix == 128));
+		check(a->addrs[i].ttl < 0x80000000u);
+	}
+	for (size_t i = 0; i < a->nchain; i++) {
+		check_name(a->chain[i]);
+		check(strcmp(a->chain[i], q->name) != 0);
+		for (size_t j = 0; j < i; j++)
+			check(strcmp(a->chain[i], a->chain[j]) != 0);
+		(void)dns_name_match("*.example.com", a->chain[i]);
+	}
+}
+
+static void response(const uint8_t *msg, size_t len, const struct dns_query *q)
+{
+	static struct dns_answer a;
+	const char *why = NULL;
+	if (dns_parse_response(msg, len, q, &a, &why) == 0)
+		check_answer(&a, q);
+	else
+		check(why != NULL);
+}
+
+/* The reply to a query must parse back as a response to it. */
+static void reply(const uint8_t *msg, const struct dns_query *q)
+{
+	static uint8_t out[DNS_UDP_MAX];
+	ssize_t n = dns_build_reply(msg, q, DNS_RCODE_REFUSED, out, sizeof(out));
+	check(n == (ssize_t)(q->question_end + (q->has_opt ? 11 : 0)));
+	check(dns_build_reply(msg, q, DNS_RCODE_REFUSED, out, (size_t)n - 1) == -1);
+
+	static struct dns_answer a;
+	const char *why = NULL;
+	check(dns_parse_response(out, (size_t)n, q, &a, &why) == 0);
+	check(a.rcode == DNS_RCODE_REFUSED && a.naddrs == 0 && a.nchain == 0);
+
+	struct dns_query back;
+	out[2] &= 0x7f; /* as a query again */
+	out[3] = 0;
+	check(dns_parse_query(out, (size_t)n, &back, &why) == 0);
+	check(strcmp(back.name, q->name) == 0 && back.qtype == q->qtype &&
+	      back.has_opt == q->has_opt);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct dns_query fixed;
+	static bool ready;
+	const char *why = NULL;
+	if (!ready) {
+		check(dns_parse_query(fixed_msg, sizeof(fixed_msg), &fixed, &why) == 0);
+		ready = true;
+	}
+
+	response(data, size, &fixed);
+
+	struct dns_query q;
+	if (dns_parse_query(data, size, &q, &why) < 0) {
+		check(why != NULL);
+		return 0;
+	}
+	check_name(q.name);
+	check(q.question_end > DNS_HEADER_LEN && q.question_end <= size);
+	check(q.udp_size >= 512);
+	check(dns_name_match(q.name, q.name) || (q.name[0] == '*' && q.name[1] == '.'));
+	reply(data, &q);
+
+	/* The input against its own question, and with QR set, so that the
+	 * question is compared and the rest read. */
+	response(data, size, &q);
+	static uint8_t copy[DNS_UDP_MAX];
+	memcpy(copy, data, size);
+	copy[2] |= 0x80;
+	response(copy, size, &q);
+	return 0;
+}

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# The DNS filter against the real kernel: palisade as PID 1 of a sandbox
+# answers the agent's DNS on 127.0.0.1, forwards allowed names to a resolver
+# in the world namespace (a second dnsmasq whose answers the test changes
+# and whose query log it reads), and adds their answers to the fence.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/world.sh"
+need_root
+
+R=$WORK/root
+make_root "$R"
+make_world || { fail "the test world"; finish; }
+export NETNS=$SANDBOX_NS
+
+# A resolver whose answers change: rotating.test starts at 10.77.0.10 and
+# moves to 10.77.0.11 (never allowed otherwise), with a TTL of 1 s.
+ip -n "$WORLD" addr add 10.77.0.53/24 dev "$(ip -n "$WORLD" -o link show type veth | awk -F': ' '{print $2}' | cut -d@ -f1)"
+HOSTS=$WORK/hosts
+cat > "$HOSTS" <<'H'
+10.77.0.10 rotating.test
+10.77.0.30 a.wild.test
+10.77.0.30 deep.a.wild.test
+10.77.0.30 wild.test
+10.77.0.30 notwild.test
+10.77.0.20 blocked.test
+H
+UP_LOG=$WORK/upstream.log
+ip netns exec "$WORLD" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
+    --user=root --group=root --bind-interfaces --listen-address=10.77.0.53 \
+    --addn-hosts="$HOSTS" --local-ttl=1 --local=/test/ --log-queries \
+    --log-facility="$UP_LOG" --pid-file="$WORK/up.pid" 2>"$WORK/up.err" &
+UP_PID=$!
+on_cleanup "kill $UP_PID"
+for _ in $(seq 1 100); do
+    ip netns exec "$SANDBOX_NS" "$PROBE" dns rotating.test 10.77.0.53 >/dev/null 2>&1 && break
+    sleep 0.05
+done
+echo "nameserver 10.77.0.53" > "$R/etc/resolv.conf"
+
+result() { printf '%s\n' "$OUT" | sed -n "s/^$1: //p"; }
+
+# 1. An address that changes between two lookups stays reachable.
+cat > "$R/work/rotate.sh" <<'SH'
+p() { l=$1; shift; printf '%s: ' "$l"; probe "$@" | head -n 1; }
+addr() { probe dns rotating.test 127.0.0.1 | sed -n 's/^A \([0-9.]*\) .*/\1/p' | head -n 1; }
+a1=$(addr); echo "first: $a1"
+p first-tcp tcp "$a1" 80
+p neighbour-before tcp 10.77.0.11 80
+echo phase1 > /work/phase
+i=0; while [ ! -e /work/go ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+a2=$(addr); echo "second: $a2"
+p second-tcp tcp "$a2" 80
+p first-again tcp "$a1" 80
+SH
+chmod 0755 "$R/work/rotate.sh"
+rm -f "$R/work/phase" "$R/work/go"
+in_sandbox "$R" /sbin/palisade -u agent -a rotating.test -- /bin/sh /work/rotate.sh \
+    >"$WORK/out" 2>"$WORK/err" </dev/null &
+BG=$!
+if wait_for_text "$R/work/phase" phase1 10; then
+    sed -i 's/^10.77.0.10 rotating.test/10.77.0.11 rotating.test/' "$HOSTS"
+    kill -HUP "$UP_PID"
+    sleep 1.5 # the first answer's TTL (1 s) runs out
+    touch "$R/work/go"
+fi
+wait "$BG"
+RC=$?
+OUT=$(cat "$WORK/out")
+ERR=$(cat "$WORK/err")
+expect_eq "rotating: the agent ran" 0 "$RC"
+expect_eq "rotating: the first answer" 10.77.0.10 "$(result first)"
+expect_match "rotating: the first address is reached" '^open' "$(result first-tcp)"
+expect_match "rotating: the next address is refused before DNS names it" '^refused' "$(result neighbour-before)"
+expect_eq "rotating: the second answer is the new address" 10.77.0.11 "$(result second)"
+expect_match "rotating: the new address is reached at once" '^open' "$(result second-tcp)"
+expect_match "rotating: the old address still is (start-time entries stay)" '^open' "$(result first-again)"
+expect_match "the summary says the DNS filter is on" 'DNS filter on 127\.0\.0\.1' "$ERR"
+
+# 2. Wildcards, other names, direct DNS, tunnelling, the refusal log.
+sed -i 's/^10.77.0.11 rotating.test/10.77.0.10 rotating.test/' "$HOSTS"
+kill -HUP "$UP_PID"
+TUNNEL=$(head -c 30 /dev/urandom | od -An -tx1 | tr -d ' \n')
+cat > "$R/work/agent.sh" <<SH
+p() { l=\$1; shift; printf '%s: ' "\$l"; probe "\$@" | head -n 1; }
+p wild-sub dns a.wild.test 127.0.0.1
+p wild-deep dns deep.a.wild.test 127.0.0.1
+p wild-apex dns wild.test 127.0.0.1
+p wild-sibling dns notwild.test 127.0.0.1
+p other dns blocked.test 127.0.0.1
+p other-txt dns blocked.test 127.0.0.1 udp TXT
+p wild-sub-tcp tcp 10.77.0.30 443
+p direct-upstream dns rotating.test 10.77.0.53
+p direct-upstream-tcp dns rotating.test 10.77.0.53 tcp
+p direct-other dns rotating.test 10.77.0.20
+p direct-other6 dns rotating.test fd77::30
+p tunnel1 dns ${TUNNEL}.blocked.test 127.0.0.1
+p tunnel2 dns ${TUNNEL}x.blocked.test 127.0.0.1 tcp
+p tunnel3 dns ${TUNNEL}.data.example 127.0.0.1 udp TXT
+p named dns rotating.test 127.0.0.1
+p named-8080 tcp 10.77.0.10 8080
+SH
+run_palisade "$R" -u agent -a '*.wild.test' -a rotating.test -- /bin/sh /work/agent.sh
+expect_eq "the agent ran" 0 "$RC"
+expect_match "*.wild.test allows a subdomain" '^NOERROR' "$(result wild-sub)"
+expect_match "*.wild.test allows a deeper subdomain" '^NOERROR' "$(result wild-deep)"
+expect_match "*.wild.test does not allow wild.test itself" '^NXDOMAIN' "$(result wild-apex)"
+expect_match "*.wild.test does not allow notwild.test" '^NXDOMAIN' "$(result wild-sibling)"
+expect_match "a subdomain's answer is reachable" '^open' "$(result wild-sub-tcp)"
+expect_match "another name gets NXDOMAIN" '^NXDOMAIN' "$(result other)"
+expect_match "another name gets NXDOMAIN for any type" '^NXDOMAIN' "$(result other-txt)"
+expect_match "a direct query to the upstream is refused (UDP)" '^(refused|denied)' "$(result direct-upstream)"
+expect_match "a direct query to the upstream is refused (TCP)" '^(refused|denied)' "$(result direct-upstream-tcp)"
+expect_match "a direct query to another host's port 53 is refused" '^(refused|denied)' "$(result direct-other)"
+expect_match "a direct query to another host's port 53 over IPv6 is refused" '^(refused|denied)' "$(result direct-other6)"
+expect_match "tunnelling: a long random label under a blocked name gets NXDOMAIN" '^NXDOMAIN' "$(result tunnel1)"
+expect_match "tunnelling over TCP gets NXDOMAIN" '^NXDOMAIN' "$(result tunnel2)"
+expect_no_match "tunnelling: no query of it reached the upstream resolver" "$TUNNEL" "$(cat "$UP_LOG")"
+check "the upstream resolver did see the allowed names" grep -q 'query\[A\] a.wild.test' "$UP_LOG"
+expect_match "a refused query is logged by name" 'refused DNS query for blocked\.test \(A\): not in the allowlist' "$ERR"
+expect_match "a refused connection is logged with its address and name" \
+    'refused tcp to 10\.77\.0\.10 port 8080 \(rotating\.test\) from uid 1000: not in the allowlist' "$ERR"
+expect_match "a direct DNS query is logged as such" \
+    'refused udp to 10\.77\.0\.53 port 53 from uid 1000: DNS goes only through palisade' "$ERR"
+
+# 3. JSON lines.
+run_palisade "$R" -u agent -a rotating.test --log-format json -- /bin/sh -c \
+    'probe dns rotating.test 127.0.0.1 >/dev/null; probe dns blocked.test 127.0.0.1 >/dev/null; probe tcp 10.77.0.10 8080 >/dev/null'
+expect_match "--log-format json: a refused query" '^\{"event":"dns-refused","name":"blocked\.test","type":"A"\}$' "$ERR"
+expect_match "--log-format json: a refused connection" \
+    '^\{"event":"refused","proto":"tcp","dst":"10\.77\.0\.10","port":8080,"name":"rotating\.test","uid":1000\}$' "$ERR"
+
+# 4. palisade status, next to a running PID 1, matches the kernel's sets.
+in_sandbox "$R" /sbin/palisade -q -u agent -a rotating.test -a '*.wild.test' -a 10.77.1.0/24 \
+    -- /bin/sh -c 'probe dns a.wild.test 127.0.0.1 >/dev/null; probe dns blocked.test 127.0.0.1 >/dev/null; echo looked-up; exec sleep 30' \
+    >"$WORK/bg.log" 2>&1 </dev/null &
+BG=$!
+wait_for_text "$WORK/bg.log" looked-up 10
+sleep 1.2 # the status file is written at most once a second
+PID1=$(sandbox_pid1 "$BG")
+# As docker exec runs it: in the container's namespaces and root.
+ST=$(nsenter -t "$PID1" -n -m -p chroot "$R" /sbin/palisade status 2>"$WORK/status.err")
+expect_eq "palisade status exits 0 (stderr: $(head -c 600 "$WORK/status.err"))" 0 "$?"
+expect_match "status: the allowed names" 'allowed names: rotating\.test \*\.wild\.test' "$ST"
+expect_match "status: the query counts" 'DNS queries: 1 allowed, 1 refused, 0 failed' "$ST"
+expect_match "status: a start-time address is permanent" '10\.77\.0\.10 +permanent' "$ST"
+expect_match "status: a CIDR is permanent" '10\.77\.1\.0/24 +permanent' "$ST"
+expect_match "status: an address from DNS has its time left" '10\.77\.0\.30 +[0-9]+ s left' "$ST"
+kernel=$(ip netns exec "$SANDBOX_NS" ipset list palisade4 | sed -n '/^Members:/,$p' | sed 1d |
+         awk '{print $1}' | sort)
+shown=$(printf '%s\n' "$ST" | sed -n '/^palisade4 (/,/^palisade4-port/p' | awk '/^  /{print $1}' | sort)
+expect_eq "status lists exactly the kernel's palisade4 members" "$kernel" "$shown"
+kill -TERM "$PID1" 2>/dev/null # palisade forwards it to sleep, and exits
+wait "$BG" 2>/dev/null
+
+# 5. Audit mode: nothing refused, and the report lets the same run through
+# with the fence on.
+cat > "$R/work/audit.sh" <<'SH'
+p() { l=$1; shift; printf '%s: ' "$l"; probe "$@" | head -n 1; }
+b=$(probe dns blocked.test 127.0.0.1 | sed -n 's/^A \([0-9.]*\) .*/\1/p' | head -n 1)
+echo "blocked-answer: $b"
+p blocked-tcp80 tcp "$b" 80
+p port-tcp8443 tcp 10.77.0.30 8443
+p addr-tcp443 tcp 10.77.1.5 443
+p allowed-tcp443 tcp 10.77.0.10 443
+SH
+chmod 0755 "$R/work/audit.sh"
+rm -f "$R/etc/palisade/audit.allow"
+run_palisade "$R" -u agent -a rotating.test --audit --audit-report /etc/palisade/audit.allow \
+    -- /bin/sh /work/audit.sh
+expect_eq "audit: the agent ran" 0 "$RC"
+expect_eq "audit: a name the allowlist refuses resolves" 10.77.0.20 "$(result blocked-answer)"
+expect_match "audit: its address is reached" '^open' "$(result blocked-tcp80)"
+expect_match "audit: a port not allowed is reached" '^open' "$(result port-tcp8443)"
+expect_match "audit: an address not allowed is reached" '^open' "$(result addr-tcp443)"
+expect_match "audit: the summary says so" 'AUDIT MODE: nothing is refused' "$ERR"
+expect_match "audit: what would be refused is logged" 'audit: tcp to 10\.77\.0\.20 port 80 \(blocked\.test\) from uid 1000 would be refused' "$ERR"
+REPORT=$(cat "$R/etc/palisade/audit.allow" 2>/dev/null)
+expect_match "audit report: the name" '^blocked\.test$' "$REPORT"
+expect_match "audit report: the port" '^10\.77\.0\.30:8443$' "$REPORT"
+expect_match "audit report: the address" '^10\.77\.1\.5$' "$REPORT"
+expect_match "audit report: the entries already allowed" '^rotating\.test$' "$REPORT"
+run_palisade "$R" -u agent -f /etc/palisade/audit.allow -- /bin/sh /work/audit.sh
+expect_eq "the report as the allowlist: the agent ran" 0 "$RC"
+expect_match "the report as the allowlist: the name is reached" '^open' "$(result blocked-tcp80)"
+expect_match "the report as the allowlist: the port is reached" '^open' "$(result port-tcp8443)"
+expect_match "the report as the allowlist: the address is reached" '^open' "$(result addr-tcp443)"
+expect_no_match "the report as the allowlist: nothing was refused" 'refused' "$ERR"
+run_palisade "$R" -u agent -a rotating.test -- /bin/sh /work/audit.sh
+expect_eq "control: without the report the name does not resolve" "" "$(result blocked-answer)"
+expect_match "control: without the report the address is refused" '^refused' "$(result addr-tcp443)"
+
+finish

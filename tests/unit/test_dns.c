@@ -1,0 +1,925 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../fw/dnsmsg.h"
+
+/* A DNS message being written by a test. */
+struct msg {
+	uint8_t b[4096];
+	size_t n;
+};
+
+static void put8(struct msg *m, unsigned v)
+{
+	assert_true(m->n < sizeof(m->b));
+	m->b[m->n++] = (uint8_t)v;
+}
+
+static void put16(struct msg *m, unsigned v)
+{
+	put8(m, v >> 8);
+	put8(m, v & 0xff);
+}
+
+static void put32(struct msg *m, uint32_t v)
+{
+	put16(m, v >> 16);
+	put16(m, v & 0xffff);
+}
+
+static void put_bytes(struct msg *m, const void *p, size_t n)
+{
+	assert_true(n <= sizeof(m->b) - m->n);
+	if (n == 0)
+		return; /* p may be NULL */
+	memcpy(m->b + m->n, p, n);
+	m->n += n;
+}
+
+/* "a.b.c" as labels; with end, the root label closes it. No escapes: a
+ * label with a '.' is written with put_label. */
+static void put_labels(struct msg *m, const char *name, bool end)
+{
+	while (*name) {
+		const char *dot = strchr(name, '.');
+		size_t n = dot ? (size_t)(dot - name) : strlen(name);
+		put8(m, (unsigned)n);
+		put_bytes(m, name, n);
+		name += n;
+		if (*name == '.')
+			name++;
+	}
+	if (end)
+		put8(m, 0);
+}
+
+static void put_name(struct msg *m, const char *name)
+{
+	put_labels(m, name, true);
+}
+
+static void put_label(struct msg *m, const void *p, size_t n)
+{
+	put8(m, (unsigned)n);
+	put_bytes(m, p, n);
+}
+
+static void put_ptr(struct msg *m, size_t off)
+{
+	put16(m, 0xc000 | (unsigned)off);
+}
+
+static void header(struct msg *m, unsigned id, unsigned flags, unsigned qd, unsigned an,
+		   unsigned ns, unsigned ar)
+{
+	m->n = 0;
+	put16(m, id);
+	put16(m, flags);
+	put16(m, qd);
+	put16(m, an);
+	put16(m, ns);
+	put16(m, ar);
+}
+
+/* A record's fixed part and data after its owner, already written. */
+static void rr_tail(struct msg *m, unsigned type, unsigned class, uint32_t ttl,
+		    const void *rdata, size_t rdlen)
+{
+	put16(m, type);
+	put16(m, class);
+	put32(m, ttl);
+	put16(m, (unsigned)rdlen);
+	put_bytes(m, rdata, rdlen);
+}
+
+static void rr_a(struct msg *m, const char *owner, const char *v4, uint32_t ttl)
+{
+	struct net_addr a;
+	assert_int_equal(net_parse(v4, false, &a, NULL, 0), 0);
+	put_name(m, owner);
+	rr_tail(m, DNS_TYPE_A, 1, ttl, a.bytes, 4);
+}
+
+static void rr_aaaa(struct msg *m, const char *owner, const char *v6, uint32_t ttl)
+{
+	struct net_addr a;
+	assert_int_equal(net_parse(v6, false, &a, NULL, 0), 0);
+	put_name(m, owner);
+	rr_tail(m, DNS_TYPE_AAAA, 1, ttl, a.bytes, 16);
+}
+
+static void rr_cname(struct msg *m, const char *owner, const char *target)
+{
+	put_name(m, owner);
+	struct msg t = { .n = 0 };
+	put_name(&t, target);
+	rr_tail(m, DNS_TYPE_CNAME, 1, 300, t.b, t.n);
+}
+
+static void opt(struct msg *m, unsigned udp)
+{
+	put8(m, 0);
+	rr_tail(m, DNS_TYPE_OPT, udp, 0, NULL, 0);
+}
+
+#define ID 0x1234
+#define RD 0x0100
+
+/* A query for name, with an OPT record when udp is not 0. */
+static void query(struct msg *m, const char *name, unsigned type, unsigned udp)
+{
+	header(m, ID, RD, 1, 0, 0, udp ? 1 : 0);
+	put_name(m, name);
+	put16(m, type);
+	put16(m, 1);
+	if (udp)
+		opt(m, udp);
+}
+
+/* The start of a response to query(name, type): the header and question. */
+static void response(struct msg *m, const char *name, unsigned type, unsigned flags,
+		     unsigned an)
+{
+	header(m, ID, DNS_FLAG_QR | DNS_FLAG_RA | RD | flags, 1, an, 0, 0);
+	put_name(m, name);
+	put16(m, type);
+	put16(m, 1);
+}
+
+static int parse_q(const struct msg *m, struct dns_query *q)
+{
+	const char *why = NULL;
+	int r = dns_parse_query(m->b, m->n, q, &why);
+	if (r < 0)
+		assert_non_null(why);
+	return r;
+}
+
+static struct dns_query Q(const char *name, unsigned type)
+{
+	struct msg m;
+	struct dns_query q;
+	query(&m, name, type, 0);
+	assert_int_equal(parse_q(&m, &q), 0);
+	return q;
+}
+
+static int parse_r(const struct msg *m, const struct dns_query *q, struct dns_answer *a)
+{
+	const char *why = NULL;
+	int r = dns_parse_response(m->b, m->n, q, a, &why);
+	if (r < 0)
+		assert_non_null(why);
+	return r;
+}
+
+/* The answer's addresses as "a b c". */
+static const char *addrs(const struct dns_answer *a)
+{
+	static char buf[4096];
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < a->naddrs; i++) {
+		char s[NET_ADDR_STRLEN];
+		net_format(&a->addrs[i].addr, s, sizeof(s));
+		used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%s", i ? " " : "", s);
+	}
+	return buf;
+}
+
+static void test_query_ok(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_query q;
+
+	query(&m, "WwW.Example.COM", DNS_TYPE_AAAA, 0);
+	assert_int_equal(parse_q(&m, &q), 0);
+	assert_string_equal(q.name, "www.example.com");
+	assert_int_equal(q.id, ID);
+	assert_int_equal(q.flags, RD);
+	assert_int_equal(q.qtype, DNS_TYPE_AAAA);
+	assert_int_equal(q.qclass, 1);
+	assert_int_equal(q.question_end, m.n);
+	assert_false(q.has_opt);
+	assert_int_equal(q.udp_size, 512);
+
+	query(&m, "example.com", DNS_TYPE_A, 4096);
+	assert_int_equal(parse_q(&m, &q), 0);
+	assert_true(q.has_opt);
+	assert_int_equal(q.udp_size, 4096);
+	assert_int_equal(q.question_end, DNS_HEADER_LEN + 13 + 4);
+
+	/* A UDP size below 512 counts as 512 (RFC 6891 6.2.3). */
+	query(&m, "example.com", DNS_TYPE_A, 100);
+	assert_int_equal(parse_q(&m, &q), 0);
+	assert_int_equal(q.udp_size, 512);
+
+	/* The root, and the longest name and label. */
+	query(&m, "", 2, 0);
+	assert_int_equal(parse_q(&m, &q), 0);
+	assert_string_equal(q.name, "");
+	char name[DNS_NAME_MAX + 1];
+	memset(name, 'a', sizeof(name) - 1);
+	name[DNS_NAME_MAX] = '\0';
+	for (size_t i = 63; i < DNS_NAME_MAX; i += 64)
+		name[i] = '.';
+	query(&m, name, DNS_TYPE_A, 0);
+	assert_int_equal(parse_q(&m, &q), 0);
+	assert_int_equal(strlen(q.name), DNS_NAME_MAX);
+	assert_string_equal(q.name, name);
+
+	/* Printable bytes other than '.' are fine, and so is a compressed
+	 * owner in the additional section (a TSIG-like record). */
+	header(&m, ID, 0, 1, 0, 0, 2);
+	put_name(&m, "_x-y*z.example.com");
+	put16(&m, 16);
+	put16(&m, 1);
+	put_ptr(&m, DNS_HEADER_LEN);
+	rr_tail(&m, 250, 255, 0, "abc", 3);
+	opt(&m, 1232);
+	assert_int_equal(parse_q(&m, &q), 0);
+	assert_string_equal(q.name, "_x-y*z.example.com");
+	assert_true(q.has_opt);
+	assert_int_equal(q.udp_size, 1232);
+	assert_int_equal(q.question_end, DNS_HEADER_LEN + 20 + 4);
+}
+
+static void assert_query_refused(const struct msg *m)
+{
+	struct dns_query q;
+	assert_int_equal(parse_q(m, &q), -1);
+}
+
+static void test_query_malformed(void **state)
+{
+	(void)state;
+	struct msg m;
+
+	query(&m, "example.com", DNS_TYPE_A, 0);
+	struct msg good = m;
+	for (size_t n = 0; n < good.n; n++) {
+		m.n = n; /* cut anywhere */
+		assert_query_refused(&m);
+	}
+
+	/* Trailing bytes are refused. */
+	m = good;
+	put8(&m, 0);
+	assert_query_refused(&m);
+
+	/* QDCOUNT 0 and 2, answer or authority records, QR set, opcodes. */
+	unsigned fields[][2] = { { 4, 0 }, { 4, 2 }, { 6, 1 }, { 8, 1 }, { 2, 0x8100 },
+				 { 2, 0x1100 }, { 2, 0x2000 }, { 10, 1 } };
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		m = good;
+		m.b[fields[i][0]] = (uint8_t)(fields[i][1] >> 8);
+		m.b[fields[i][0] + 1] = (uint8_t)fields[i][1];
+		assert_query_refused(&m);
+	}
+
+	/* Two questions, really there. */
+	header(&m, ID, 0, 2, 0, 0, 0);
+	put_name(&m, "a.example");
+	put32(&m, 0x00010001);
+	put_name(&m, "b.example");
+	put32(&m, 0x00010001);
+	assert_query_refused(&m);
+
+	/* A compression pointer in the question. */
+	header(&m, ID, 0, 1, 0, 0, 0);
+	put_labels(&m, "www", false);
+	put_ptr(&m, DNS_HEADER_LEN + 4);
+	put32(&m, 0x00010001);
+	assert_query_refused(&m);
+
+	/* A label of 64 bytes; a name of 254 characters. */
+	char label[64];
+	memset(label, 'a', sizeof(label));
+	header(&m, ID, 0, 1, 0, 0, 0);
+	put_label(&m, label, 64);
+	put8(&m, 0);
+	put32(&m, 0x00010001);
+	assert_query_refused(&m);
+	char name[DNS_NAME_MAX + 2];
+	memset(name, 'a', sizeof(name) - 1);
+	name[DNS_NAME_MAX + 1] = '\0';
+	for (size_t i = 63; i < DNS_NAME_MAX; i += 64)
+		name[i] = '.';
+	assert_int_equal(strlen(name), 254);
+	query(&m, name, DNS_TYPE_A, 0);
+	assert_query_refused(&m);
+
+	/* Bytes that "a.b.c" cannot carry: a '.', a space, control bytes,
+	 * DEL and bytes past ASCII. */
+	static const char *const bad[] = { "a.b", "a b", "a\tb", "a\x7f", "\x80x", "a\0b" };
+	static const size_t badlen[] = { 3, 3, 3, 2, 2, 3 };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		header(&m, ID, 0, 1, 0, 0, 0);
+		put_label(&m, bad[i], badlen[i]);
+		put_name(&m, "example");
+		put32(&m, 0x00010001);
+		assert_query_refused(&m);
+	}
+	/* Other printable bytes are fine. */
+	header(&m, ID, 0, 1, 0, 0, 0);
+	put_label(&m, "a\\!~", 4);
+	put_name(&m, "example");
+	put32(&m, 0x00010001);
+	struct dns_query ok;
+	assert_int_equal(parse_q(&m, &ok), 0);
+	assert_string_equal(ok.name, "a\\!~.example");
+
+	/* Label types 01 and 10 (RFC 6891 dropped them). */
+	for (unsigned t = 0x40; t <= 0x80; t += 0x40) {
+		header(&m, ID, 0, 1, 0, 0, 0);
+		put8(&m, t | 1);
+		put8(&m, 'a');
+		put8(&m, 0);
+		put32(&m, 0x00010001);
+		assert_query_refused(&m);
+	}
+
+	/* Two OPT records; an OPT record not owned by the root. */
+	query(&m, "example.com", DNS_TYPE_A, 1232);
+	m.b[11] = 2;
+	opt(&m, 1232);
+	assert_query_refused(&m);
+	header(&m, ID, 0, 1, 0, 0, 1);
+	put_name(&m, "example.com");
+	put32(&m, 0x00010001);
+	put_ptr(&m, DNS_HEADER_LEN);
+	rr_tail(&m, DNS_TYPE_OPT, 1232, 0, NULL, 0);
+	assert_query_refused(&m);
+
+	/* An additional record whose data runs past the end. */
+	query(&m, "example.com", DNS_TYPE_A, 1232);
+	m.b[m.n - 1] = 1;
+	assert_query_refused(&m);
+	/* An additional record pointing forward, or to itself. */
+	header(&m, ID, 0, 1, 0, 0, 1);
+	put_name(&m, "example.com");
+	put32(&m, 0x00010001);
+	put_ptr(&m, m.n);
+	rr_tail(&m, DNS_TYPE_OPT, 1232, 0, NULL, 0);
+	assert_query_refused(&m);
+}
+
+static void test_response_plain(void **state)
+{
+	(void)state;
+	struct dns_query q = Q("www.example.com", DNS_TYPE_A);
+	struct msg m;
+	struct dns_answer a;
+
+	response(&m, "www.example.com", DNS_TYPE_A, 0, 3);
+	rr_a(&m, "www.example.com", "192.0.2.1", 300);
+	rr_aaaa(&m, "WWW.example.COM", "2001:db8::1", 60);
+	rr_a(&m, "www.example.com", "192.0.2.2", 0x80000001u); /* RFC 2181: 0 */
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_int_equal(a.id, ID);
+	assert_int_equal(a.rcode, DNS_RCODE_NOERROR);
+	assert_false(a.truncated);
+	assert_string_equal(addrs(&a), "192.0.2.1 2001:db8::1 192.0.2.2");
+	assert_int_equal(a.addrs[0].ttl, 300);
+	assert_int_equal(a.addrs[0].addr.prefix, 32);
+	assert_int_equal(a.addrs[1].ttl, 60);
+	assert_int_equal(a.addrs[1].addr.prefix, 128);
+	assert_int_equal(a.addrs[2].ttl, 0);
+	assert_int_equal(a.nchain, 0);
+
+	/* The question in other case matches; the same address twice is kept
+	 * once, with the larger TTL. */
+	response(&m, "WWW.Example.Com", DNS_TYPE_A, 0, 2);
+	rr_a(&m, "www.example.com", "192.0.2.1", 30);
+	rr_a(&m, "www.example.com", "192.0.2.1", 90);
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_string_equal(addrs(&a), "192.0.2.1");
+	assert_int_equal(a.addrs[0].ttl, 90);
+
+	/* No answer at all. */
+	response(&m, "www.example.com", DNS_TYPE_A, 0, 0);
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_int_equal(a.naddrs, 0);
+}
+
+static void test_response_cname(void **state)
+{
+	(void)state;
+	struct dns_query q = Q("www.example.com", DNS_TYPE_A);
+	struct msg m;
+	struct dns_answer a;
+
+	/* In order. */
+	response(&m, "www.example.com", DNS_TYPE_A, 0, 4);
+	rr_cname(&m, "www.example.com", "www.example.com.cdn.test");
+	rr_cname(&m, "www.example.com.cdn.test", "Edge.CDN.test");
+	rr_a(&m, "edge.cdn.test", "198.51.100.7", 20);
+	rr_a(&m, "edge.cdn.test", "198.51.100.8", 20);
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_string_equal(addrs(&a), "198.51.100.7 198.51.100.8");
+	assert_int_equal(a.nchain, 2);
+	assert_string_equal(a.chain[0], "www.example.com.cdn.test");
+	assert_string_equal(a.chain[1], "edge.cdn.test");
+
+	/* Out of order. */
+	response(&m, "www.example.com", DNS_TYPE_A, 0, 4);
+	rr_a(&m, "edge.cdn.test", "198.51.100.7", 20);
+	rr_cname(&m, "www.example.com.cdn.test", "edge.cdn.test");
+	rr_aaaa(&m, "www.example.com.cdn.test", "2001:db8::7", 20);
+	rr_cname(&m, "www.example.com", "www.example.com.cdn.test");
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_string_equal(addrs(&a), "198.51.100.7 2001:db8::7");
+	assert_int_equal(a.nchain, 2);
+
+	/* A loop: a -> b -> a, and a -> a. */
+	struct dns_query qa = Q("a.test", DNS_TYPE_A);
+	response(&m, "a.test", DNS_TYPE_A, 0, 4);
+	rr_cname(&m, "a.test", "b.test");
+	rr_cname(&m, "b.test", "a.test");
+	rr_a(&m, "b.test", "192.0.2.2", 5);
+	rr_a(&m, "a.test", "192.0.2.1", 5);
+	assert_int_equal(parse_r(&m, &qa, &a), 0);
+	assert_int_equal(a.nchain, 1);
+	assert_string_equal(addrs(&a), "192.0.2.2 192.0.2.1");
+	response(&m, "a.test", DNS_TYPE_A, 0, 1);
+	rr_cname(&m, "a.test", "a.test");
+	assert_int_equal(parse_r(&m, &qa, &a), 0);
+	assert_int_equal(a.nchain, 0);
+	assert_int_equal(a.naddrs, 0);
+
+	/* A chain longer than DNS_CHAIN_MAX hops stops there. */
+	response(&m, "a.test", DNS_TYPE_A, 0, 2 * (DNS_CHAIN_MAX + 2));
+	char from[32] = "a.test", to[32];
+	for (int i = 1; i <= DNS_CHAIN_MAX + 2; i++) {
+		snprintf(to, sizeof(to), "h%d.test", i);
+		rr_cname(&m, from, to);
+		char v4[32];
+		snprintf(v4, sizeof(v4), "192.0.2.%d", i);
+		rr_a(&m, to, v4, 5);
+		memcpy(from, to, sizeof(from));
+	}
+	assert_int_equal(parse_r(&m, &qa, &a), 0);
+	assert_int_equal(a.nchain, DNS_CHAIN_MAX);
+	assert_string_equal(a.chain[DNS_CHAIN_MAX - 1], "h16.test");
+	assert_int_equal(a.naddrs, DNS_CHAIN_MAX);
+	assert_string_equal(addrs(&a) + strlen(addrs(&a)) - 11, " 192.0.2.16");
+
+	/* A CNAME whose data holds more than its name is not followed. */
+	response(&m, "a.test", DNS_TYPE_A, 0, 2);
+	put_name(&m, "a.test");
+	struct msg t = { .n = 0 };
+	put_name(&t, "b.test");
+	put8(&t, 0);
+	rr_tail(&m, DNS_TYPE_CNAME, 1, 5, t.b, t.n);
+	rr_a(&m, "b.test", "192.0.2.2", 5);
+	assert_int_equal(parse_r(&m, &qa, &a), 0);
+	assert_int_equal(a.nchain, 0);
+	assert_int_equal(a.naddrs, 0);
+}
+
+static void test_response_other_owners(void **state)
+{
+	(void)state;
+	struct dns_query q = Q("allowed.test", DNS_TYPE_A);
+	struct msg m;
+	struct dns_answer a;
+
+	/* An upstream adds addresses for names nobody asked about, a CNAME
+	 * from another name, and records of another class. */
+	response(&m, "allowed.test", DNS_TYPE_A, 0, 6);
+	rr_a(&m, "evil.test", "203.0.113.66", 300);
+	rr_cname(&m, "other.test", "evil.test");
+	rr_a(&m, "allowed.test.evil.test", "203.0.113.67", 300);
+	rr_a(&m, "test", "203.0.113.68", 300);
+	put_name(&m, "allowed.test");
+	rr_tail(&m, DNS_TYPE_A, 3, 300, "\xcb\x00\x71\x45", 4); /* class CH */
+	rr_a(&m, "allowed.test", "192.0.2.10", 300);
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_string_equal(addrs(&a), "192.0.2.10");
+	assert_int_equal(a.nchain, 0);
+
+	/* Records of the authority and additional sections never count. */
+	header(&m, ID, DNS_FLAG_QR, 1, 0, 1, 1);
+	put_name(&m, "allowed.test");
+	put32(&m, 0x00010001);
+	rr_a(&m, "allowed.test", "203.0.113.1", 300);
+	rr_a(&m, "allowed.test", "203.0.113.2", 300);
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_int_equal(a.naddrs, 0);
+
+	/* An unprintable owner or CNAME target is not matched, and does not
+	 * fail the response. */
+	response(&m, "allowed.test", DNS_TYPE_A, 0, 4);
+	put_label(&m, "allowed.test", 12);
+	put8(&m, 0);
+	rr_tail(&m, DNS_TYPE_A, 1, 300, "\xcb\x00\x71\x01", 4);
+	put_label(&m, "allowed test", 12);
+	put8(&m, 0);
+	rr_tail(&m, DNS_TYPE_A, 1, 300, "\xcb\x00\x71\x02", 4);
+	put_name(&m, "allowed.test");
+	struct msg t = { .n = 0 };
+	put_label(&t, "x.y", 3);
+	put8(&t, 0);
+	rr_tail(&m, DNS_TYPE_CNAME, 1, 300, t.b, t.n);
+	rr_a(&m, "allowed.test", "192.0.2.10", 300);
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_string_equal(addrs(&a), "192.0.2.10");
+	assert_int_equal(a.nchain, 0);
+
+	/* A CNAME to another name is not followed when its owner is one
+	 * label "allowed.test", or its class is not IN. */
+	response(&m, "allowed.test", DNS_TYPE_A, 0, 3);
+	put_label(&m, "allowed.test", 12);
+	put8(&m, 0);
+	t.n = 0;
+	put_name(&t, "evil.test");
+	rr_tail(&m, DNS_TYPE_CNAME, 1, 300, t.b, t.n);
+	put_name(&m, "allowed.test");
+	rr_tail(&m, DNS_TYPE_CNAME, 3, 300, t.b, t.n);
+	rr_a(&m, "evil.test", "203.0.113.66", 300);
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_int_equal(a.naddrs, 0);
+	assert_int_equal(a.nchain, 0);
+}
+
+static void test_response_compression(void **state)
+{
+	(void)state;
+	struct dns_query q = Q("www.example.com", DNS_TYPE_A);
+	struct msg m;
+	struct dns_answer a;
+	const size_t qname = DNS_HEADER_LEN;
+
+	/* Owners pointing to the question, a CNAME target partly compressed,
+	 * and a pointer to a name that ends with a pointer. */
+	response(&m, "www.example.com", DNS_TYPE_A, 0, 3);
+	put_ptr(&m, qname);
+	size_t cname_data = m.n + 10;
+	struct msg t = { .n = 0 };
+	put_labels(&t, "cdn", false);
+	put16(&t, 0xc000 | (qname + 4)); /* "example.com" */
+	rr_tail(&m, DNS_TYPE_CNAME, 1, 300, t.b, t.n);
+	put_ptr(&m, cname_data);
+	rr_tail(&m, DNS_TYPE_A, 1, 300, "\xc0\x00\x02\x01", 4);
+	put_labels(&m, "www", false);
+	put_ptr(&m, qname + 4);
+	rr_tail(&m, DNS_TYPE_A, 1, 300, "\xc0\x00\x02\x02", 4);
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_string_equal(addrs(&a), "192.0.2.1 192.0.2.2");
+	assert_int_equal(a.nchain, 1);
+	assert_string_equal(a.chain[0], "cdn.example.com");
+	struct msg good = m;
+
+	/* A pointer that points forward, to itself, out of the message, into
+	 * the header, or to a later pointer that points back. */
+	size_t owner = qname + 17 + 4;
+	size_t targets[] = { owner + 2, owner, 0x3fff, 2 };
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		m = good;
+		m.b[owner] = (uint8_t)(0xc0 | targets[i] >> 8);
+		m.b[owner + 1] = (uint8_t)targets[i];
+		assert_int_equal(parse_r(&m, &q, &a), -1);
+	}
+	response(&m, "www.example.com", DNS_TYPE_A, 0, 1);
+	size_t p1 = m.n;
+	put_ptr(&m, p1 + 2);
+	put_ptr(&m, p1);
+	rr_tail(&m, DNS_TYPE_A, 1, 300, "\xc0\x00\x02\x01", 4);
+	assert_int_equal(parse_r(&m, &q, &a), -1);
+
+	/* A label, then a pointer back to it: a loop. */
+	response(&m, "www.example.com", DNS_TYPE_A, 0, 1);
+	p1 = m.n;
+	put_labels(&m, "x", false);
+	put_ptr(&m, p1);
+	rr_tail(&m, DNS_TYPE_A, 1, 300, "\xc0\x00\x02\x01", 4);
+	assert_int_equal(parse_r(&m, &q, &a), -1);
+
+	/* A pointer cut in half at the end. */
+	response(&m, "www.example.com", DNS_TYPE_A, 0, 1);
+	put8(&m, 0xc0);
+	assert_int_equal(parse_r(&m, &q, &a), -1);
+
+	/* A pointer in the question of a response can only point into the
+	 * header: refused. */
+	header(&m, ID, DNS_FLAG_QR, 1, 0, 0, 0);
+	put_ptr(&m, 0);
+	put32(&m, 0x00010001);
+	assert_int_equal(parse_r(&m, &q, &a), -1);
+
+	/* Offset 4 of the header reads as the root name (QDCOUNT's high
+	 * byte): still refused, in the question and in a record. */
+	struct dns_query root = Q("", DNS_TYPE_A);
+	header(&m, ID, DNS_FLAG_QR, 1, 0, 0, 0);
+	put_ptr(&m, 4);
+	put32(&m, 0x00010001);
+	assert_int_equal(parse_r(&m, &root, &a), -1);
+	response(&m, "", DNS_TYPE_A, 0, 1);
+	put_ptr(&m, 4);
+	rr_tail(&m, DNS_TYPE_A, 1, 300, "\xc0\x00\x02\x01", 4);
+	assert_int_equal(parse_r(&m, &root, &a), -1);
+	/* The same, with the root written out. */
+	response(&m, "", DNS_TYPE_A, 0, 1);
+	put8(&m, 0);
+	rr_tail(&m, DNS_TYPE_A, 1, 300, "\xc0\x00\x02\x01", 4);
+	assert_int_equal(parse_r(&m, &root, &a), 0);
+	assert_string_equal(addrs(&a), "192.0.2.1");
+
+	/* A chain of pointers to pointers, each one to the one before: 100
+	 * jumps are fine, more than 128 are not. */
+	for (unsigned jumps = 100; jumps <= 140; jumps += 40) {
+		response(&m, "www.example.com", DNS_TYPE_A, 0, 2);
+		put_ptr(&m, qname);
+		put16(&m, 99);
+		put16(&m, 1);
+		put32(&m, 300);
+		put16(&m, 2 * (jumps - 1));
+		size_t to = qname;
+		for (unsigned i = 1; i < jumps; i++) {
+			size_t here = m.n;
+			put_ptr(&m, to);
+			to = here;
+		}
+		put_ptr(&m, to);
+		rr_tail(&m, DNS_TYPE_A, 1, 300, "\xc0\x00\x02\x01", 4);
+		assert_int_equal(parse_r(&m, &q, &a), jumps == 100 ? 0 : -1);
+		assert_int_equal(a.naddrs, jumps == 100 ? 1 : 0);
+	}
+
+	/* Pointers whose names add up to more than 253 characters: owners of
+	 * 68, 132 and 196 characters are fine, one of 260 is not. */
+	char label[63];
+	memset(label, 'x', sizeof(label));
+	for (unsigned records = 3; records <= 4; records++) {
+		response(&m, "www.example.com", DNS_TYPE_A, 0, records);
+		size_t prev = m.n;
+		put_label(&m, label, 63);
+		put_name(&m, "com");
+		rr_tail(&m, DNS_TYPE_A, 1, 300, "\xc0\x00\x02\x01", 4);
+		for (unsigned i = 1; i < records; i++) {
+			size_t here = m.n;
+			put_label(&m, label, 63);
+			put_ptr(&m, prev);
+			rr_tail(&m, DNS_TYPE_A, 1, 300, "\xc0\x00\x02\x01", 4);
+			prev = here;
+		}
+		assert_int_equal(parse_r(&m, &q, &a), records == 3 ? 0 : -1);
+		assert_int_equal(a.naddrs, 0);
+	}
+}
+
+static void test_response_rdlength(void **state)
+{
+	(void)state;
+	struct dns_query q = Q("x.test", DNS_TYPE_AAAA);
+	struct msg m;
+	struct dns_answer a;
+
+	response(&m, "x.test", DNS_TYPE_AAAA, 0, 4);
+	put_name(&m, "x.test");
+	rr_tail(&m, DNS_TYPE_A, 1, 300, "\xc0\x00\x02\x01\x00", 5);
+	put_name(&m, "x.test");
+	rr_tail(&m, DNS_TYPE_AAAA, 1, 300, "\xc0\x00\x02\x01", 4);
+	put_name(&m, "x.test");
+	rr_tail(&m, DNS_TYPE_A, 1, 300, "", 0);
+	rr_aaaa(&m, "x.test", "2001:db8::2", 300);
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_string_equal(addrs(&a), "2001:db8::2");
+
+	/* Data running past the end fails the response. */
+	response(&m, "x.test", DNS_TYPE_AAAA, 0, 1);
+	rr_aaaa(&m, "x.test", "2001:db8::2", 300);
+	m.n--;
+	assert_int_equal(parse_r(&m, &q, &a), -1);
+	/* So does a record missing. */
+	response(&m, "x.test", DNS_TYPE_AAAA, 0, 2);
+	rr_aaaa(&m, "x.test", "2001:db8::2", 300);
+	assert_int_equal(parse_r(&m, &q, &a), -1);
+}
+
+static void test_response_mismatch(void **state)
+{
+	(void)state;
+	struct dns_query q = Q("x.test", DNS_TYPE_A);
+	struct msg m;
+	struct dns_answer a;
+
+	response(&m, "x.test", DNS_TYPE_A, 0, 1);
+	rr_a(&m, "x.test", "192.0.2.1", 300);
+	struct msg good = m;
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+
+	m.b[1] ^= 1; /* another ID */
+	assert_int_equal(parse_r(&m, &q, &a), -1);
+	m = good;
+	m.b[2] &= 0x7f; /* QR clear */
+	assert_int_equal(parse_r(&m, &q, &a), -1);
+	m = good;
+	m.b[5] = 0; /* no question */
+	assert_int_equal(parse_r(&m, &q, &a), -1);
+	m = good;
+	m.b[5] = 2;
+	assert_int_equal(parse_r(&m, &q, &a), -1);
+	m = good;
+	m.b[DNS_HEADER_LEN + 1] = 'y'; /* y.test */
+	assert_int_equal(parse_r(&m, &q, &a), -1);
+	m = good;
+	m.b[DNS_HEADER_LEN + 8 + 1] = DNS_TYPE_AAAA;
+	assert_int_equal(parse_r(&m, &q, &a), -1);
+	m = good;
+	m.b[DNS_HEADER_LEN + 8 + 3] = 3; /* class CH */
+	assert_int_equal(parse_r(&m, &q, &a), -1);
+	/* One label "x.test" is not the name x.test. */
+	header(&m, ID, DNS_FLAG_QR, 1, 0, 0, 0);
+	put_label(&m, "x.test", 6);
+	put8(&m, 0);
+	put32(&m, 0x00010001);
+	assert_int_equal(parse_r(&m, &q, &a), -1);
+	/* A longer name ending the same. */
+	response(&m, "a.x.test", DNS_TYPE_A, 0, 0);
+	assert_int_equal(parse_r(&m, &q, &a), -1);
+	for (size_t n = 0; n < DNS_HEADER_LEN + 8 + 4; n++) {
+		m = good;
+		m.n = n;
+		assert_int_equal(parse_r(&m, &q, &a), -1);
+	}
+}
+
+static void test_response_tc_rcode(void **state)
+{
+	(void)state;
+	struct dns_query q = Q("x.test", DNS_TYPE_A);
+	struct msg m;
+	struct dns_answer a;
+
+	response(&m, "x.test", DNS_TYPE_A, DNS_FLAG_TC, 0);
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_true(a.truncated);
+
+	/* A truncated answer cut inside a record: the whole ones count. */
+	response(&m, "x.test", DNS_TYPE_A, DNS_FLAG_TC, 3);
+	rr_a(&m, "x.test", "192.0.2.1", 300);
+	rr_a(&m, "x.test", "192.0.2.2", 300);
+	m.n -= 3;
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_true(a.truncated);
+	assert_string_equal(addrs(&a), "192.0.2.1");
+
+	response(&m, "x.test", DNS_TYPE_A, DNS_RCODE_NXDOMAIN, 0);
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_int_equal(a.rcode, DNS_RCODE_NXDOMAIN);
+	assert_false(a.truncated);
+	assert_int_equal(a.naddrs, 0);
+
+	response(&m, "x.test", DNS_TYPE_A, DNS_RCODE_SERVFAIL, 0);
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_int_equal(a.rcode, DNS_RCODE_SERVFAIL);
+}
+
+static void test_response_many(void **state)
+{
+	(void)state;
+	struct dns_query q = Q("x.test", DNS_TYPE_A);
+	struct msg m;
+	struct dns_answer a;
+
+	response(&m, "x.test", DNS_TYPE_A, 0, DNS_ADDRS_MAX + 10);
+	for (unsigned i = 0; i < DNS_ADDRS_MAX + 10; i++) {
+		char v4[32];
+		snprintf(v4, sizeof(v4), "10.0.%u.%u", i / 256, i % 256);
+		rr_a(&m, "x.test", v4, 300);
+	}
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+	assert_int_equal(a.naddrs, DNS_ADDRS_MAX);
+	char last[NET_ADDR_STRLEN];
+	net_format(&a.addrs[DNS_ADDRS_MAX - 1].addr, last, sizeof(last));
+	assert_string_equal(last, "10.0.0.63");
+}
+
+static void test_build_reply(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_query q;
+	struct dns_answer a;
+	uint8_t out[512];
+
+	/* With an OPT record, RD set, other flags in the query dropped. */
+	query(&m, "WWW.example.com", DNS_TYPE_A, 4096);
+	m.b[2] |= 0x06; /* AA and TC */
+	m.b[3] = 0x30;  /* AD and CD */
+	assert_int_equal(parse_q(&m, &q), 0);
+	ssize_t n = dns_build_reply(m.b, &q, DNS_RCODE_REFUSED, out, sizeof(out));
+	assert_int_equal(n, q.question_end + 11);
+	assert_int_equal(out[2], 0x81); /* QR, opcode 0, RD */
+	assert_int_equal(out[3], 0x80 | DNS_RCODE_REFUSED);
+	static const uint8_t counts[] = { 0, 1, 0, 0, 0, 0, 0, 1 };
+	assert_memory_equal(out + 4, counts, sizeof(counts));
+	/* The question as sent, case and all. */
+	assert_memory_equal(out + DNS_HEADER_LEN, m.b + DNS_HEADER_LEN,
+			    q.question_end - DNS_HEADER_LEN);
+	static const uint8_t opt_rr[] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0 };
+	assert_memory_equal(out + q.question_end, opt_rr, sizeof(opt_rr));
+	struct msg r = { .n = (size_t)n };
+	memcpy(r.b, out, r.n);
+	assert_int_equal(parse_r(&r, &q, &a), 0);
+	assert_int_equal(a.rcode, DNS_RCODE_REFUSED);
+}
+
+static void test_build_reply_parses(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_query q;
+	struct dns_answer a;
+	struct msg r;
+
+	/* Without OPT and RD: the reply parses back as the response to q. */
+	query(&m, "x.test", DNS_TYPE_AAAA, 0);
+	m.b[2] = 0;
+	assert_int_equal(parse_q(&m, &q), 0);
+	ssize_t n = dns_build_reply(m.b, &q, DNS_RCODE_NXDOMAIN, r.b, sizeof(r.b));
+	assert_int_equal(n, q.question_end);
+	r.n = (size_t)n;
+	assert_int_equal(r.b[2], 0x80);
+	assert_int_equal(r.b[3], 0x80 | DNS_RCODE_NXDOMAIN);
+	assert_int_equal(r.b[11], 0);
+	assert_int_equal(parse_r(&r, &q, &a), 0);
+	assert_int_equal(a.rcode, DNS_RCODE_NXDOMAIN);
+	assert_int_equal(a.id, ID);
+	assert_int_equal(a.naddrs, 0);
+
+	/* With OPT: the reply parses back too (its OPT record is in the
+	 * additional section, which dns_parse_response leaves alone). */
+	query(&m, "x.test", DNS_TYPE_A, 1232);
+	assert_int_equal(parse_q(&m, &q), 0);
+	n = dns_build_reply(m.b, &q, DNS_RCODE_REFUSED, r.b, sizeof(r.b));
+	r.n = (size_t)n;
+	assert_int_equal(parse_r(&r, &q, &a), 0);
+	assert_int_equal(a.rcode, DNS_RCODE_REFUSED);
+
+	/* Too small a buffer, by one byte; the exact size. */
+	assert_int_equal(dns_build_reply(m.b, &q, 0, r.b, q.question_end + 10), -1);
+	assert_int_equal(dns_build_reply(m.b, &q, 0, r.b, q.question_end + 11),
+			 q.question_end + 11);
+
+	/* In place. */
+	n = dns_build_reply(m.b, &q, DNS_RCODE_REFUSED, m.b, sizeof(m.b));
+	assert_int_equal(n, q.question_end + 11);
+	assert_int_equal(m.b[3], 0x80 | DNS_RCODE_REFUSED);
+	m.n = (size_t)n;
+	assert_int_equal(parse_r(&m, &q, &a), 0);
+
+	dns_set_id(r.b, 0xbeef);
+	assert_int_equal(dns_get_id(r.b), 0xbeef);
+	assert_int_equal(r.b[0], 0xbe);
+	assert_int_equal(r.b[1], 0xef);
+}
+
+static void test_name_match(void **state)
+{
+	(void)state;
+	assert_true(dns_name_match("example.com", "example.com"));
+	assert_false(dns_name_match("example.com", "www.example.com"));
+	assert_false(dns_name_match("example.com", "example.co"));
+	assert_false(dns_name_match("example.com", "example.com.evil"));
+	assert_true(dns_name_match("*.example.com", "a.example.com"));
+	assert_true(dns_name_match("*.example.com", "a.b.example.com"));
+	assert_false(dns_name_match("*.example.com", "example.com"));
+	assert_false(dns_name_match("*.example.com", "badexample.com"));
+	assert_false(dns_name_match("*.example.com", ".example.com"));
+	assert_false(dns_name_match("*.example.com", "a.example.com.evil"));
+	assert_false(dns_name_match("*.example.com", "xample.com"));
+	assert_false(dns_name_match("*.example.com", ""));
+	assert_false(dns_name_match("*.", "a"));
+	assert_false(dns_name_match("*", "a"));
+	assert_true(dns_name_match("*", "*"));
+	assert_true(dns_name_match("", ""));
+	assert_false(dns_name_match("", "a"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_query_ok),
+		cmocka_unit_test(test_query_malformed),
+		cmocka_unit_test(test_response_plain),
+		cmocka_unit_test(test_response_cname),
+		cmocka_unit_test(test_response_other_owners),
+		cmocka_unit_test(test_response_compression),
+		cmocka_unit_test(test_response_rdlength),
+		cmocka_unit_test(test_response_mismatch),
+		cmocka_unit_test(test_response_tc_rcode),
+		cmocka_unit_test(test_response_many),
+		cmocka_unit_test(test_build_reply),
+		cmocka_unit_test(test_build_reply_parses),
+		cmocka_unit_test(test_name_match),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
