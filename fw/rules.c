@@ -190,7 +190,17 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 			rc |= ruleset_add(out, &r);
 		}
 	}
-	for (size_t i = 0; i < spec->nresolvers; i++) {
+	if (spec->dns_filter && spec->root_dns_anywhere) {
+		static const uint8_t protos[] = { PROTO_UDP, PROTO_TCP };
+		for (size_t p = 0; p < 2; p++) {
+			r = base(CHAIN_OUTPUT);
+			r.proto = protos[p];
+			r.owner_uid = 0;
+			r.dport = 53;
+			rc |= ruleset_add(out, &r);
+		}
+	}
+	for (size_t i = 0; i < spec->nresolvers && !(spec->dns_filter && spec->root_dns_anywhere); i++) {
 		const struct net_addr *a = &spec->resolvers[i];
 		if (a->family != family || is_loopback(a))
 			continue;

@@ -81,6 +81,10 @@ struct fence_spec {
 	 * resolver forwarding from this namespace) may reach port 53 or 853
 	 * anywhere else. */
 	bool dns_filter;
+	/* With dns_filter: root's DNS may go to any host, for a runtime's
+	 * resolver on loopback (Docker's 127.0.0.11) that forwards, from this
+	 * namespace, to upstreams palisade cannot see. */
+	bool root_dns_anywhere;
 	/* Log what would be refused, and let it through. */
 	bool audit;
 };

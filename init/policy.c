@@ -5,6 +5,22 @@
 
 #include "../lib/text.h"
 
+/* Docker's embedded resolver (127.0.0.11) forwards from the container's own
+ * namespace, as root, to upstreams that Docker before 25 does not write
+ * into resolv.conf: palisade cannot name them, so root's DNS may go
+ * anywhere. The agent never runs as root, and reaches 127.0.0.11 only
+ * through palisade's filter. */
+static bool docker_forwards(const struct resolvers *r)
+{
+	if (r->n_ext > 0)
+		return false;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].family == NET_V4 && r->v[i].bytes[0] == 127 &&
+		    !(r->v[i].bytes[1] == 0 && r->v[i].bytes[2] == 0 && r->v[i].bytes[3] == 1))
+			return true;
+	return false;
+}
+
 int policy_build(struct policy *p, const struct config *c, bool v6, struct perr *err)
 {
 	memset(p, 0, sizeof(*p));
@@ -104,6 +120,7 @@ int policy_build(struct policy *p, const struct config *c, bool v6, struct perr 
 		.default_ports = &c->default_ports,
 		.expose = &c->expose,
 		.dns_filter = true,
+		.root_dns_anywhere = docker_forwards(&p->resolvers),
 		.audit = c->audit,
 	};
 	int rc = fence_plan_build(d, n, &spec, v6, &p->plan, err);

@@ -51,46 +51,111 @@ build "images/claude-code (stand-in install step)" --build-arg BASE=$BASE \
     -t $P/claude-code "$ROOT/images/claude-code"
 build "the devcontainer stand-in base" --build-arg BASE=$BASE -t $P/devcontainer-base \
     -f "$ROOT/tests/docker/devcontainer-base.Dockerfile" "$ROOT/tests/docker"
+build "the test resolver (dnsmasq)" --build-arg BASE=$BASE -t $P/dnsmasq \
+    -f "$ROOT/tests/docker/dnsmasq.Dockerfile" "$ROOT/tests/docker"
 
-# An internal network with two servers that Docker's DNS names.
-docker network create --internal "$NET" >/dev/null
-server() { # server NAME
-    docker run -d --label "$LABEL" --name "$P-$1-$$" --network "$NET" --network-alias "$1" \
+# An internal network with servers that Docker's DNS names, and a resolver
+# of our own (dnsmasq, with a query log) for the names Docker does not know.
+SUBNET=172.31.254
+docker network create --internal --subnet $SUBNET.0/24 "$NET" >/dev/null
+server() { # server NAME [ALIAS...]: prints its address
+    local name=$1 a args=()
+    for a in "$@"; do args+=(--network-alias "$a"); done
+    docker run -d --label "$LABEL" --name "$P-$name-$$" --network "$NET" "${args[@]}" \
         --entrypoint /bin/probe $P/agent serve 0.0.0.0 80 0.0.0.0 443 0.0.0.0 8080 0.0.0.0 53 >/dev/null
-    docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$P-$1-$$"
+    docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$P-$name-$$"
 }
 A=$(server allowed.test)
 B=$(server blocked.test)
-agent() { docker run --rm --label "$LABEL" --cap-add NET_ADMIN --network "$NET" \
-              -e PALISADE_ALLOW=allowed.test "$@"; }
+W=$(server a.wild.test wild.test notwild.test)
+DNS=$SUBNET.53
+mkdir -p "$WORK/hosts"
+printf '%s rotating.test\n' "$A" > "$WORK/hosts/hosts"
+docker run -d --label "$LABEL" --name "$P-dnsmasq-$$" --network "$NET" --ip "$DNS" \
+    -v "$WORK/hosts":/hosts:ro $P/dnsmasq >/dev/null
+upstream_log() { docker logs "$P-dnsmasq-$$" 2>&1; }
+for _ in $(seq 1 50); do upstream_log | grep -q started && break; sleep 0.1; done
+agent() { docker run --rm --label "$LABEL" --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
+              -e PALISADE_ALLOW="allowed.test *.wild.test rotating.test" "$@"; }
 
 # The agent reaches the allowed name and is refused the other, by name and
-# by address, at once; Docker's embedded DNS still answers.
+# by address, at once; names go through palisade's filter to Docker's
+# embedded DNS, which still answers.
+TUNNEL=$(head -c 30 /dev/urandom | od -An -tx1 | tr -d ' \n')
 OUT=$(agent $P/agent sh -c '
     addr() { nslookup "$1" 2>/dev/null | awk "/^Name:/ {n=1} n && /^Address/ {print \$2; exit}"; }
     echo "dns-allowed: $(addr allowed.test)"
-    echo "dns-blocked: $(addr blocked.test)"
+    echo "dns-blocked: $(probe dns blocked.test 127.0.0.1 | head -n 1)"
     echo "name-allowed: $(nc -w 3 allowed.test 80 </dev/null 2>&1 | head -n 1)"
     echo "name-blocked: $(nc -w 3 blocked.test 80 </dev/null 2>&1 | head -n 1)"
     echo "addr-allowed: $(probe tcp '"$A"' 443)"
     echo "addr-blocked: $(probe tcp '"$B"' 443)"
     echo "allowed-8080: $(probe tcp '"$A"' 8080)"
     echo "udp53-blocked: $(probe udp '"$B"' 53)"
+    echo "wild-sub: $(addr a.wild.test)"
+    echo "wild-apex: $(probe dns wild.test 127.0.0.1 | head -n 1)"
+    echo "wild-sibling: $(probe dns notwild.test 127.0.0.1 | head -n 1)"
+    echo "wild-tcp: $(probe tcp '"$W"' 443)"
+    echo "embedded-direct: $(probe dns allowed.test 127.0.0.11 | head -n 1)"
+    echo "embedded-direct-tcp: $(probe dns allowed.test 127.0.0.11 tcp | head -n 1)"
+    echo "upstream-direct: $(probe dns rotating.test '"$DNS"' | head -n 1)"
+    echo "rotating: $(addr rotating.test)"
+    echo "tunnel: $(probe dns '"$TUNNEL"'.blocked.test 127.0.0.1 udp TXT | head -n 1)"
+    echo "tunnel-tcp: $(probe dns '"$TUNNEL"'x.exfil.example 127.0.0.1 tcp | head -n 1)"
+    echo "resolv: $(grep -m 1 ^nameserver /etc/resolv.conf)"
 ' 2>"$WORK/err"); RC=$?
 ERR=$(cat "$WORK/err")
 field() { printf '%s\n' "$OUT" | sed -n "s/^$1: //p"; }
 expect_eq "the agent ran" 0 "$RC"
-expect_eq "Docker's embedded DNS resolves the allowed name under the fence" "$A" "$(field dns-allowed)"
-expect_eq "Docker's embedded DNS resolves the other name too" "$B" "$(field dns-blocked)"
+expect_eq "the agent's resolver is palisade" "nameserver 127.0.0.1" "$(field resolv)"
+expect_eq "Docker's embedded DNS resolves the allowed name through palisade" "$A" "$(field dns-allowed)"
+expect_match "the other name gets NXDOMAIN" '^NXDOMAIN' "$(field dns-blocked)"
 expect_eq "the allowed name is reached" "hello" "$(field name-allowed)"
-expect_match "the other name is refused" "can't connect.*Connection refused" "$(field name-blocked)"
+expect_match "the other name is refused" "bad address 'blocked.test'" "$(field name-blocked)"
+expect_eq "*.wild.test: a subdomain resolves" "$W" "$(field wild-sub)"
+expect_match "*.wild.test: and is reached" '^open' "$(field wild-tcp)"
+expect_match "*.wild.test: not wild.test itself" '^NXDOMAIN' "$(field wild-apex)"
+expect_match "*.wild.test: not notwild.test" '^NXDOMAIN' "$(field wild-sibling)"
+expect_match "a direct query to Docker's 127.0.0.11 is refused (UDP)" '^(refused|denied)' "$(field embedded-direct)"
+expect_match "a direct query to Docker's 127.0.0.11 is refused (TCP)" '^(refused|denied)' "$(field embedded-direct-tcp)"
+expect_match "a direct query to the upstream resolver is refused" '^(refused|denied)' "$(field upstream-direct)"
+expect_eq "a name Docker does not know goes to the upstream through palisade" "$A" "$(field rotating)"
+expect_match "tunnelling: NXDOMAIN" '^NXDOMAIN' "$(field tunnel)"
+expect_match "tunnelling over TCP: NXDOMAIN" '^NXDOMAIN' "$(field tunnel-tcp)"
+expect_no_match "tunnelling: no query of it reached the upstream resolver" "$TUNNEL" "$(upstream_log)"
+expect_match "the upstream resolver saw the allowed name" 'query\[A\] rotating\.test' "$(upstream_log)"
 expect_match "the allowed address is reached" '^open' "$(field addr-allowed)"
 expect_match "the other address is refused" '^refused ms=[0-9]+' "$(field addr-blocked)"
 ms=$(field addr-blocked | sed -n 's/.*ms=\([0-9]*\).*/\1/p')
 check "the refusal is fast (${ms:-?} ms)" test "${ms:-9999}" -lt 500
 expect_match "the allowed host on a port not allowed is refused" '^refused' "$(field allowed-8080)"
 expect_match "UDP 53 to a host that is not the resolver is refused" '^(denied|refused)' "$(field udp53-blocked)"
-expect_match "the summary names what is allowed" 'fenced: IPv4: 1 name, 1 address' "$ERR"
+expect_match "the summary names what is allowed" 'fenced: IPv4: 2 names, 1 address' "$ERR"
+expect_match "a refused connection is logged with its name" \
+    "refused tcp to $A port 8080 \\(allowed\\.test\\) from uid 1000: not in the allowlist" "$ERR"
+
+# A name whose address changes (TTL 1 s) stays reachable on the new one.
+C=$P-rotate-$$
+docker run -d --label "$LABEL" --name "$C" --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
+    -e PALISADE_ALLOW=rotating.test $P/agent sh -c '
+    addr() { probe dns rotating.test 127.0.0.1 | sed -n "s/^A \([0-9.]*\) .*/\1/p" | head -n 1; }
+    a=$(addr); echo "first: $a $(probe tcp $a 80)"
+    while [ ! -e /tmp/go ]; do sleep 0.1; done
+    b=$(addr); echo "second: $b $(probe tcp $b 80)"
+    exec sleep 600' >/dev/null
+for _ in $(seq 1 100); do docker logs "$C" 2>/dev/null | grep -q '^first' && break; sleep 0.1; done
+printf '%s rotating.test\n' "$B" > "$WORK/hosts/hosts"
+docker kill -s HUP "$P-dnsmasq-$$" >/dev/null
+sleep 1.5
+docker exec "$C" touch /tmp/go
+for _ in $(seq 1 100); do docker logs "$C" 2>/dev/null | grep -q '^second' && break; sleep 0.1; done
+LOG=$(docker logs "$C" 2>/dev/null)
+expect_match "rotating: the first address is reached" "^first: $A open" "$LOG"
+expect_match "rotating: the new address is reached" "^second: $B open" "$LOG"
+ST=$(docker exec "$C" palisade status 2>&1)
+expect_match "docker exec palisade status: the new address, with its time left" "$B +[0-9]+ s left" "$ST"
+expect_match "docker exec palisade status: the start-time address, permanent" "$A +permanent" "$ST"
+expect_match "docker exec palisade status: the counts" 'DNS queries: [0-9]+ allowed, 0 refused' "$ST"
 
 # Exit statuses pass through docker run.
 agent $P/agent sh -c 'exit 7' 2>/dev/null

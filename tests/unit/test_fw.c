@@ -81,7 +81,7 @@ static void test_ruleset_v4(void **state)
 	port_list_parse("80,443,443/udp", &def, NULL, 0);
 	port_list_parse("3000,5353/udp", &expose, NULL, 0);
 	struct net_addr res[] = { A("127.0.0.11"), A("192.0.2.53"), A("2001:db8::53") };
-	struct fence_spec spec = { res, 3, &def, &expose, false, false };
+	struct fence_spec spec = { res, 3, &def, &expose, false, false, false };
 	struct ruleset rs;
 	assert_int_equal(ruleset_build(&spec, NET_V4, &rs), 0);
 	char *text = render(&rs);
@@ -123,7 +123,7 @@ static void test_ruleset_v6(void **state)
 	struct port_list def, expose = { 0 };
 	port_list_parse("443", &def, NULL, 0);
 	struct net_addr res[] = { A("192.0.2.53"), A("2001:db8::53"), A("::1") };
-	struct fence_spec spec = { res, 3, &def, &expose, false, false };
+	struct fence_spec spec = { res, 3, &def, &expose, false, false, false };
 	struct ruleset rs;
 	assert_int_equal(ruleset_build(&spec, NET_V6, &rs), 0);
 	char *text = render(&rs);
@@ -146,7 +146,7 @@ static void test_ruleset_dns_filter(void **state)
 	struct port_list def, expose = { 0 };
 	port_list_parse("443", &def, NULL, 0);
 	struct net_addr res[] = { A("127.0.0.11"), A("192.0.2.53") };
-	struct fence_spec spec = { res, 2, &def, &expose, true, false };
+	struct fence_spec spec = { res, 2, &def, &expose, true, false, false };
 	struct ruleset rs;
 	assert_int_equal(ruleset_build(&spec, NET_V4, &rs), 0);
 	char *text = render(&rs);
@@ -163,6 +163,17 @@ static void test_ruleset_dns_filter(void **state)
 	assert_true(strstr(text, want) < strstr(text, "-A OUTPUT -o lo -j ACCEPT\n"));
 	assert_non_null(strstr(text, "-A OUTPUT -d 192.0.2.53/32 -p udp -m owner --uid-owner 0 -m udp --dport 53 -j ACCEPT\n"));
 	free(text);
+
+	/* Docker's 127.0.0.11 without its upstreams named: root's DNS may go
+	 * anywhere, and nobody else's. */
+	spec.root_dns_anywhere = true;
+	assert_int_equal(ruleset_build(&spec, NET_V4, &rs), 0);
+	text = render(&rs);
+	assert_non_null(strstr(text, "-A OUTPUT -p udp -m owner --uid-owner 0 -m udp --dport 53 -j ACCEPT\n"
+				     "-A OUTPUT -p tcp -m owner --uid-owner 0 -m tcp --dport 53 -j ACCEPT\n"));
+	assert_null(strstr(text, "192.0.2.53"));
+	free(text);
+	spec.root_dns_anywhere = false;
 
 	spec.audit = true;
 	assert_int_equal(ruleset_build(&spec, NET_V4, &rs), 0);
@@ -239,7 +250,7 @@ static void test_plan_sets(void **state)
 	(void)state;
 	struct port_list def, expose = { 0 };
 	port_list_parse("443", &def, NULL, 0);
-	struct fence_spec spec = { NULL, 0, &def, &expose, false, false };
+	struct fence_spec spec = { NULL, 0, &def, &expose, false, false, false };
 	struct fence_dest d[] = {
 		{ A("192.0.2.1"), PORTS_DEFAULT, 0 },
 		{ A("192.0.2.1"), PORTS_DEFAULT, 0 }, /* two names, one address */
