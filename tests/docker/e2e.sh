@@ -157,6 +157,26 @@ expect_match "docker exec palisade status: the new address, with its time left" 
 expect_match "docker exec palisade status: the start-time address, permanent" "$A +permanent" "$ST"
 expect_match "docker exec palisade status: the counts" 'DNS queries: [0-9]+ allowed, 0 refused' "$ST"
 
+# Audit mode: nothing refused, and its report, given back as the allowlist,
+# lets the same run through with the fence on.
+mkdir -p "$WORK/audit"
+AUDIT_RUN='echo "name: $(nc -w 3 blocked.test 80 </dev/null 2>&1 | head -n 1)"; echo "port: $(probe tcp '"$A"' 8080)"'
+OUT=$(docker run --rm --label "$LABEL" --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
+      -v "$WORK/audit":/audit --entrypoint /sbin/palisade $P/agent \
+      --audit --audit-report /audit/allow -a allowed.test -- sh -c "$AUDIT_RUN" 2>"$WORK/err")
+expect_eq "audit: a name the allowlist refuses is reached" hello "$(field name)"
+expect_match "audit: a port the allowlist refuses is reached" '^open' "$(field port)"
+expect_match "audit: it says what would be refused" 'audit: DNS query for blocked\.test \(A\) would be refused' "$(cat "$WORK/err")"
+REPORT=$(grep -v '^#' "$WORK/audit/allow" 2>/dev/null | tr '\n' ' ')
+expect_match "audit: the report names the name and the port" "blocked\.test .*$A:8080|$A:8080 .*blocked\.test" "$REPORT"
+OUT=$(docker run --rm --label "$LABEL" --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
+      -e PALISADE_ALLOW="$REPORT" $P/agent sh -c "$AUDIT_RUN" 2>"$WORK/err")
+expect_eq "the report as the allowlist: the name is reached" hello "$(field name)"
+expect_match "the report as the allowlist: the port is reached" '^open' "$(field port)"
+expect_no_match "the report as the allowlist: nothing refused" 'refused' "$(cat "$WORK/err")"
+OUT=$(agent $P/agent sh -c "$AUDIT_RUN" 2>/dev/null)
+expect_match "control: without it, the name is refused" "bad address" "$(field name)"
+
 # Exit statuses pass through docker run.
 agent $P/agent sh -c 'exit 7' 2>/dev/null
 expect_eq "docker run returns the agent's exit status" 7 "$?"
