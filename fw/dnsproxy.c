@@ -26,6 +26,7 @@ struct stream {
 	bool upstream;
 	bool connecting;
 	bool busy;              /* client_next is running for it */
+	bool eof;               /* the peer has closed its side */
 	uint8_t *in;
 	size_t in_len, in_cap;
 	uint8_t *out;
@@ -377,11 +378,24 @@ static void on_udp_upstream(void *arg, int fd, uint32_t events)
 
 /* ---- TCP ---- */
 
+/* What a connection waits for. A client is read only between queries: one
+ * query at a time, and a full buffer or a query in flight stops reading
+ * (level-triggered epoll would otherwise wake PID 1 again and again). */
 static uint32_t stream_events(const struct stream *s)
 {
 	if (s->connecting || s->out_off < s->out_len)
 		return EPOLLOUT;
+	if (s->eof)
+		return 0;
+	if (!s->upstream && (s->pending >= 0 || s->in_len == s->in_cap))
+		return 0;
 	return EPOLLIN;
+}
+
+static void stream_rearm(struct stream *s)
+{
+	if (s->h.fd >= 0 && loop_mod_handler(s->p->loop, &s->h, stream_events(s), NULL) < 0)
+		stream_close(s);
 }
 
 static void stream_close(struct stream *s)
@@ -464,6 +478,12 @@ static void client_next(struct stream *c)
 		query(c->p, msg, len, true, -1, NULL, 0, c);
 	}
 	c->busy = false;
+	/* A client that closed its side after its queries: done once they
+	 * are answered. */
+	if (c->eof && c->pending < 0 && c->out_len == 0 && stream_message(c) == 0)
+		stream_close(c);
+	else
+		stream_rearm(c);
 }
 
 static void on_stream(void *arg, int fd, uint32_t events)
@@ -488,19 +508,23 @@ static void on_stream(void *arg, int fd, uint32_t events)
 			client_next(s); /* its answer is out: the next query */
 		return;
 	}
-	for (;;) {
+	while (!s->eof) {
 		if (s->in_len == s->in_cap) {
-			/* A client that sends more than one query ahead is told
-			 * to wait: reading resumes once its queries are answered. */
+			/* A client that sends more than one query ahead waits:
+			 * reading resumes once its queries are answered. */
 			if (!s->upstream)
 				break;
 			stream_close(s);
 			return;
 		}
 		ssize_t n = recv(fd, s->in + s->in_len, s->in_cap - s->in_len, MSG_DONTWAIT);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 			stream_close(s);
 			return;
+		}
+		if (n == 0) {
+			s->eof = true; /* what was read before still counts */
+			break;
 		}
 		if (n < 0)
 			break;
@@ -515,10 +539,14 @@ static void on_stream(void *arg, int fd, uint32_t events)
 	}
 	if (s->upstream) {
 		size_t len = stream_message(s);
-		if (len == 0 || s->pending < 0)
-			return;
-		struct pending *q = &s->p->pend[s->pending];
-		answer(s->p, q, s->in + 2, len);
+		if (len > 0 && s->pending >= 0) {
+			answer(s->p, &s->p->pend[s->pending], s->in + 2, len);
+			return; /* answered: the connection is closed */
+		}
+		if (s->eof)
+			stream_close(s); /* closed without an answer: the next upstream */
+		else
+			stream_rearm(s);
 	} else {
 		client_next(s);
 	}
@@ -547,7 +575,7 @@ static struct stream *stream_slot(struct dnsproxy *p, bool upstream)
 		s->upstream = upstream;
 		s->pending = -1;
 		s->in_len = s->out_len = s->out_off = 0;
-		s->connecting = false;
+		s->connecting = s->eof = s->busy = false;
 		return s;
 	}
 	return NULL;

@@ -149,6 +149,11 @@ kernel=$(ip netns exec "$SANDBOX_NS" ipset list palisade4 | sed -n '/^Members:/,
          awk '{print $1}' | sort)
 shown=$(printf '%s\n' "$ST" | sed -n '/^palisade4 (/,/^palisade4-port/p' | awk '/^  /{print $1}' | sort)
 expect_eq "status lists exactly the kernel's palisade4 members" "$kernel" "$shown"
+# TCP: three queries on one connection at once, then the client closes its
+# side: each is answered, in order, and then the connection is closed.
+TCPQ=$(nsenter -t "$PID1" -n python3 "$(dirname "$0")/dns-tcp-client.py" 127.0.0.1 \
+       a.wild.test blocked.test rotating.test 2>&1)
+expect_eq "TCP: pipelined queries answered in order, then closed" "1:0 2:3 3:0 closed" "$TCPQ"
 kill -TERM "$PID1" 2>/dev/null # palisade forwards it to sleep, and exits
 wait "$BG" 2>/dev/null
 
