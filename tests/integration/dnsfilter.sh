@@ -122,6 +122,27 @@ expect_match "a refused connection is logged with its address and name" \
 expect_match "a direct DNS query is logged as such" \
     'refused udp to 10\.77\.0\.53 port 53 from uid 1000: DNS goes only through palisade' "$ERR"
 
+# A retry loop against a refused address is one log line, not a hundred;
+# DNS over TLS (853) is refused even to an address allowed on every port.
+run_palisade "$R" -u agent -a 10.77.0.20:* -- /bin/sh -c '
+    i=0; while [ $i -lt 100 ]; do probe tcp 10.77.0.30 80 >/dev/null; i=$((i+1)); done
+    echo "all-ports: $(probe tcp 10.77.0.20 80)"
+    echo "dot: $(probe tcp 10.77.0.20 853)"'
+expect_eq "a retry loop of 100 refused connections is logged once" 1 \
+    "$(printf '%s\n' "$ERR" | grep -c 'refused tcp to 10\.77\.0\.30 port 80')"
+expect_match "an address allowed on every port is reached" '^open' "$(result all-ports)"
+expect_match "DNS over TLS (853) to it is refused" '^refused' "$(result dot)"
+expect_match "DNS over TLS is logged as DNS" 'refused tcp to 10\.77\.0\.20 port 853 from uid 1000: DNS goes only through palisade' "$ERR"
+
+# An upstream that does not answer: SERVFAIL, and a line that says so.
+cp "$R/etc/resolv.conf" "$WORK/resolv.conf.saved"
+echo "nameserver 10.77.0.99" > "$R/etc/resolv.conf"
+run_palisade "$R" -u agent -a rotating.test --resolve-timeout 0.5 -- /bin/sh -c \
+    'echo "dead: $(probe dns rotating.test 127.0.0.1 | head -n 1)"'
+cp "$WORK/resolv.conf.saved" "$R/etc/resolv.conf"
+expect_match "an upstream that does not answer gives SERVFAIL" '^SERVFAIL ms=[0-9]+' "$(result dead)"
+expect_match "and palisade says why" 'DNS query for rotating\.test failed: the upstream resolvers did not answer' "$ERR"
+
 # 3. JSON lines.
 run_palisade "$R" -u agent -a rotating.test --log-format json -- /bin/sh -c \
     'probe dns rotating.test 127.0.0.1 >/dev/null; probe dns blocked.test 127.0.0.1 >/dev/null; probe tcp 10.77.0.10 8080 >/dev/null'
