@@ -144,9 +144,10 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	struct rule r;
 	/* Neighbour discovery: without it IPv6 cannot reach even allowed
 	 * hosts. 134 router advertisement (in), 133 solicitation (out),
-	 * 135/136 neighbour solicitation and advertisement (both ways). */
+	 * 135/136 neighbour solicitation and advertisement (both ways), and
+	 * the kernel's own multicast listener reports (143, out). */
 	static const int nd_in[] = { 134, 135, 136 };
-	static const int nd_out[] = { 133, 135, 136 };
+	static const int nd_out[] = { 133, 135, 136, 143 };
 
 	/* INPUT: loopback, replies, neighbour discovery, exposed ports. */
 	r = base(CHAIN_INPUT);
@@ -183,7 +184,7 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	r.established = true;
 	rc |= ruleset_add(out, &r);
 	if (family == NET_V6) {
-		for (size_t i = 0; i < 3; i++) {
+		for (size_t i = 0; i < sizeof(nd_out) / sizeof(nd_out[0]); i++) {
 			r = base(CHAIN_OUTPUT);
 			r.proto = PROTO_ICMPV6;
 			r.icmp6_type = nd_out[i];

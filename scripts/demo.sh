@@ -22,7 +22,7 @@ make_world
 export NETNS=$SANDBOX_NS
 
 cat > "$R/work/agent.sh" <<'SH'
-try() { printf '  %-44s ' "$1"; shift; probe "$@"; }
+try() { local l=$1 r; shift; r=$(probe "$@" | head -n 1); sleep 0.05; printf '  %-44s %s\n' "$l" "$r"; }
 echo "the agent is: $(id)"
 grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status | sed 's/^/  /'
 echo "the agent tries:"
@@ -33,7 +33,9 @@ try "blocked.test (10.77.0.20) port 443" tcp 10.77.0.20 443
 try "cloud metadata 169.254.169.254 port 80" tcp 169.254.169.254 80
 try "the gateway 10.77.0.1 port 80" tcp 10.77.0.1 80
 try "UDP 53 to another host (DNS tunnel)" udp 10.77.0.20 53
-try "DNS through the resolver" dns allowed.test 10.77.0.1
+try "DNS straight to the resolver" dns allowed.test 10.77.0.1
+try "allowed.test through palisade's DNS" dns allowed.test 127.0.0.1
+try "blocked.test through palisade's DNS" dns blocked.test 127.0.0.1
 echo "the agent tries to get root back:"
 printf '  %-44s %s\n' "sudo" "$(sudo true 2>&1 || true)"
 printf '  %-44s %s\n' "a set-uid root binary of the image" "$(/usr/bin/passwd-like status | grep ^Uid)"
