@@ -100,6 +100,12 @@ static void test_errors(void **state)
 	expect_error(a10, none, "option \"-u\" needs a value");
 	char *a11[] = { "palisade", "-u", "node", "--expose", "3000,3001", "true", NULL };
 	expect_error(a11, none, "--expose \"3000,3001\": give one port");
+	char *a13[] = { "palisade", "-u", "node", "--log-format", "xml", "true", NULL };
+	expect_error(a13, none, "--log-format \"xml\": give text or json");
+	char *a14[] = { "palisade", "-u", "node", "--dns-grace", "-1", "true", NULL };
+	expect_error(a14, none, "--dns-grace \"-1\": give whole seconds from 0 to 86400");
+	char *a15[] = { "palisade", "-u", "node", "--audit-report", "/tmp/r", "true", NULL };
+	expect_error(a15, none, "--audit-report \"/tmp/r\" needs --audit");
 	char *env[] = { "PALISADE_ALLOW=ok.example,no pe!", NULL };
 	char *a12[] = { "palisade", "-u", "node", "true", NULL };
 	expect_error(a12, env, "PALISADE_ALLOW entry 3: \"pe!\" is not a domain");
@@ -114,7 +120,8 @@ static void test_options(void **state)
 	char *argv[] = { "palisade", "--check", "-u", "node", "--strict", "-g", "-q",
 			 "--resolve-timeout", "2.5", "--default-ports", "443", "--expose", "3000",
 			 "--expose", "5353/udp", "--seccomp-allow", "perf_event_open", "--no-seccomp",
-			 NULL };
+			 "--dns-grace", "30", "--log-format", "json", "--audit", "--audit-report",
+			 "/work/allow", NULL };
 	assert_int_equal(parse(&c, argv, none, &e), 0);
 	assert_true(c.check);
 	assert_null(c.command); /* --check needs no command */
@@ -127,6 +134,10 @@ static void test_options(void **state)
 	assert_int_equal(c.expose.n, 2);
 	assert_int_equal(c.expose.v[1].proto, PROTO_UDP);
 	assert_int_equal(c.n_seccomp_allow, 1);
+	assert_int_equal(c.dns_grace, 30);
+	assert_true(c.log_json);
+	assert_true(c.audit);
+	assert_string_equal(c.audit_report, "/work/allow");
 	config_free(&c);
 
 	char *h[] = { "palisade", "--help", NULL };
