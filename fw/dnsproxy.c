@@ -70,6 +70,8 @@ struct dnsproxy {
 	struct loop_handler usock[2];   /* UDP to upstreams: [0] IPv4, [1] IPv6 */
 	struct pending pend[DNSPROXY_PENDING_MAX];
 	int16_t by_id[65536];           /* upstream ID -> pending, or -1 */
+	uint16_t rnd[256];              /* random IDs not used yet */
+	size_t rnd_left;
 	struct stream clients[DNSPROXY_TCP_MAX];
 	struct stream ups[DNSPROXY_TCP_MAX];
 };
@@ -201,11 +203,25 @@ static void pending_fail(struct dnsproxy *p, struct pending *q, const char *why)
 	pending_free(p, q);
 }
 
+/* Upstream IDs come from the kernel's random numbers, fetched a batch at a
+ * time rather than one system call per query. */
+static int random_u16(struct dnsproxy *p, uint16_t *v)
+{
+	if (p->rnd_left == 0) {
+		ssize_t n = getrandom(p->rnd, sizeof(p->rnd), 0);
+		if (n != (ssize_t)sizeof(p->rnd))
+			return -1;
+		p->rnd_left = sizeof(p->rnd) / sizeof(p->rnd[0]);
+	}
+	*v = p->rnd[--p->rnd_left];
+	return 0;
+}
+
 static int new_id(struct dnsproxy *p, uint16_t *id)
 {
 	for (int tries = 0; tries < 16; tries++) {
 		uint16_t v;
-		if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		if (random_u16(p, &v) < 0)
 			return -1;
 		if (p->by_id[v] < 0) {
 			*id = v;

@@ -18,7 +18,7 @@
 #define DNSPROXY_UPSTREAMS_MAX 16
 #define DNSPROXY_PENDING_MAX 512   /* forwarded queries waiting for an answer */
 #define DNSPROXY_TCP_MAX 32        /* client connections at once */
-#define DNSPROXY_TRY_MS 1500       /* one upstream's time to answer */
+#define DNSPROXY_TRY_MS 1000       /* one upstream's time to answer */
 #define DNSPROXY_IDLE_MS 10000     /* an idle client connection is closed */
 
 struct dnsproxy_ops {

@@ -114,7 +114,10 @@ int resolve_names(const char *const *names, size_t n, const struct net_addr *ser
 	opt.timeout = 1000 < timeout_ms ? 1000 : (int)timeout_ms;
 	opt.tries = 3;
 	opt.lookups = (char *)"fb";
-	int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS;
+	/* Room for a burst of answers. */
+	opt.socket_receive_buffer_size = 1 << 20;
+	int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS |
+		   ARES_OPT_SOCK_RCVBUF;
 	rc = ares_init_options(&ch, &opt, mask);
 	if (rc != ARES_SUCCESS) {
 		ares_library_cleanup();
@@ -129,15 +132,21 @@ int resolve_names(const char *const *names, size_t n, const struct net_addr *ser
 	struct ares_addrinfo_hints hints;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
-	for (size_t i = 0; i < n; i++) {
-		/* The trailing dot makes the name absolute. */
-		char fqdn[260];
-		snprintf(fqdn, sizeof(fqdn), "%s.", names[i]);
-		ares_getaddrinfo(ch, fqdn, NULL, &hints, on_result, &out[i]);
-	}
-
+	/* At most RESOLVE_WINDOW names in flight: a thousand names sent at
+	 * once overflow the resolver's and our own socket buffers, and the
+	 * lost answers come back only after a retry, if at all. */
+	size_t next = 0;
 	long deadline = now_ms() + (long)timeout_ms;
 	for (;;) {
+		size_t busy = 0;
+		for (size_t i = 0; i < next; i++)
+			busy += out[i].status == -1;
+		for (; next < n && busy < RESOLVE_WINDOW; next++, busy++) {
+			/* The trailing dot makes the name absolute. */
+			char fqdn[260];
+			snprintf(fqdn, sizeof(fqdn), "%s.", names[next]);
+			ares_getaddrinfo(ch, fqdn, NULL, &hints, on_result, &out[next]);
+		}
 		ares_socket_t socks[ARES_GETSOCK_MAXNUM];
 		/* c-ares's ARES_GETSOCK_WRITABLE shifts a signed 1 into the sign
 		 * bit; test the bits as unsigned instead. */
@@ -157,8 +166,11 @@ int resolve_names(const char *const *names, size_t n, const struct net_addr *ser
 				np++;
 			}
 		}
-		if (np == 0)
-			break; /* every query has its answer */
+		if (np == 0) {
+			if (next == n)
+				break; /* every query has its answer */
+			continue; /* answered at once (hosts file): the next ones */
+		}
 		long left = deadline - now_ms();
 		if (left <= 0) {
 			ares_cancel(ch);

@@ -8,6 +8,8 @@
 #include "../lib/err.h"
 #include "net.h"
 
+#define RESOLVE_WINDOW 64 /* names looked up at once */
+
 struct resolved {
 	const char *name;       /* the caller's string */
 	int status;             /* 0, or an ARES_* code */

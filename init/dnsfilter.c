@@ -160,10 +160,14 @@ static const char *name_of(struct dnsfilter *f, const struct net_addr *a)
 }
 
 /* Records that addr is an answer for name until `until`; returns the later
- * of until and what was recorded before. */
+ * of until and what was recorded before. *fresh says whether the sets must
+ * be told: not when the same name already put addr there for at least as
+ * long, as when a busy client asks for the same name many times a second
+ * (a netlink round trip saved per answer). */
 static uint64_t name_record(struct dnsfilter *f, const struct net_addr *a, const char *name,
-			    uint64_t until)
+			    uint64_t until, bool *fresh)
 {
+	*fresh = true;
 	if (f->nnames >= NAMES_MAX * 3 / 4) {
 		/* Full: start again. Only names in log lines are lost; the sets
 		 * keep their own timeouts. */
@@ -178,12 +182,22 @@ static uint64_t name_record(struct dnsfilter *f, const struct net_addr *a, const
 		s->addr = *a;
 		s->until = 0;
 		f->nnames++;
+	} else if (strcmp(s->name, name) == 0 && s->until >= until) {
+		*fresh = false;
 	}
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	if (s->until > until)
 		until = s->until;
 	s->until = until;
 	return until;
+}
+
+/* The sets could not be told: the next answer tries again. */
+static void name_unrecord(struct dnsfilter *f, const struct net_addr *a)
+{
+	struct addr_name *s = name_slot(f, a);
+	if (s && s->used)
+		s->until = 0;
 }
 
 /* ---- decisions ---- */
@@ -309,12 +323,14 @@ static int answered(void *ctx, const struct dns_query *q, const struct dns_answe
 	uint64_t now = mono_ms() / 1000;
 	for (size_t i = 0; i < a->naddrs; i++) {
 		uint32_t ttl = a->addrs[i].ttl < TTL_MAX ? a->addrs[i].ttl : TTL_MAX;
+		bool fresh;
 		uint64_t until = name_record(f, &a->addrs[i].addr, q->name,
-					     now + ttl + f->cfg->dns_grace);
-		if (!allowed)
-			continue; /* audit mode: remembered for naming, not allowed */
+					     now + ttl + f->cfg->dns_grace, &fresh);
+		if (!allowed || !fresh)
+			continue; /* audit mode (remembered for naming only), or already there */
 		struct perr err;
 		if (allow_addr(f, q->name, &a->addrs[i].addr, (uint32_t)(until - now), &err) < 0) {
+			name_unrecord(f, &a->addrs[i].addr);
 			log_error("DNS filter: cannot allow an address of %s: %s; the query gets "
 				  "SERVFAIL", q->name, err.msg);
 			f->q_failed++;

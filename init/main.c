@@ -368,7 +368,7 @@ static int run_fenced(const struct config *cfg, const struct agent_user *user, c
 	struct spawn_ctx sctx = { .user = user, .cfg = cfg };
 	int status;
 	log_debug("starting %s: user %s, no capabilities, no_new_privs, %s; PID 1 keeps "
-		  "CAP_KILL only", cfg->command[0], user->name,
+		  "CAP_KILL and CAP_NET_ADMIN only", cfg->command[0], user->name,
 		  cfg->no_seccomp ? "no filter" : "system call filter");
 	int rc = supervise_spawn(&sup, cfg->command, env, child_setup, parent_setup, &sctx,
 				 &status, &err);

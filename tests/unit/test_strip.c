@@ -91,6 +91,13 @@ static void test_walk(void **state)
 	mkfile("usr/bin/plain", 0755);
 	mkfile("usr/bin/ping", 0755);
 	setcaps("usr/bin/ping");
+	/* The agent's own file with capabilities, not executable yet: it could
+	 * make it so, so it is stripped too. */
+	mkfile("usr/bin/agent-owned", 0644);
+	char own[512];
+	snprintf(own, sizeof(own), "%s/usr/bin/agent-owned", root);
+	assert_int_equal(chown(own, 1000, 1000), 0); /* before: chown clears capabilities */
+	setcaps("usr/bin/agent-owned");
 	mkfile("usr/bin/sudo", 04755);
 	mkfile("usr/bin/pkexec", 04755);
 	mkfile("etc/sudoers", 0440);
@@ -107,7 +114,7 @@ static void test_walk(void **state)
 	/* passwd, both, sudo and pkexec set-uid; wall and both set-gid; ping. */
 	assert_int_equal(st.setuid, 4);
 	assert_int_equal(st.setgid, 2);
-	assert_int_equal(st.filecaps, 1);
+	assert_int_equal(st.filecaps, 2);
 	assert_int_equal(st.mounts, 0);
 	assert_int_equal(st.removed, 5);
 	assert_true(st.files >= 9);
@@ -116,6 +123,7 @@ static void test_walk(void **state)
 	assert_int_equal(mode_of("usr/bin/both"), 0755);
 	assert_int_equal(mode_of("usr/bin/plain"), 0755);
 	assert_false(has_caps("usr/bin/ping"));
+	assert_false(has_caps("usr/bin/agent-owned"));
 	assert_int_equal(mode_of("var/mail"), 02775);
 	assert_int_equal(mode_of("usr/bin/sudo"), (mode_t)-1);
 	assert_int_equal(mode_of("usr/bin/pkexec"), (mode_t)-1);
