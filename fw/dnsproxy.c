@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -69,6 +70,8 @@ struct dnsproxy {
 	size_t nlis;
 	struct loop_handler usock[2];   /* UDP to upstreams: [0] IPv4, [1] IPv6 */
 	struct pending pend[DNSPROXY_PENDING_MAX];
+	int free_pend[DNSPROXY_PENDING_MAX];  /* indexes of unused entries */
+	size_t nfree;
 	int16_t by_id[65536];           /* upstream ID -> pending, or -1 */
 	uint16_t rnd[256];              /* random IDs not used yet */
 	size_t rnd_left;
@@ -184,6 +187,7 @@ static void pending_free(struct dnsproxy *p, struct pending *q)
 	struct stream *c = q->conn;
 	q->used = false;
 	q->conn = NULL;
+	p->free_pend[p->nfree++] = (int)(q - p->pend);
 	if (c) {
 		c->pending = -1;
 		client_next(c);
@@ -317,20 +321,16 @@ static void query(struct dnsproxy *p, const uint8_t *msg, size_t len, bool tcp, 
 		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
 		return;
 	}
-	struct pending *pq = NULL;
-	int idx = -1;
-	for (int i = 0; i < DNSPROXY_PENDING_MAX; i++)
-		if (!p->pend[i].used) {
-			pq = &p->pend[i];
-			idx = i;
-			break;
-		}
 	uint16_t id;
-	if (!pq || new_id(p, &id) < 0) {
+	if (p->nfree == 0 || new_id(p, &id) < 0) {
 		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
 		return;
 	}
-	memset(pq, 0, sizeof(*pq));
+	int idx = p->free_pend[--p->nfree];
+	struct pending *pq = &p->pend[idx];
+	/* Everything but the query's bytes, which are copied below. */
+	memset(pq, 0, offsetof(struct pending, query));
+	memset(&pq->qlen, 0, sizeof(*pq) - offsetof(struct pending, qlen));
 	pq->used = true;
 	pq->tcp = tcp;
 	pq->id = id;
@@ -705,6 +705,8 @@ struct dnsproxy *dnsproxy_open(const struct net_addr *upstreams, size_t n, bool 
 		return NULL;
 	}
 	memset(p->by_id, 0xff, sizeof(p->by_id));
+	for (int i = DNSPROXY_PENDING_MAX - 1; i >= 0; i--)
+		p->free_pend[p->nfree++] = i;
 	p->usock[0].fd = p->usock[1].fd = -1;
 	for (int i = 0; i < DNSPROXY_TCP_MAX; i++)
 		p->clients[i].h.fd = p->ups[i].h.fd = -1;

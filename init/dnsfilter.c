@@ -207,9 +207,12 @@ static bool entry_matches(const struct entry *e, const char *name)
 	if (e->kind == ENTRY_DOMAIN)
 		return strcmp(e->name, name) == 0;
 	if (e->kind == ENTRY_WILDCARD) {
-		char pattern[DOMAIN_MAX + 3];
-		snprintf(pattern, sizeof(pattern), "*.%s", e->name);
-		return dns_name_match(pattern, name);
+		/* Strictly under the suffix: "a.example.com", not "example.com"
+		 * nor "badexample.com" (dns_name_match, without building its
+		 * pattern for every entry and query). */
+		size_t nl = strlen(name), sl = strlen(e->name);
+		return nl > sl + 1 && name[nl - sl - 1] == '.' &&
+		       memcmp(name + nl - sl, e->name, sl) == 0;
 	}
 	return false;
 }
