@@ -1,0 +1,7 @@
+#!/bin/sh
+# The recipe's second script (see init-firewall.sh): runs as the agent's
+# user, sets up the agent's environment and runs the agent's command.
+set -eu
+export HOME=${AGENT_HOME:-/tmp}
+cd "$HOME"
+exec "$@"

@@ -1,0 +1,225 @@
+/* Stripping speed: files per second for strip_setid (caps/strip.c), the
+ * set-uid / set-gid / file-capability walk palisade makes over the
+ * container's root mount, over a tree of FILES regular files (default
+ * 100,000) in 10 x 10 x 10 directories, one file in 500 set-uid and one in
+ * 500 set-gid.
+ *
+ *   strip [--files N] [--runs N] [--fs tmpfs|disk] [--dir DIR] [--label TEXT]
+ *
+ * --fs tmpfs (default): the tree is on a fresh tmpfs, mounted in a private
+ * mount namespace of this process, so that it is a mount of its own and
+ * disappears with the process. --fs disk: the tree is in a fresh directory
+ * under DIR (default /tmp), on whatever file system holds it, and is removed
+ * at the end; the walk starts at that directory and stays on its mount.
+ * The dentry and inode caches are warm (the tree was just made, and one
+ * untimed walk runs first). Each timed run strips the same bits again: they
+ * are put back, untimed, between runs.
+ *
+ * Prints one markdown table row (LABEL defaults to the --fs value):
+ *   | LABEL | files | dirs | set-id bits | median ms | files/s | min..max ms |
+ * Built and run by bench/strip.sh. Needs root (mount, chmod of set-uid). */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "caps/strip.h"
+
+#ifdef NO_CAP_CHECK
+/* A reference build (bench/strip.sh links it with -Wl,--wrap=lgetxattr):
+ * the same walk with the file-capability lookup answered "none" at once, to
+ * show what that lookup costs. */
+ssize_t __wrap_lgetxattr(const char *path, const char *name, void *value, size_t size);
+ssize_t __wrap_lgetxattr(const char *path, const char *name, void *value, size_t size)
+{
+	(void)path;
+	(void)name;
+	(void)value;
+	(void)size;
+	errno = ENODATA;
+	return -1;
+}
+#endif
+
+#define FANOUT 10 /* directories per level, three levels */
+
+static void die(const char *what)
+{
+	fprintf(stderr, "strip: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The i-th file's path and the mode it is made with. */
+static void file_path(char *buf, size_t len, const char *root, long i, long per_dir)
+{
+	long d = i / per_dir;
+	snprintf(buf, len, "%s/d%ld/d%ld/d%ld/f%ld", root, d / (FANOUT * FANOUT) % FANOUT,
+		 d / FANOUT % FANOUT, d % FANOUT, i);
+}
+
+static mode_t file_mode(long i)
+{
+	if (i % 500 == 0)
+		return 04755; /* set-uid */
+	if (i % 500 == 250)
+		return 02755; /* set-gid */
+	return i % 3 ? 0644 : 0755;
+}
+
+static void make_tree(const char *root, long files, long per_dir)
+{
+	char p[4096];
+	for (int a = 0; a < FANOUT; a++)
+		for (int b = 0; b < FANOUT; b++)
+			for (int c = 0; c < FANOUT; c++) {
+				snprintf(p, sizeof(p), "%s/d%d", root, a);
+				if (mkdir(p, 0755) < 0 && errno != EEXIST)
+					die(p);
+				snprintf(p, sizeof(p), "%s/d%d/d%d", root, a, b);
+				if (mkdir(p, 0755) < 0 && errno != EEXIST)
+					die(p);
+				snprintf(p, sizeof(p), "%s/d%d/d%d/d%d", root, a, b, c);
+				if (mkdir(p, 0755) < 0 && errno != EEXIST)
+					die(p);
+			}
+	for (long i = 0; i < files; i++) {
+		file_path(p, sizeof(p), root, i, per_dir);
+		int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0)
+			die(p);
+		if (fchmod(fd, file_mode(i)) < 0)
+			die(p);
+		close(fd);
+	}
+}
+
+/* Puts the set-uid and set-gid bits back, as make_tree made them. */
+static void reset_bits(const char *root, long files, long per_dir)
+{
+	char p[4096];
+	for (long i = 0; i < files; i++) {
+		mode_t m = file_mode(i);
+		if (!(m & (S_ISUID | S_ISGID)))
+			continue;
+		file_path(p, sizeof(p), root, i, per_dir);
+		if (chmod(p, m) < 0)
+			die(p);
+	}
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	long files = 100000, runs = 9;
+	const char *fs = "tmpfs", *dir = "/tmp", *label = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--files") && i + 1 < argc)
+			files = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
+			runs = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--fs") && i + 1 < argc)
+			fs = argv[++i];
+		else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+			dir = argv[++i];
+		else if (!strcmp(argv[i], "--label") && i + 1 < argc)
+			label = argv[++i];
+		else {
+			fprintf(stderr, "usage: strip [--files N] [--runs N] [--fs tmpfs|disk] "
+					"[--dir DIR] [--label TEXT]\n");
+			return 2;
+		}
+	}
+	bool tmpfs = !strcmp(fs, "tmpfs");
+	if ((!tmpfs && strcmp(fs, "disk")) || files < 1 || runs < 1) {
+		fprintf(stderr, "strip: bad --fs, --files or --runs\n");
+		return 2;
+	}
+	long ndirs = FANOUT * FANOUT * FANOUT;
+	long per_dir = (files + ndirs - 1) / ndirs;
+
+	char root[4096];
+	snprintf(root, sizeof(root), "%s/palisade-strip-XXXXXX", dir);
+	if (!mkdtemp(root))
+		die(root);
+	if (tmpfs) {
+		if (unshare(CLONE_NEWNS) < 0)
+			die("unshare(CLONE_NEWNS)");
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			die("making / private");
+		if (mount("palisade-strip", root, "tmpfs", 0, "mode=0755,nr_inodes=0") < 0)
+			die("mounting a tmpfs");
+	}
+	if (chmod(root, 0755) < 0)
+		die(root);
+
+	make_tree(root, files, per_dir);
+
+	double *t = calloc((size_t)runs, sizeof(*t));
+	if (!t)
+		die("calloc");
+	struct strip_stats st;
+	struct perr err;
+	int rc = 0;
+	for (long r = -1; r < runs; r++) { /* run -1: the untimed warm-up */
+		reset_bits(root, files, per_dir);
+		memset(&st, 0, sizeof(st));
+		double t0 = now_ms();
+		if (strip_setid(root, &st, &err) < 0) {
+			fprintf(stderr, "strip: strip_setid: %s\n", err.msg);
+			rc = 1;
+			break;
+		}
+		double dt = now_ms() - t0;
+		if (st.files != (size_t)files || st.setuid + st.setgid != (size_t)((files + 249) / 250)) {
+			fprintf(stderr, "strip: walked %zu files and stripped %zu bits; expected %ld and "
+					"%ld\n", st.files, st.setuid + st.setgid, files, (files + 249) / 250);
+			rc = 1;
+			break;
+		}
+		if (r >= 0)
+			t[r] = dt;
+	}
+	if (rc == 0) {
+		qsort(t, (size_t)runs, sizeof(*t), cmp_double);
+		double med = runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
+		printf("| %s | %ld | %zu | %zu | %.1f | %.0f | %.1f..%.1f |\n", label ? label : fs,
+		       files, st.dirs, st.setuid + st.setgid, med, (double)files / (med / 1e3), t[0],
+		       t[runs - 1]);
+	}
+	free(t);
+
+	if (tmpfs) {
+		if (umount2(root, MNT_DETACH) < 0)
+			die("unmounting the tmpfs");
+	} else if (nftw(root, rm_entry, 64, FTW_DEPTH | FTW_PHYS) < 0) {
+		die("removing the tree");
+	}
+	rmdir(root);
+	return rc;
+}
