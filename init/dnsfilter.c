@@ -474,8 +474,14 @@ static void write_status(struct dnsfilter *f)
 	textf(&t, "names");
 	for (size_t i = 0; i < f->cfg->allow.n; i++) {
 		const struct entry *e = &f->cfg->allow.v[i];
-		if (e->kind == ENTRY_DOMAIN || e->kind == ENTRY_WILDCARD)
-			textf(&t, " %s%s", e->kind == ENTRY_WILDCARD ? "*." : "", e->name);
+		if (e->kind != ENTRY_DOMAIN && e->kind != ENTRY_WILDCARD)
+			continue;
+		if (t.used > sizeof(buf) - 512) {
+			/* Room for the counts: a long list is cut. */
+			textf(&t, " ...");
+			break;
+		}
+		textf(&t, " %s%s", e->kind == ENTRY_WILDCARD ? "*." : "", e->name);
 	}
 	textf(&t, "\nqueries-allowed %llu\nqueries-refused %llu\nqueries-failed %llu\n"
 		  "connections-refused %llu\naudit %s\naudited %llu\n",
