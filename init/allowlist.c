@@ -224,6 +224,29 @@ void allowlist_free(struct allowlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
+void allowlist_keep_names(struct allowlist *l)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].kind == ENTRY_DOMAIN || l->v[i].kind == ENTRY_WILDCARD)
+			l->v[n++] = l->v[i];
+	l->n = n;
+	if (n < l->cap) {
+		struct entry *v = n ? realloc(l->v, n * sizeof(*v)) : NULL;
+		if (!n) {
+			free(l->v);
+			l->v = NULL;
+			l->cap = 0;
+		} else if (v) {
+			l->v = v;
+			l->cap = n;
+		}
+	}
+	/* No more adding: the index that finds duplicates is not needed. */
+	free(l->index);
+	l->index = NULL;
+}
+
 static int index_grow(struct allowlist *l)
 {
 	size_t cap = l->index ? l->index->cap * 2 : 64;

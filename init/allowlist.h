@@ -76,6 +76,11 @@ int allowlist_add_text(struct allowlist *l, const char *buf, size_t len,
  * it (see safefile.h). */
 int allowlist_read_file(struct allowlist *l, const char *path, struct perr *err);
 
+/* Keeps only the names (domains and wildcards), in their order, and gives
+ * the memory of the rest back: once the fence holds the addresses and
+ * networks, PID 1 needs only the names. No entry may be added afterwards. */
+void allowlist_keep_names(struct allowlist *l);
+
 /* How many entries of each kind. */
 struct allowlist_counts {
 	size_t domains, wildcards, nets4, nets6, hosts4, hosts6;

@@ -263,12 +263,12 @@ static int live_attach(struct live *lv, struct loop *l, struct perr *err)
 	return loop_add(l, nflog_fd(lv->nflog), EPOLLIN, on_nflog, lv, err);
 }
 
-static int run_fenced(const struct config *cfg, const struct agent_user *user, char **envp,
+static int run_fenced(struct config *cfg, const struct agent_user *user, char **envp,
 		      struct supervisor *supp, struct live *lv);
 
 /* Everything after configuration: fence, strip, drop, run, supervise. Only
  * reached as PID 1 and root. Returns palisade's exit status. */
-static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
+static int run_as_pid1(struct config *cfg, const struct agent_user *user,
 		       char **envp)
 {
 	struct perr err;
@@ -288,7 +288,7 @@ static int run_as_pid1(const struct config *cfg, const struct agent_user *user,
 	return rc;
 }
 
-static int run_fenced(const struct config *cfg, const struct agent_user *user, char **envp,
+static int run_fenced(struct config *cfg, const struct agent_user *user, char **envp,
 		      struct supervisor *supp, struct live *lv)
 {
 	struct perr err;
@@ -379,6 +379,12 @@ static int run_fenced(const struct config *cfg, const struct agent_user *user, c
 	}
 	log_info("%s", summary);
 	log_debug("the command runs as pid %d", (int)sup.child);
+
+	/* The fence holds the addresses and networks now: PID 1 keeps only
+	 * the names, for the DNS filter (all of it in audit mode, for the
+	 * report). The policy's pointers into the list are not used again. */
+	if (!cfg->audit)
+		allowlist_keep_names(&cfg->allow);
 
 	/* 4. Supervise until the command exits; serve DNS and log refusals
 	 * meanwhile. */

@@ -37,6 +37,35 @@ static void parse_bad(const char *in, const char *reason)
 		fail_msg("%s: got \"%s\", wanted \"%s\"", in, why, reason);
 }
 
+/* PID 1 keeps only the names once the fence holds the rest; the list can
+ * still take entries afterwards, duplicates still dropped. */
+static void test_keep_names(void **state)
+{
+	(void)state;
+	struct allowlist l;
+	allowlist_init(&l);
+	struct perr e;
+	assert_int_equal(allowlist_add_list(&l, "10.0.0.0/8 a.example *.b.example 192.0.2.1:22 "
+					    "a.example:443", "test", &e), 0);
+	allowlist_keep_names(&l);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[0].name, "a.example");
+	assert_int_equal(l.v[1].kind, ENTRY_WILDCARD);
+	assert_string_equal(l.v[1].name, "b.example");
+	assert_int_equal(l.v[2].port, 443);
+	assert_int_equal(allowlist_add(&l, "a.example", "test", &e), 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(allowlist_add(&l, "c.example", "test", &e), 0);
+	assert_int_equal(l.n, 4);
+	allowlist_free(&l);
+
+	allowlist_init(&l);
+	assert_int_equal(allowlist_add(&l, "192.0.2.1", "test", &e), 0);
+	allowlist_keep_names(&l);
+	assert_int_equal(l.n, 0);
+	allowlist_free(&l);
+}
+
 static void test_entry_forms(void **state)
 {
 	(void)state;
@@ -294,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_list_separators),
 		cmocka_unit_test(test_text_lines),
 		cmocka_unit_test(test_file_ownership),
+		cmocka_unit_test(test_keep_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
