@@ -209,6 +209,15 @@ static int transact(struct ipset *s, struct nl_msg *m, struct reply *r)
 	return r->error;
 }
 
+/* A command whose answer is only its acknowledgement: the errno, or 0. */
+static int command(struct ipset *s, struct nl_msg *m)
+{
+	struct reply r = { 0 };
+	int e = transact(s, m, &r);
+	free(r.elems);
+	return e;
+}
+
 struct ipset *ipset_open(struct perr *err)
 {
 	struct ipset *s = calloc(1, sizeof(*s));
@@ -231,9 +240,7 @@ struct ipset *ipset_open(struct perr *err)
 	nl_socket_set_buffer_size(s->sk, 1 << 20, 1 << 20);
 
 	struct nl_msg *m = new_msg(IPSET_CMD_PROTOCOL, NLM_F_ACK, 256);
-	struct reply r = { 0 };
-	int e = m ? transact(s, m, &r) : ENOMEM;
-	free(r.elems);
+	int e = m ? command(s, m) : ENOMEM;
 	if (e) {
 		fail_errno(err, "ipset: the kernel did not answer the ipset protocol", e);
 		ipset_close(s);
@@ -258,9 +265,7 @@ int ipset_exists(struct ipset *s, const char *name, struct perr *err)
 		nlmsg_free(m);
 		return perr_set(err, "out of memory");
 	}
-	struct reply r = { 0 };
-	int e = transact(s, m, &r);
-	free(r.elems);
+	int e = command(s, m);
 	if (e == ENOENT)
 		return 0;
 	if (e)
@@ -310,9 +315,7 @@ int ipset_create(struct ipset *s, const char *name, const char *type,
 		nlmsg_free(m);
 		return perr_set(err, "out of memory");
 	}
-	struct reply r = { 0 };
-	int e = transact(s, m, &r);
-	free(r.elems);
+	int e = command(s, m);
 	if (e) {
 		char what[128];
 		snprintf(what, sizeof(what), "ipset: creating %s (%s)", name, type);
@@ -328,9 +331,7 @@ int ipset_destroy(struct ipset *s, const char *name, bool missing_ok, struct per
 		nlmsg_free(m);
 		return perr_set(err, "out of memory");
 	}
-	struct reply r = { 0 };
-	int e = transact(s, m, &r);
-	free(r.elems);
+	int e = command(s, m);
 	if (e == ENOENT && missing_ok)
 		return 0;
 	if (e) {
@@ -349,9 +350,7 @@ int ipset_swap(struct ipset *s, const char *a, const char *b, struct perr *err)
 		nlmsg_free(m);
 		return perr_set(err, "out of memory");
 	}
-	struct reply r = { 0 };
-	int e = transact(s, m, &r);
-	free(r.elems);
+	int e = command(s, m);
 	if (e) {
 		char what[160];
 		snprintf(what, sizeof(what), "ipset: swapping %s and %s", a, b);
@@ -427,9 +426,7 @@ int ipset_add(struct ipset *s, const char *name, const struct set_elem *v, size_
 			i++;
 		}
 		nla_nest_end(m, adt);
-		struct reply r = { 0 };
-		int e = transact(s, m, &r);
-		free(r.elems);
+		int e = command(s, m);
 		if (e) {
 			char what[160], a[NET_ADDR_STRLEN];
 			net_format(&v[first].net, a, sizeof(a));
@@ -449,9 +446,7 @@ int ipset_del(struct ipset *s, const char *name, const struct set_elem *e, struc
 		nlmsg_free(m);
 		return perr_set(err, "out of memory");
 	}
-	struct reply r = { 0 };
-	int rc = transact(s, m, &r);
-	free(r.elems);
+	int rc = command(s, m);
 	if (rc && rc != IPSET_ERR_EXIST)
 		return fail_errno(err, name, rc);
 	return 0;
