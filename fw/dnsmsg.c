@@ -414,14 +414,18 @@ ssize_t dns_build_reply(const uint8_t *msg, const struct dns_query *q, uint8_t r
 	return (ssize_t)need;
 }
 
-bool dns_name_match(const char *pattern, const char *name)
+bool dns_name_under(const char *suffix, const char *name)
 {
-	if (pattern[0] != '*' || pattern[1] != '.')
-		return strcmp(pattern, name) == 0;
-	const char *suffix = pattern + 2;
 	size_t slen = strlen(suffix), nlen = strlen(name);
 	/* At least one label and its dot before the suffix. */
 	if (slen == 0 || nlen < slen + 2)
 		return false;
 	return name[nlen - slen - 1] == '.' && strcmp(name + nlen - slen, suffix) == 0;
+}
+
+bool dns_name_match(const char *pattern, const char *name)
+{
+	if (pattern[0] != '*' || pattern[1] != '.')
+		return strcmp(pattern, name) == 0;
+	return dns_name_under(pattern + 2, name);
 }

@@ -116,5 +116,8 @@ void dns_set_id(uint8_t *msg, uint16_t id);
  * matches "a.example.com" and "a.b.example.com", not "example.com" nor
  * "badexample.com". Patterns are lowercase. */
 bool dns_name_match(const char *pattern, const char *name);
+/* The wildcard case of dns_name_match, with the suffix alone
+ * ("example.com" for "*.example.com"). */
+bool dns_name_under(const char *suffix, const char *name);
 
 #endif

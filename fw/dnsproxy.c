@@ -10,8 +10,9 @@
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "../lib/clock.h"
 
 #define QUERY_MAX 4096          /* a query larger than this is not a query */
 #define STREAM_MSG_MAX 65535    /* what a 16-bit length prefix holds */
@@ -78,13 +79,6 @@ struct dnsproxy {
 	struct stream clients[DNSPROXY_TCP_MAX];
 	struct stream ups[DNSPROXY_TCP_MAX];
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static socklen_t to_sockaddr(const struct net_addr *a, uint16_t port,
 			     struct sockaddr_storage *ss)
@@ -242,7 +236,7 @@ static int up_connect(struct dnsproxy *p, struct pending *q);
 static int send_upstream(struct dnsproxy *p, struct pending *q)
 {
 	const struct net_addr *a = &p->up[q->upstream];
-	q->deadline = now_ms() + DNSPROXY_TRY_MS;
+	q->deadline = clock_ms() + DNSPROXY_TRY_MS;
 	if (q->tcp)
 		return up_connect(p, q);
 	int fd = p->usock[a->family == NET_V4 ? 0 : 1].fd;
@@ -490,7 +484,7 @@ static void client_next(struct stream *c)
 		uint8_t msg[QUERY_MAX];
 		memcpy(msg, c->in + 2, len);
 		stream_consume(c, len);
-		c->deadline = now_ms() + DNSPROXY_IDLE_MS;
+		c->deadline = clock_ms() + DNSPROXY_IDLE_MS;
 		query(c->p, msg, len, true, -1, NULL, 0, c);
 	}
 	c->busy = false;
@@ -646,7 +640,7 @@ static void on_tcp_listener(void *arg, int fd, uint32_t events)
 			continue;
 		}
 		s->h = (struct loop_handler){ .fd = c, .fn = on_stream, .ctx = s };
-		s->deadline = now_ms() + DNSPROXY_IDLE_MS;
+		s->deadline = clock_ms() + DNSPROXY_IDLE_MS;
 		if (loop_add_handler(p->loop, &s->h, EPOLLIN, NULL) < 0) {
 			close(c);
 			s->h.fd = -1;
@@ -767,7 +761,7 @@ int dnsproxy_attach(struct dnsproxy *p, struct loop *l, const struct dnsproxy_op
 
 void dnsproxy_tick(struct dnsproxy *p)
 {
-	uint64_t t = now_ms();
+	uint64_t t = clock_ms();
 	for (int i = 0; i < DNSPROXY_PENDING_MAX; i++) {
 		struct pending *q = &p->pend[i];
 		if (q->used && t >= q->deadline)

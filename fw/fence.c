@@ -14,7 +14,7 @@ static int fam_index(enum net_family f)
 	return f == NET_V4 ? 0 : 1;
 }
 
-static bool elem_equal(const struct set_elem *a, const struct set_elem *b)
+bool set_elem_equal(const struct set_elem *a, const struct set_elem *b)
 {
 	return net_equal(&a->net, &b->net) && a->proto == b->proto && a->port == b->port;
 }
@@ -33,7 +33,7 @@ static int set_push(struct set_plan *s, const struct set_elem *e)
 	return 0;
 }
 
-static int elem_cmp(const void *pa, const void *pb)
+int set_elem_cmp(const void *pa, const void *pb)
 {
 	const struct set_elem *a = pa, *b = pb;
 	if (a->net.family != b->net.family)
@@ -53,10 +53,10 @@ static void set_unique(struct set_plan *s)
 {
 	if (s->n < 2)
 		return;
-	qsort(s->v, s->n, sizeof(*s->v), elem_cmp);
+	qsort(s->v, s->n, sizeof(*s->v), set_elem_cmp);
 	size_t k = 1;
 	for (size_t i = 1; i < s->n; i++)
-		if (!elem_equal(&s->v[i], &s->v[k - 1]))
+		if (!set_elem_equal(&s->v[i], &s->v[k - 1]))
 			s->v[k++] = s->v[i];
 	s->n = k;
 }
@@ -281,13 +281,13 @@ int fence_verify(const struct fence_plan *plan, struct perr *err)
 			}
 			if (s->n) {
 				memcpy(want, s->v, s->n * sizeof(*want));
-				qsort(want, s->n, sizeof(*want), elem_cmp);
+				qsort(want, s->n, sizeof(*want), set_elem_cmp);
 			}
 			if (n > 1)
-				qsort(got, n, sizeof(*got), elem_cmp);
+				qsort(got, n, sizeof(*got), set_elem_cmp);
 			bool same = n == s->n;
 			for (size_t i = 0; same && i < n; i++)
-				same = elem_equal(&got[i], &want[i]);
+				same = set_elem_equal(&got[i], &want[i]);
 			if (!same)
 				rc = perr_set(err, "verification: set %s holds %zu members, the plan %zu, "
 					      "or they differ", s->name, n, s->n);

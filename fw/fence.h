@@ -34,6 +34,11 @@ struct fence_plan {
 
 #define SET_MAXELEM (1u << 20)
 
+/* Members compared by address, prefix, protocol and port (not timeout):
+ * equality, and an order for qsort. */
+bool set_elem_equal(const struct set_elem *a, const struct set_elem *b);
+int set_elem_cmp(const void *a, const void *b);
+
 /* Plans the sets and rules. Destinations of a family that is not fenced
  * are left out. Duplicates are dropped. */
 int fence_plan_build(const struct fence_dest *dests, size_t n,

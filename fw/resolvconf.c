@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/fdio.h"
 #include "../lib/text.h"
 
 static void add(struct net_addr *v, size_t *n, const char *text, size_t len)
@@ -157,18 +158,11 @@ int resolvconf_write(const char *path, const char *text, size_t len)
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n < 0 ? errno : EIO;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		off += (size_t)n;
+	if (write_full(fd, text, len) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
 	}
 	return close(fd);
 }

@@ -8,14 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
+#include "../lib/clock.h"
 
 static void on_result(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 {
@@ -136,7 +130,7 @@ int resolve_names(const char *const *names, size_t n, const struct net_addr *ser
 	 * once overflow the resolver's and our own socket buffers, and the
 	 * lost answers come back only after a retry, if at all. */
 	size_t next = 0;
-	long deadline = now_ms() + (long)timeout_ms;
+	long deadline = (long)clock_ms() + (long)timeout_ms;
 	for (;;) {
 		size_t busy = 0;
 		for (size_t i = 0; i < next; i++)
@@ -171,7 +165,7 @@ int resolve_names(const char *const *names, size_t n, const struct net_addr *ser
 				break; /* every query has its answer */
 			continue; /* answered at once (hosts file): the next ones */
 		}
-		long left = deadline - now_ms();
+		long left = deadline - (long)clock_ms();
 		if (left <= 0) {
 			ares_cancel(ch);
 			break;

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/fdio.h"
+
 static const char usage_text[] =
 	"usage: palisade [OPTIONS] [--] COMMAND [ARG...]\n"
 	"\n"
@@ -60,17 +62,7 @@ static const char usage_text[] =
 
 void config_usage(int fd)
 {
-	size_t left = sizeof(usage_text) - 1;
-	const char *p = usage_text;
-	while (left > 0) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		left -= (size_t)w;
-	}
+	(void)write_full(fd, usage_text, sizeof(usage_text) - 1);
 }
 
 enum {

@@ -7,10 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../fw/ipset.h"
+#include "../lib/clock.h"
+#include "../lib/fdio.h"
 #include "../lib/log.h"
 #include "../lib/text.h"
 
@@ -61,18 +62,11 @@ struct dnsfilter {
 	size_t nreport;
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- logging, rate-limited ---- */
 
 static bool log_allowed(struct dnsfilter *f)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = clock_ms();
 	if (f->tokens_at_ms == 0) {
 		f->tokens = LOG_BURST;
 	} else {
@@ -206,14 +200,8 @@ static bool entry_matches(const struct entry *e, const char *name)
 {
 	if (e->kind == ENTRY_DOMAIN)
 		return strcmp(e->name, name) == 0;
-	if (e->kind == ENTRY_WILDCARD) {
-		/* Strictly under the suffix: "a.example.com", not "example.com"
-		 * nor "badexample.com" (dns_name_match, without building its
-		 * pattern for every entry and query). */
-		size_t nl = strlen(name), sl = strlen(e->name);
-		return nl > sl + 1 && name[nl - sl - 1] == '.' &&
-		       memcmp(name + nl - sl, e->name, sl) == 0;
-	}
+	if (e->kind == ENTRY_WILDCARD)
+		return dns_name_under(e->name, name); /* e->name is the suffix */
 	return false;
 }
 
@@ -277,8 +265,7 @@ static bool decide(void *ctx, const struct dns_query *q, bool tcp)
 static bool is_permanent(const struct set_plan *s, const struct set_elem *e)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (net_equal(&s->v[i].net, &e->net) && s->v[i].proto == e->proto &&
-		    s->v[i].port == e->port)
+		if (set_elem_equal(&s->v[i], e))
 			return true;
 	return false;
 }
@@ -323,7 +310,7 @@ static int answered(void *ctx, const struct dns_query *q, const struct dns_answe
 {
 	struct dnsfilter *f = ctx;
 	bool allowed = name_allowed(f, q->name);
-	uint64_t now = mono_ms() / 1000;
+	uint64_t now = clock_ms() / 1000;
 	for (size_t i = 0; i < a->naddrs; i++) {
 		uint32_t ttl = a->addrs[i].ttl < TTL_MAX ? a->addrs[i].ttl : TTL_MAX;
 		bool fresh;
@@ -364,7 +351,7 @@ const struct dnsproxy_ops dnsfilter_ops = {
 
 static bool repeated(struct dnsfilter *f, const struct nflog_event *ev)
 {
-	uint64_t now = mono_ms() / 1000;
+	uint64_t now = clock_ms() / 1000;
 	for (size_t i = 0; i < RECENT_MAX; i++) {
 		struct recent *r = &f->recent[i];
 		if (r->at && now - r->at < REPEAT_SEC && r->proto == ev->proto &&
@@ -500,7 +487,7 @@ static void write_status(struct dnsfilter *f)
 
 void dnsfilter_tick(struct dnsfilter *f)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = clock_ms();
 	if (f->dirty && now - f->status_at >= 1000) {
 		write_status(f);
 		f->dirty = false;
@@ -547,38 +534,24 @@ void dnsfilter_free(struct dnsfilter *f)
 
 /* ---- the audit report ---- */
 
-static int write_all(int fd, const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int dnsfilter_write_report(struct dnsfilter *f, int fd, struct perr *err)
 {
 	char line[ALLOW_LINE_MAX + 64];
 	int rc = 0;
 	snprintf(line, sizeof(line), "# palisade --audit report: an allowlist that lets this run "
 		 "through.\n# Already allowed:\n");
-	rc |= write_all(fd, line, strlen(line));
+	rc |= write_full(fd, line, strlen(line));
 	for (size_t i = 0; i < f->cfg->allow.n; i++) {
 		char e[ALLOW_LINE_MAX];
 		entry_format(&f->cfg->allow.v[i], e, sizeof(e));
 		snprintf(line, sizeof(line), "%s\n", e);
-		rc |= write_all(fd, line, strlen(line));
+		rc |= write_full(fd, line, strlen(line));
 	}
 	snprintf(line, sizeof(line), "# Reached only because of --audit (%zu):\n", f->nreport);
-	rc |= write_all(fd, line, strlen(line));
+	rc |= write_full(fd, line, strlen(line));
 	for (size_t i = 0; i < f->nreport; i++) {
 		snprintf(line, sizeof(line), "%s\n", f->report[i]);
-		rc |= write_all(fd, line, strlen(line));
+		rc |= write_full(fd, line, strlen(line));
 	}
 	if (rc < 0)
 		return perr_set(err, "writing the audit report: %s", strerror(errno));
@@ -586,17 +559,6 @@ int dnsfilter_write_report(struct dnsfilter *f, int fd, struct perr *err)
 }
 
 /* ---- palisade status ---- */
-
-static int elem_cmp(const void *pa, const void *pb)
-{
-	const struct set_elem *a = pa, *b = pb;
-	int c = memcmp(a->net.bytes, b->net.bytes, 16);
-	if (c)
-		return c;
-	if (a->proto != b->proto)
-		return a->proto - b->proto;
-	return (int)a->port - (int)b->port;
-}
 
 int dnsfilter_print_status(FILE *out)
 {
@@ -664,7 +626,7 @@ int dnsfilter_print_status(FILE *out)
 							    "every port" };
 			fprintf(out, "%s (%s): %zu\n", name, what[k], nv);
 			if (nv > 1)
-				qsort(v, nv, sizeof(*v), elem_cmp);
+				qsort(v, nv, sizeof(*v), set_elem_cmp);
 			for (size_t i = 0; i < nv; i++) {
 				char a[NET_ADDR_STRLEN + 16];
 				net_format(&v[i].net, a, sizeof(a));

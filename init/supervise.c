@@ -12,6 +12,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "../lib/fdio.h"
 #include "../lib/log.h"
 #include "config.h"
 
@@ -75,27 +76,13 @@ struct spawn_report {
 	char msg[sizeof(((struct perr *)0)->msg)];
 };
 
-static void write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		len -= (size_t)w;
-	}
-}
-
 static _Noreturn void child_fail(int fd, int status, const struct perr *e)
 {
 	struct spawn_report r;
 	memset(&r, 0, sizeof(r));
 	r.status = status;
 	snprintf(r.msg, sizeof(r.msg), "%s", e->msg);
-	write_all(fd, &r, sizeof(r));
+	(void)write_full(fd, &r, sizeof(r)); /* PID 1 sees a short report as a failure */
 	_exit(status);
 }
 

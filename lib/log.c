@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
+
 static enum log_level current = LOG_NORMAL;
 
 void log_set_level(enum log_level level) { current = level; }
@@ -28,17 +30,7 @@ static void emit(const char *tag, const char *fmt, va_list ap)
 	if ((size_t)n >= sizeof(line) - 1)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
-	const char *p = line;
-	size_t left = (size_t)n;
-	while (left > 0) {
-		ssize_t w = write(STDERR_FILENO, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		p += w;
-		left -= (size_t)w;
-	}
+	(void)write_full(STDERR_FILENO, line, (size_t)n); /* nowhere to report it */
 	errno = saved;
 }
 
