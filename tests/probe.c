@@ -19,8 +19,16 @@
  *   probe pid1                         signal, ptrace, read PID 1
  *   probe vsock                        AF_VSOCK directly and through io_uring
  *   probe fence-change                 tries to flush iptables and change ipsets
+ *   probe kernel FEATURE...            what the kernel offers, asked without
+ *                                      palisade: "FEATURE: yes" or
+ *                                      "FEATURE: no: REASON" (see kernel.h)
  *   probe inject FAULT... -- CMD...    runs CMD with system calls failing as a
  *                                      kernel without a feature would:
+ *       no-ia32       any 32-bit system call kills the process (int 0x80
+ *                     faults on kernels without 32-bit support)
+ *       no-x32        x32 system calls -> ENOSYS
+ *       no-io_uring   io_uring_setup -> EPERM (kernel.io_uring_disabled=2)
+ *       no-perf       perf_event_open -> ENOSYS (no perf events)
  *       no-iptables   getsockopt(SOL_IP, IPT_SO_GET_INFO) -> ENOPROTOOPT
  *       no-ip6tables  getsockopt(SOL_IPV6, IP6T_SO_GET_INFO) -> ENOPROTOOPT
  *       no-nfnetlink  socket(AF_NETLINK, *, NETLINK_NETFILTER) -> EPROTONOSUPPORT
@@ -42,6 +50,7 @@
 
 #include "../fw/ipset.h"
 #include "../fw/iptc.h"
+#include "kernel.h"
 #include "syscalls.h"
 #include <dirent.h>
 #include <errno.h>
@@ -602,10 +611,27 @@ static int cmd_inject(int argc, char **argv)
 	int n = 0;
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 					      offsetof(struct seccomp_data, arch));
+	bool no_ia32 = false, no_x32 = false;
+	for (int k = 0; k < argc && strcmp(argv[k], "--"); k++) {
+		no_ia32 |= !strcmp(argv[k], "no-ia32");
+		no_x32 |= !strcmp(argv[k], "no-x32");
+	}
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+					      no_ia32 ? SECCOMP_RET_KILL_PROCESS : SECCOMP_RET_ALLOW);
+	if (no_x32) {
+		f[n++] = (struct sock_filter)LD_NR;
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x40000000, 0, 1);
+		f[n++] = (struct sock_filter)RET_ERRNO(ENOSYS);
+	}
 	int i = 0;
 	for (; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "no-ia32") || !strcmp(argv[i], "no-x32"))
+			continue;
+		if (n + 8 > (int)(sizeof(f) / sizeof(f[0]))) {
+			fprintf(stderr, "probe inject: too many faults\n");
+			return 2;
+		}
 		/* Each fault: nr == X && argA == V1 && argB == V2 -> errno. */
 		long nr, a1 = -1, a2 = -1;
 		int i1 = 0, i2 = 0, e;
@@ -618,16 +644,22 @@ static int cmd_inject(int argc, char **argv)
 			e = EPROTONOSUPPORT;
 		} else if (!strcmp(argv[i], "no-ipv6")) {
 			nr = SYS_socket; i1 = 0; a1 = AF_INET6; e = EAFNOSUPPORT;
+		} else if (!strcmp(argv[i], "no-io_uring")) {
+			nr = SYS_io_uring_setup; i1 = -1; e = EPERM;
+		} else if (!strcmp(argv[i], "no-perf")) {
+			nr = SYS_perf_event_open; i1 = -1; e = ENOSYS;
 		} else {
 			fprintf(stderr, "probe inject: unknown fault %s\n", argv[i]);
 			return 2;
 		}
 		f[n++] = (struct sock_filter)LD_NR;
 		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0,
-						      a2 >= 0 ? 5 : 3);
-		f[n++] = (struct sock_filter)LD_ARG(i1);
-		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)a1, 0,
-						      a2 >= 0 ? 3 : 1);
+						      i1 < 0 ? 1 : a2 >= 0 ? 5 : 3);
+		if (i1 >= 0) {
+			f[n++] = (struct sock_filter)LD_ARG(i1);
+			f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)a1, 0,
+							      a2 >= 0 ? 3 : 1);
+		}
 		if (a2 >= 0) {
 			f[n++] = (struct sock_filter)LD_ARG(i2);
 			f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)a2, 0, 1);
@@ -647,6 +679,30 @@ static int cmd_inject(int argc, char **argv)
 	execvp(argv[i + 1], argv + i + 1);
 	perror("probe inject: exec");
 	return 127;
+}
+
+static int cmd_kernel(int argc, char **argv)
+{
+	if (argc < 1) {
+		fprintf(stderr, "probe kernel FEATURE...\n");
+		return 2;
+	}
+	int rc = 0;
+	for (int i = 0; i < argc; i++) {
+		const struct kernel_feature *f = kernel_feature(argv[i]);
+		if (!f) {
+			fprintf(stderr, "probe kernel: unknown feature %s\n", argv[i]);
+			return 2;
+		}
+		char why[256];
+		if (kernel_offers(f, why, sizeof(why))) {
+			printf("%s: yes\n", f->name);
+		} else {
+			printf("%s: no: %s\n", f->name, why);
+			rc = 1;
+		}
+	}
+	return rc;
 }
 
 static int print_results(const struct call_result *r, size_t n)
@@ -823,6 +879,8 @@ int main(int argc, char **argv)
 		return cmd_dns(argc, argv);
 	if (!strcmp(cmd, "inject"))
 		return cmd_inject(argc, argv);
+	if (!strcmp(cmd, "kernel"))
+		return cmd_kernel(argc, argv);
 	if (!strcmp(cmd, "exit"))
 		return argc > 0 ? atoi(argv[0]) : 0;
 	fprintf(stderr, "probe: unknown command %s\n", cmd);

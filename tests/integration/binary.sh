@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 if ! ldd "$PALISADE" 2>&1 | grep -q 'statically linked'; then
-    echo "SKIP: this build is linked dynamically (a sanitizer build)"
+    echo "skip - binary: this build is linked dynamically (a sanitizer build)"
     exit 77
 fi
 desc=$(file -b "$PALISADE")

@@ -12,6 +12,7 @@ BUSYBOX=${BUSYBOX:-/bin/busybox}
 
 failures=0
 checks=0
+skips=0
 TEST_NAME=$(basename "$0" .sh)
 WORK=$(mktemp -d "/tmp/palisade-$TEST_NAME-XXXXXX")
 chmod 0755 "$WORK"
@@ -29,14 +30,61 @@ on_cleanup() { cleanup_hooks+=("$1"); }
 
 need_root() {
     if [ "$(id -u)" -ne 0 ]; then
-        echo "SKIP: $TEST_NAME needs root (namespaces, chroot)"
+        echo "skip - $TEST_NAME: needs root (namespaces, chroot)"
         exit 77
     fi
     [ -x "$BUSYBOX" ] || { echo "FAIL: $BUSYBOX missing: run scripts/install-deps.sh"; exit 1; }
+    need_fence_kernel
+}
+
+# Every test that needs root runs palisade, which fences: ask the kernel,
+# without palisade, whether it offers what the fence is made of (legacy
+# iptables and ip6tables, ipset, and the matches and targets palisade's
+# rules use), in a scratch network namespace. When it does not, the whole
+# test is skipped with the reason (exit 77): none of its checks could tell
+# anything on this kernel.
+need_fence_kernel() {
+    local ns=palk$$ why= out
+    if ! out=$(ip netns add "$ns" 2>&1); then
+        echo "skip - $TEST_NAME: cannot make a network namespace: $out"
+        exit 77
+    fi
+    local in=(ip netns exec "$ns")
+    local v6=yes
+    "$PROBE" kernel ipv6 >/dev/null 2>&1 || v6=no
+    if ! out=$("${in[@]}" iptables-legacy -w -S 2>&1); then
+        why="legacy iptables (ip_tables, iptable_filter): $out"
+    elif [ $v6 = yes ] && ! out=$("${in[@]}" ip6tables-legacy -w -S 2>&1); then
+        why="legacy ip6tables (ip6_tables, ip6table_filter): $out"
+    elif ! out=$("${in[@]}" ipset create palk hash:net 2>&1); then
+        why="ipset (ip_set, ip_set_hash_net): $out"
+    elif ! out=$("${in[@]}" iptables-legacy -w -A OUTPUT -p tcp -m owner --socket-exists \
+                 ! --uid-owner 0 -m conntrack --ctstate RELATED,ESTABLISHED \
+                 --ctorigdstport 53 -m set --match-set palk dst -m multiport --dports 80,443 \
+                 -j NFLOG --nflog-group 1953 2>&1) ||
+         ! out=$("${in[@]}" iptables-legacy -w -A OUTPUT -j REJECT 2>&1); then
+        why="a netfilter extension palisade's rules use (xt_owner, xt_conntrack, xt_set, xt_multiport, xt_NFLOG, ipt_REJECT): $out"
+    fi
+    ip netns del "$ns" >/dev/null 2>&1
+    if [ -n "$why" ]; then
+        echo "skip - $TEST_NAME: this kernel does not offer $why"
+        exit 77
+    fi
+}
+
+# kernel_offers FEATURE: asks the kernel, without palisade, in this
+# namespace (see tests/kernel.c for the features); sets WHY when it does not.
+kernel_offers() {
+    local out
+    if out=$("$PROBE" kernel "$1" 2>&1); then WHY=; return 0; fi
+    WHY=${out#"$1: no: "}
+    return 1
 }
 
 pass() { checks=$((checks + 1)); echo "ok   - $*"; }
 fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL - $*"; }
+# skip "check" "reason": a check this kernel cannot run; never counted as passed.
+skip() { skips=$((skips + 1)); echo "skip - $1: $2"; }
 
 # check "description" test-command...
 check() {
@@ -62,7 +110,7 @@ expect_no_match() {
 }
 
 finish() {
-    echo "# $TEST_NAME: $checks checks, $failures failed"
+    echo "# $TEST_NAME: $checks checks, $failures failed, $skips skipped"
     [ "$failures" -eq 0 ]
     exit $?
 }

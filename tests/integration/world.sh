@@ -14,6 +14,12 @@
 #   sandbox 10.77.0.2 fd77::2
 
 make_world() {
+    # The world's hosts have both families: on a kernel without IPv6 none
+    # of the checks made in it could run.
+    if ! kernel_offers ipv6; then
+        echo "skip - $TEST_NAME: the test world has IPv6 hosts, and this kernel has no IPv6 ($WHY)"
+        exit 77
+    fi
     local id=$$
     WORLD=palw$id
     SANDBOX_NS=pals$id
