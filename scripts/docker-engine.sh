@@ -4,6 +4,7 @@
 # the local Debian bookworm base image (palisade-test/bookworm) with
 # debootstrap, since no image can be pulled here. Idempotent. Run as root.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --docker >/dev/null
