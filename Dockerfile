@@ -10,6 +10,7 @@ ARG BASE=debian:bookworm
 FROM ${BASE} AS build
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
+COPY scripts/lib/errtrap.sh scripts/lib/errtrap.sh
 RUN scripts/install-deps.sh --build
 COPY . .
 RUN meson setup /build -Dtests=false \

@@ -28,6 +28,7 @@
 # Results: bench/out/fence.md, fence.dat, fence-*.json; the plot:
 # bench/fence.png (bench/fence.gnuplot). Nothing leaves the namespaces.
 set -euo pipefail
+. "$(dirname "$0")/../scripts/lib/errtrap.sh"
 . "$(dirname "$0")/common.sh"
 
 NAMES=${NAMES:-10 20 100 1000}
@@ -81,8 +82,9 @@ on_cleanup "kill $!"
 # fresh.sh NS ADDR4 ADDR6: (re)makes the sandbox namespace NS, joined to the
 # world, and waits until the resolver answers there. hyperfine's --prepare.
 cat > "$WORK/fresh.sh" <<EOF
-#!/bin/sh
+#!/bin/bash
 set -e
+trap 'echo "\$0: line \$LINENO: \"\$BASH_COMMAND\" failed (status \$?)" >&2' ERR
 ns=\$1
 ip netns del "\$ns" 2>/dev/null || true
 ip netns add "\$ns"

@@ -10,6 +10,7 @@
 #
 # Results: bench/out/size.md.
 set -euo pipefail
+. "$(dirname "$0")/../scripts/lib/errtrap.sh"
 . "$(dirname "$0")/common.sh"
 
 bench_need_root

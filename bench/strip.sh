@@ -11,6 +11,7 @@
 #
 # Results: bench/out/strip.md.
 set -euo pipefail
+. "$(dirname "$0")/../scripts/lib/errtrap.sh"
 . "$(dirname "$0")/common.sh"
 
 FILES=${FILES:-100000}

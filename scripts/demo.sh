@@ -5,6 +5,7 @@
 # busybox root tree) next to a throwaway "internet" namespace with a DNS
 # server and a few hosts. Then the agent tries to reach them. Run as root.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh

@@ -4,6 +4,8 @@
 # the local Debian bookworm base image (palisade-test/bookworm) with
 # debootstrap, since no image can be pulled here. Idempotent. Run as root.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib/debian-mirror.sh"
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --docker >/dev/null
@@ -25,10 +27,7 @@ fi
 
 BASE=palisade-test/bookworm
 if ! docker image inspect "$BASE" >/dev/null 2>&1; then
-    mirror=$(sed -n 's|^deb \(http[^ ]*\) bookworm main.*|\1|p' /etc/apt/sources.list 2>/dev/null | head -n 1)
-    [ -n "$mirror" ] || mirror=$(awk '/^URIs:/ && /debian$/ && !/security/ {print $2; exit}' \
-                                     /etc/apt/sources.list.d/*.sources 2>/dev/null)
-    mirror=${mirror:-http://deb.debian.org/debian}
+    mirror=$(debian_mirror)
     echo "docker-engine: making $BASE with debootstrap from $mirror"
     root=$(mktemp -d)
     trap 'rm -rf "$root"' EXIT

@@ -9,6 +9,7 @@
 #
 #   scripts/fuzz.sh [SECONDS]      (default 60)
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
 
 secs=${1:-60}

@@ -12,6 +12,7 @@
 #                                      (the end-to-end tests)
 #   scripts/install-deps.sh --bench    also the benchmark tools
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 
 IPTC_PREFIX=${IPTC_PREFIX:-/usr/local/lib/palisade}
 want_tests=1

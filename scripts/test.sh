@@ -8,6 +8,7 @@
 #
 #   scripts/test.sh [--no-docker]
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
 
 docker=yes

@@ -15,6 +15,8 @@
 # does (libiptc). Run it as root in a network namespace of its own only:
 # it replaces that namespace's filter tables.
 set -euo pipefail
+# A failing command says which one it was.
+trap 'echo "$0: line $LINENO: \"$BASH_COMMAND\" failed (status $?)" >&2' ERR
 IFS=$'\n\t'
 
 ALLOWLIST=$1
