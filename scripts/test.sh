@@ -2,21 +2,32 @@
 # Installs what palisade needs and runs the whole test suite: unit tests and
 # kernel integration tests, in a release build and in an AddressSanitizer +
 # UndefinedBehaviorSanitizer build, 30 seconds of fuzzing of the DNS
-# parser, then the end-to-end tests under a real Docker engine (installed and started when none runs). Run as root on
-# Debian bookworm: the integration tests make network, PID and mount
-# namespaces.
+# parser, then the end-to-end tests under a real Docker engine (installed
+# and started when none runs), and last the same suite again in a fresh
+# Debian root (scripts/fresh-check.sh), which shows what
+# scripts/install-deps.sh fails to install. Run as root on Debian bookworm:
+# the integration tests make network, PID and mount namespaces.
 #
-#   scripts/test.sh [--no-docker]
+#   scripts/test.sh [--no-docker] [--no-fresh]
+#
+#   --no-docker   neither the Docker tests nor the fresh root (it needs Docker)
+#   --no-fresh    the Docker tests, but not the fresh root (about 3 minutes)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
 
 docker=yes
-case "${1:-}" in
-"") ;;
---no-docker) docker=no ;;
-*) echo "usage: scripts/test.sh [--no-docker]" >&2; exit 2 ;;
-esac
+fresh=yes
+for arg in "$@"; do
+    case $arg in
+    --no-docker) docker=no ;;
+    --no-fresh) fresh=no ;;
+    *) echo "usage: scripts/test.sh [--no-docker] [--no-fresh]" >&2; exit 2 ;;
+    esac
+done
+# Inside the fresh root the suite runs with --no-docker; never start
+# another fresh root from there.
+[ -z "${PALISADE_FRESH_ROOT:-}" ] || fresh=no
 
 scripts/install-deps.sh
 
@@ -48,6 +59,10 @@ if [ "$docker" = yes ]; then
     echo "== Docker end-to-end tests"
     scripts/docker-engine.sh
     tests/docker/e2e.sh build
+    if [ "$fresh" = yes ]; then
+        echo "== the suite in a fresh Debian root"
+        scripts/fresh-check.sh
+    fi
 fi
 
 echo "== all tests passed"
