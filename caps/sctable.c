@@ -81,6 +81,8 @@ const struct sc_entry sc_table[] = {
 	  "families other than unix, inet, inet6 and netlink (AF_VSOCK, AF_PACKET, ...) bypass the fence" },
 	{ "socketpair", SC_SOCKET_FAMILY, EPERM, false,
 	  "the same families, for socket pairs" },
+	{ "setsockopt", SC_MCAST_JOIN, EPERM, false,
+	  "joining multicast groups makes the kernel announce agent-chosen addresses to the link" },
 
 	/* PID 1 runs nothing after it starts the agent. */
 	{ "execve", SC_ALWAYS, EPERM, true, "PID 1 never runs another program once the agent runs" },

@@ -5,6 +5,7 @@
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -61,6 +62,30 @@ static int add(scmp_filter_ctx ctx, const struct sc_entry *e, int nr, struct per
 		for (size_t i = 0; i < 2 && rc == 0; i++)
 			rc = seccomp_rule_add(ctx, act, nr, 1,
 					      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, reqs[i]));
+		break;
+	}
+	case SC_MCAST_JOIN: {
+		/* Every option that joins a group or changes the sources it is
+		 * joined for (linux/in.h, linux/in6.h): each makes the kernel
+		 * report the group, and its sources, to the link. Leaving stays
+		 * allowed. Level and option are ints: low 32 bits only. */
+		static const struct {
+			unsigned long level, opt;
+		} opts[] = {
+			{ SOL_IP, IP_ADD_MEMBERSHIP },   { SOL_IP, IP_ADD_SOURCE_MEMBERSHIP },
+			{ SOL_IP, IP_BLOCK_SOURCE },     { SOL_IP, IP_UNBLOCK_SOURCE },
+			{ SOL_IP, IP_MSFILTER },         { SOL_IP, MCAST_JOIN_GROUP },
+			{ SOL_IP, MCAST_JOIN_SOURCE_GROUP }, { SOL_IP, MCAST_BLOCK_SOURCE },
+			{ SOL_IP, MCAST_UNBLOCK_SOURCE }, { SOL_IP, MCAST_MSFILTER },
+			{ SOL_IPV6, IPV6_ADD_MEMBERSHIP }, { SOL_IPV6, IPV6_JOIN_ANYCAST },
+			{ SOL_IPV6, MCAST_JOIN_GROUP },  { SOL_IPV6, MCAST_JOIN_SOURCE_GROUP },
+			{ SOL_IPV6, MCAST_BLOCK_SOURCE }, { SOL_IPV6, MCAST_UNBLOCK_SOURCE },
+			{ SOL_IPV6, MCAST_MSFILTER },
+		};
+		for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]) && rc == 0; i++)
+			rc = seccomp_rule_add(ctx, act, nr, 2,
+					      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, opts[i].level),
+					      SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffUL, opts[i].opt));
 		break;
 	}
 	case SC_SOCKET_FAMILY:

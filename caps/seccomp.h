@@ -16,6 +16,8 @@ enum sc_match {
 	SC_NS_FLAGS,      /* clone or unshare that asks for a new namespace */
 	SC_TTY_INJECT,    /* ioctl TIOCSTI / TIOCLINUX, on the low 32 bits */
 	SC_SOCKET_FAMILY, /* socket/socketpair outside AF_UNIX, INET, INET6, NETLINK */
+	SC_MCAST_JOIN,    /* setsockopt options that join multicast groups or set
+			   * their sources, on the low 32 bits */
 };
 
 struct sc_entry {

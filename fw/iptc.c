@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <libiptc/libip6tc.h>
 #include <libiptc/libiptc.h>
+#include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_NFLOG.h>
 #include <linux/netfilter/xt_multiport.h>
@@ -232,6 +233,18 @@ size_t iptc_encode(const struct rule *r, enum net_family family, uint16_t set_in
 			ow->match = XT_OWNER_UID | (r->owner_invert ? XT_OWNER_SOCKET : 0);
 			ow->invert = r->owner_invert ? XT_OWNER_UID : 0;
 		}
+	} else if (r->socket_exists) {
+		struct xt_owner_match_info *ow = match(&b, "owner", 1, sizeof(*ow));
+		if (ow)
+			ow->match = XT_OWNER_SOCKET;
+	}
+	if (r->src_not_local) {
+		/* Revision 1 serves both families; revision 0 is IPv4's alone. */
+		struct xt_addrtype_info_v1 *at = match(&b, "addrtype", 1, sizeof(*at));
+		if (at) {
+			at->source = XT_ADDRTYPE_LOCAL;
+			at->flags = XT_ADDRTYPE_INVERT_SOURCE;
+		}
 	}
 	if (r->established) {
 		struct xt_conntrack_mtinfo3 *ct = match(&b, "conntrack", 3, sizeof(*ct));
@@ -275,18 +288,21 @@ size_t iptc_encode(const struct rule *r, enum net_family family, uint16_t set_in
 			si->flags = 0; /* every dimension is dst */
 		}
 	}
-	if (r->dport) {
+	if (r->sport || r->dport) {
+		/* A port left out is the whole range, as iptables writes it. */
+		uint16_t spts[2] = { r->sport, r->sport ? r->sport : 0xffff };
+		uint16_t dpts[2] = { r->dport, r->dport ? r->dport : 0xffff };
 		if (r->proto == PROTO_TCP) {
 			struct xt_tcp *t = match(&b, "tcp", 0, sizeof(*t));
 			if (t) {
-				t->spts[1] = 0xffff;
-				t->dpts[0] = t->dpts[1] = r->dport;
+				memcpy(t->spts, spts, sizeof(spts));
+				memcpy(t->dpts, dpts, sizeof(dpts));
 			}
 		} else {
 			struct xt_udp *u = match(&b, "udp", 0, sizeof(*u));
 			if (u) {
-				u->spts[1] = 0xffff;
-				u->dpts[0] = u->dpts[1] = r->dport;
+				memcpy(u->spts, spts, sizeof(spts));
+				memcpy(u->dpts, dpts, sizeof(dpts));
 			}
 		}
 	}
@@ -303,8 +319,10 @@ size_t iptc_encode(const struct rule *r, enum net_family family, uint16_t set_in
 
 	switch (r->verdict) {
 	case VERDICT_ACCEPT:
+	case VERDICT_DROP:
 		/* libiptc turns the name of a standard target into its verdict. */
-		target(&b, IPTC_LABEL_ACCEPT, sizeof(int));
+		target(&b, r->verdict == VERDICT_ACCEPT ? IPTC_LABEL_ACCEPT : IPTC_LABEL_DROP,
+		       sizeof(int));
 		break;
 	case VERDICT_REJECT_TCP_RESET:
 	case VERDICT_REJECT_PROHIBITED:
@@ -478,7 +496,7 @@ static bool entry_same(enum net_family family, const void *got, const void *want
 	const struct xt_entry_target *wt = (const void *)(w + wto);
 	if (!got_target || strcmp(got_target, wt->u.user.name) != 0)
 		return false;
-	if (strcmp(got_target, IPTC_LABEL_ACCEPT) == 0)
+	if (strcmp(got_target, IPTC_LABEL_ACCEPT) == 0 || strcmp(got_target, IPTC_LABEL_DROP) == 0)
 		return true; /* a standard verdict: the kernel keeps a number */
 	return gt->u.target_size == wt->u.target_size &&
 	       memcmp(gt->data, wt->data, wt->u.target_size - sizeof(*wt)) == 0;

@@ -95,11 +95,36 @@ static int add_refusal(struct ruleset *rs, const struct fence_spec *spec,
 	return rc;
 }
 
-/* palisade's own DNS on the loopback address, open to everyone; DNS (53)
- * and DNS over TLS (853) anywhere else refused for every uid but root's.
- * The original destination port is matched, so that a query to Docker's
- * 127.0.0.11, which the nat table redirects to another port before the
- * filter table sees it, is refused too. */
+static struct net_addr loopback_host(enum net_family family)
+{
+	struct net_addr a;
+	memset(&a, 0, sizeof(a));
+	a.family = family;
+	a.prefix = family == NET_V4 ? 32 : 128;
+	if (family == NET_V4) {
+		a.bytes[0] = 127;
+		a.bytes[3] = 1;
+	} else {
+		a.bytes[15] = 1;
+	}
+	return a;
+}
+
+/* With the DNS filter:
+ * - nothing leaves a non-root socket from port 53 or 853, on any device,
+ *   loopback included: the agent cannot answer PID 1's upstream queries
+ *   (from Docker's 127.0.0.11:53, which it may bind, or from an
+ *   upstream's address) nor pose as a DNS server anywhere else;
+ * - palisade's own DNS on the loopback address, open to everyone, on lo
+ *   only (a socket bound to another device with SO_BINDTODEVICE would
+ *   send 127.0.0.1:53 out on the wire);
+ * - DNS (53) and DNS over TLS (853) anywhere else refused for every uid
+ *   but root's. The original destination port is matched, so that a
+ *   query to Docker's 127.0.0.11, which the nat table redirects to
+ *   another port before the filter table sees it, is refused too;
+ * - no other loopback address than 127.0.0.1 for the agent: Docker's
+ *   resolver really listens on 127.0.0.11 at a port the agent can read
+ *   in /proc/net, and forwards any name. */
 static int add_dns_rules(struct ruleset *rs, const struct fence_spec *spec,
 			 enum net_family family)
 {
@@ -107,17 +132,22 @@ static int add_dns_rules(struct ruleset *rs, const struct fence_spec *spec,
 	static const uint16_t ports[] = { 53, 853 };
 	int rc = 0;
 	struct rule r;
+	for (size_t i = 0; i < 2; i++) {
+		for (size_t p = 0; p < 2; p++) {
+			r = base_output;
+			r.proto = protos[p];
+			r.owner_uid = 0;
+			r.owner_invert = true;
+			r.sport = ports[i];
+			r.verdict = VERDICT_DROP;
+			rc |= ruleset_add(rs, &r);
+		}
+	}
 	for (size_t p = 0; p < 2; p++) {
 		r = base_output;
 		r.has_dst = true;
-		r.dst.family = family == NET_V4 ? NET_V4 : NET_V6;
-		r.dst.prefix = family == NET_V4 ? 32 : 128;
-		if (family == NET_V4) {
-			r.dst.bytes[0] = 127;
-			r.dst.bytes[3] = 1;
-		} else {
-			r.dst.bytes[15] = 1;
-		}
+		r.dst = loopback_host(family);
+		r.iface = "lo";
 		r.proto = protos[p];
 		r.dport = 53;
 		rc |= ruleset_add(rs, &r);
@@ -131,6 +161,22 @@ static int add_dns_rules(struct ruleset *rs, const struct fence_spec *spec,
 			r.ct_origdport = ports[i];
 			rc |= add_refusal(rs, spec, &r, NFLOG_PREFIX_DNS, NFLOG_PREFIX_AUDIT_DNS);
 		}
+	}
+	/* IPv6 has one loopback address, ::1; IPv4 has 127.0.0.0/8. */
+	if (family == NET_V4) {
+		r = base_output;
+		r.has_dst = true;
+		r.dst = loopback_host(family);
+		r.iface = "lo";
+		rc |= ruleset_add(rs, &r);
+		r = base_output;
+		r.has_dst = true;
+		r.dst = loopback_host(family);
+		r.dst.prefix = 8;
+		r.dst.bytes[3] = 0;
+		r.owner_uid = 0;
+		r.owner_invert = true;
+		rc |= add_refusal(rs, spec, &r, NFLOG_PREFIX_LOOPBACK, NFLOG_PREFIX_AUDIT_LOOPBACK);
 	}
 	return rc;
 }
@@ -171,18 +217,18 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 		rc |= ruleset_add(out, &r);
 	}
 
-	/* OUTPUT: palisade's DNS, no other DNS for the agent, loopback,
-	 * replies, neighbour discovery, the resolvers, the sets on their
-	 * ports; everything else is rejected at once (in audit mode: logged
-	 * and let through). */
-	if (spec->dns_filter)
-		rc |= add_dns_rules(out, spec, family);
-	r = base(CHAIN_OUTPUT);
-	r.iface = "lo";
-	rc |= ruleset_add(out, &r);
-	r = base(CHAIN_OUTPUT);
-	r.established = true;
-	rc |= ruleset_add(out, &r);
+	/* OUTPUT. First IPv6 neighbour discovery: only the kernel sends it
+	 * (an unprivileged ICMPv6 socket sends echo requests only), and its
+	 * source may be the unspecified address :: (duplicate address
+	 * detection, listener reports before a link-local address is ready).
+	 * Then no packet from a socket whose source is not one of the
+	 * namespace's own addresses, for any uid: a spoofed source
+	 * (IPV6_FREEBIND) primes conntrack, so that a blocked host's traffic
+	 * looks established, or has the kernel send a blocked host an ICMP
+	 * error that carries the agent's bytes. addrtype asks the routing
+	 * table, so it follows address changes; packets that netfilter makes
+	 * itself (a refusal's TCP reset, from the refused address) have no
+	 * socket and pass. */
 	if (family == NET_V6) {
 		for (size_t i = 0; i < sizeof(nd_out) / sizeof(nd_out[0]); i++) {
 			r = base(CHAIN_OUTPUT);
@@ -191,6 +237,23 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 			rc |= ruleset_add(out, &r);
 		}
 	}
+	r = base(CHAIN_OUTPUT);
+	r.socket_exists = true;
+	r.src_not_local = true;
+	r.verdict = VERDICT_DROP;
+	rc |= ruleset_add(out, &r);
+
+	/* Then palisade's DNS and no other for the agent, loopback, replies,
+	 * the resolvers, the sets on their ports; everything else is
+	 * rejected at once (in audit mode: logged and let through). */
+	if (spec->dns_filter)
+		rc |= add_dns_rules(out, spec, family);
+	r = base(CHAIN_OUTPUT);
+	r.iface = "lo";
+	rc |= ruleset_add(out, &r);
+	r = base(CHAIN_OUTPUT);
+	r.established = true;
+	rc |= ruleset_add(out, &r);
 	if (spec->dns_filter && spec->root_dns_anywhere) {
 		static const uint8_t protos[] = { PROTO_UDP, PROTO_TCP };
 		for (size_t p = 0; p < 2; p++) {
@@ -262,6 +325,10 @@ void rule_render(const struct rule *r, enum net_family family, char *buf, size_t
 	if (r->owner_uid >= 0)
 		textf(&t, " -m owner%s --uid-owner %d",
 		      r->owner_invert ? " --socket-exists !" : "", r->owner_uid);
+	else if (r->socket_exists)
+		textf(&t, " -m owner --socket-exists");
+	if (r->src_not_local)
+		textf(&t, " -m addrtype ! --src-type LOCAL");
 	if (r->established)
 		textf(&t, " -m conntrack --ctstate RELATED,ESTABLISHED");
 	if (r->ct_origdport)
@@ -270,8 +337,12 @@ void rule_render(const struct rule *r, enum net_family family, char *buf, size_t
 		textf(&t, " -m icmp6 --icmpv6-type %d", r->icmp6_type);
 	if (r->set)
 		textf(&t, " -m set --match-set %s %s", r->set, r->set_dims == 2 ? "dst,dst" : "dst");
+	if (r->sport || r->dport)
+		textf(&t, " -m %s", proto_name(r->proto, family));
+	if (r->sport)
+		textf(&t, " --sport %u", r->sport);
 	if (r->dport)
-		textf(&t, " -m %s --dport %u", proto_name(r->proto, family), r->dport);
+		textf(&t, " --dport %u", r->dport);
 	if (r->nports) {
 		textf(&t, " -m multiport --dports ");
 		for (size_t i = 0; i < r->nports; i++)
@@ -287,6 +358,9 @@ void rule_render(const struct rule *r, enum net_family family, char *buf, size_t
 	case VERDICT_REJECT_PROHIBITED:
 		textf(&t, " -j REJECT --reject-with %s",
 		      family == NET_V4 ? "icmp-admin-prohibited" : "icmp6-adm-prohibited");
+		break;
+	case VERDICT_DROP:
+		textf(&t, " -j DROP");
 		break;
 	case VERDICT_NFLOG:
 		/* Prefixes are made of characters iptables-save does not quote. */

@@ -20,6 +20,7 @@ enum verdict {
 	VERDICT_REJECT_TCP_RESET,   /* --reject-with tcp-reset */
 	VERDICT_REJECT_PROHIBITED,  /* icmp-admin-prohibited / icmp6-adm-prohibited */
 	VERDICT_NFLOG,              /* -j NFLOG --nflog-prefix P --nflog-group G, then go on */
+	VERDICT_DROP,               /* -j DROP: for what no one may send, nothing to log */
 };
 
 /* The NFLOG group palisade's rules log to, and the prefixes that tell PID 1
@@ -29,6 +30,8 @@ enum verdict {
 #define NFLOG_PREFIX_DNS "palisade-dns"
 #define NFLOG_PREFIX_AUDIT "palisade-audit"
 #define NFLOG_PREFIX_AUDIT_DNS "palisade-audit-dns"
+#define NFLOG_PREFIX_LOOPBACK "palisade-loopback"
+#define NFLOG_PREFIX_AUDIT_LOOPBACK "palisade-audit-loopback"
 
 #define PROTO_ICMPV6 58
 
@@ -43,12 +46,17 @@ struct rule {
 	bool owner_invert;       /* also --socket-exists: a packet without a socket
 				  * (a TCP reset the kernel sends for a refusal)
 				  * is nobody's, and does not match */
+	bool socket_exists;      /* -m owner --socket-exists, with no uid: sent
+				  * from a socket, not made by netfilter itself */
+	bool src_not_local;      /* -m addrtype ! --src-type LOCAL: from an address
+				  * that is not one of the namespace's own */
 	bool established;        /* -m conntrack --ctstate RELATED,ESTABLISHED */
 	uint16_t ct_origdport;   /* -m conntrack --ctorigdstport N (the port before
 				  * any DNAT, such as Docker's for 127.0.0.11), or 0 */
 	int icmp6_type;          /* -m icmp6 --icmpv6-type N, or -1 */
 	const char *set;         /* -m set --match-set NAME dst[,dst] */
 	uint8_t set_dims;        /* 1: dst; 2: dst,dst (address and port) */
+	uint16_t sport;          /* -m tcp/udp --sport, or 0 */
 	uint16_t dport;          /* -m tcp/udp --dport, or 0 */
 	size_t nports;           /* -m multiport --dports */
 	uint16_t ports[PORT_LIST_MAX];

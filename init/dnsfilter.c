@@ -399,11 +399,14 @@ void dnsfilter_on_nflog(void *ctx, const struct nflog_event *ev)
 	bool audit = strncmp(ev->prefix, NFLOG_PREFIX_AUDIT, strlen(NFLOG_PREFIX_AUDIT)) == 0;
 	bool dns = strcmp(ev->prefix, NFLOG_PREFIX_DNS) == 0 ||
 		   strcmp(ev->prefix, NFLOG_PREFIX_AUDIT_DNS) == 0;
+	bool loopback = strcmp(ev->prefix, NFLOG_PREFIX_LOOPBACK) == 0 ||
+			strcmp(ev->prefix, NFLOG_PREFIX_AUDIT_LOOPBACK) == 0;
 	const char *name = name_of(f, &ev->dst);
 	f->dirty = true;
 	if (audit) {
 		f->audited++;
-		if (!dns)
+		/* Neither is something an allowlist entry could let through. */
+		if (!dns && !loopback)
 			audit_record(f, ev, name);
 	} else {
 		f->refused++;
@@ -418,7 +421,8 @@ void dnsfilter_on_nflog(void *ctx, const struct nflog_event *ev)
 		struct text t;
 		text_init(&t, buf, sizeof(buf));
 		textf(&t, "{\"event\":\"%s\",\"proto\":\"%s\",\"dst\":\"%s\"",
-		      audit ? "audit" : dns ? "dns-bypass-refused" : "refused",
+		      audit ? "audit" : dns ? "dns-bypass-refused" :
+		      loopback ? "loopback-refused" : "refused",
 		      proto_text(ev->proto), a);
 		if (ports)
 			textf(&t, ",\"port\":%u", ev->dport);
@@ -447,6 +451,9 @@ void dnsfilter_on_nflog(void *ctx, const struct nflog_event *ev)
 		log_info("audit: %s would be refused", what);
 	else if (dns)
 		log_info("refused %s: DNS goes only through palisade's resolver", what);
+	else if (loopback)
+		log_info("refused %s: of the loopback addresses only 127.0.0.1 and ::1 are open "
+			 "to the agent", what);
 	else
 		log_info("refused %s: not in the allowlist", what);
 }

@@ -13,7 +13,17 @@
  *   probe exit N                       exits with status N
  *   probe hold ADDR PORT MS            keeps a TCP connection busy until it breaks
  *   probe flood ADDR PORT MS           UDP to ADDR:PORT for MS ms; counts replies
- *   probe dns NAME SERVER [tcp] [TYPE]  one query; prints the rcode and answers
+ *   probe dns NAME SERVER[#PORT] [tcp] [TYPE]  one query; prints the rcode and answers
+ *   probe send [--dev IF] [--from ADDR PORT] [--tcp] [--wait MS] ADDR PORT TEXT
+ *                                      sends TEXT as one datagram (or over TCP),
+ *                                      from ADDR:PORT (IP(V6)_FREEBIND: any
+ *                                      address) and bound to device IF; prints
+ *                                      sent|reply|no-reply|open|refused|denied...
+ *   probe sniff IF MS MARKER...        root: every frame on IF (AF_PACKET) for
+ *                                      MS ms; prints "seen MARKER" for each frame
+ *                                      that holds one (hex:... for raw bytes)
+ *   probe mcast GROUP4 GROUP6          each way of joining a multicast group:
+ *                                      "option: ok|EPERM|..."
  *   probe syscalls | syscalls32        each call the filter denies: "name: EPERM"
  *   probe privesc                      setuid(0), setgid(0), setgroups
  *   probe pid1                         signal, ptrace, read PID 1
@@ -37,6 +47,8 @@
 #include <arpa/inet.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <stdbool.h>
@@ -55,6 +67,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
@@ -516,9 +529,16 @@ static int cmd_dns(int argc, char **argv)
 	q[n++] = 0;
 	q[n++] = 1;
 
+	/* SERVER#PORT: a server on another port, such as the one Docker's
+	 * resolver really listens on behind its DNAT. */
+	char server[INET6_ADDRSTRLEN + 8];
+	snprintf(server, sizeof(server), "%s", argv[1]);
+	char *hash = strchr(server, '#');
+	if (hash)
+		*hash++ = '\0';
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int af = make_addr(argv[1], "53", &ss, &len);
+	int af = make_addr(server, hash ? hash : "53", &ss, &len);
 	int fd = socket(af, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
 	struct timeval tv = { .tv_sec = 3 };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -598,6 +618,239 @@ static int cmd_dns(int argc, char **argv)
 		off += rdlen;
 	}
 	return rcode == 0 ? 0 : 3;
+}
+
+/* The attacker's packet: TEXT to ADDR:PORT as one datagram (or over TCP),
+ * from an address that need not be the container's (IP_FREEBIND and
+ * IPV6_FREEBIND need no privilege) and through a device chosen with
+ * SO_BINDTODEVICE (no privilege either on a socket not yet bound). */
+static int cmd_send(int argc, char **argv)
+{
+	const char *dev = NULL, *from = NULL, *from_port = "0";
+	bool tcp = false;
+	int wait_ms = 0, i = 0;
+	for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		if (!strcmp(argv[i], "--dev") && i + 1 < argc) {
+			dev = argv[++i];
+		} else if (!strcmp(argv[i], "--from") && i + 2 < argc) {
+			from = argv[++i];
+			from_port = argv[++i];
+		} else if (!strcmp(argv[i], "--tcp")) {
+			tcp = true;
+		} else if (!strcmp(argv[i], "--wait") && i + 1 < argc) {
+			wait_ms = atoi(argv[++i]);
+		} else {
+			fprintf(stderr, "probe send: unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (argc - i < 3)
+		return 2;
+	struct sockaddr_storage to, src;
+	socklen_t tolen, srclen;
+	int af = make_addr(argv[i], argv[i + 1], &to, &tolen);
+	const char *text = argv[i + 2];
+	int fd = socket(af, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		printf("error socket %s\n", strerror(errno));
+		return 1;
+	}
+	if (dev && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, (socklen_t)strlen(dev)) < 0) {
+		int e = errno;
+		printf("%s SO_BINDTODEVICE %s (%s)\n", errname(e), dev, strerror(e));
+		return 1;
+	}
+	if (from) {
+		int one = 1;
+		if (make_addr(from, from_port, &src, &srclen) != af) {
+			fprintf(stderr, "probe send: %s and %s are not of one family\n", from, argv[i]);
+			return 2;
+		}
+		int rc = af == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one))
+					: setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+		if (rc < 0 || bind(fd, (struct sockaddr *)&src, srclen) < 0) {
+			int e = errno;
+			printf("%s bind %s %s (%s)\n", errname(e), from, from_port, strerror(e));
+			return 1;
+		}
+	}
+	long t0 = now_ms();
+	int rc = connect(fd, (struct sockaddr *)&to, tolen);
+	int e = rc == 0 ? 0 : errno;
+	if (rc < 0 && e == EINPROGRESS) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		if (poll(&p, 1, wait_ms ? wait_ms : 2000) == 0) {
+			printf("timeout ms=%ld\n", now_ms() - t0);
+			return 1;
+		}
+		socklen_t el = sizeof(e);
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
+	}
+	if (e == 0 && send(fd, text, strlen(text), MSG_NOSIGNAL) < 0)
+		e = errno;
+	if (e) {
+		printf("%s ms=%ld (%s)\n", errname(e), now_ms() - t0, strerror(e));
+		return 1;
+	}
+	if (!wait_ms) {
+		printf("%s ms=%ld\n", tcp ? "open" : "sent", now_ms() - t0);
+		return 0;
+	}
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	if (poll(&p, 1, wait_ms) <= 0) {
+		printf("no-reply ms=%ld\n", now_ms() - t0);
+		return 1;
+	}
+	char buf[512];
+	if (recv(fd, buf, sizeof(buf), 0) < 0) {
+		e = errno;
+		printf("%s ms=%ld (%s)\n", errname(e), now_ms() - t0, strerror(e));
+		return 1;
+	}
+	printf("reply ms=%ld\n", now_ms() - t0);
+	return 0;
+}
+
+static volatile sig_atomic_t sniff_stop;
+
+static void on_sniff_stop(int sig)
+{
+	(void)sig;
+	sniff_stop = 1;
+}
+
+/* What reaches a device, whatever its addresses: the test's eyes on a
+ * link. Every frame, in or out, is searched for each marker. */
+static int cmd_sniff(int argc, char **argv)
+{
+	enum { MARKS = 16, MARK_MAX = 64 };
+	if (argc < 3 || argc - 2 > MARKS)
+		return 2;
+	unsigned ifindex = if_nametoindex(argv[0]);
+	if (!ifindex) {
+		fprintf(stderr, "probe sniff: no device %s\n", argv[0]);
+		return 1;
+	}
+	long end = now_ms() + atol(argv[1]);
+	unsigned char marks[MARKS][MARK_MAX];
+	size_t lens[MARKS], n = (size_t)argc - 2;
+	for (size_t k = 0; k < n; k++) {
+		const char *m = argv[2 + k];
+		size_t l = 0;
+		if (!strncmp(m, "hex:", 4)) {
+			for (m += 4; m[0] && m[1] && l < MARK_MAX; m += 2) {
+				unsigned b;
+				if (sscanf(m, "%2x", &b) != 1)
+					return 2;
+				marks[k][l++] = (unsigned char)b;
+			}
+		} else {
+			l = strlen(m) < MARK_MAX ? strlen(m) : MARK_MAX;
+			memcpy(marks[k], m, l);
+		}
+		if (l == 0)
+			return 2;
+		lens[k] = l;
+	}
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				   .sll_ifindex = (int)ifindex };
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		perror("probe sniff: packet socket");
+		return 1;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sniff_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	printf("sniffing %s\n", argv[0]);
+	static unsigned char frame[65536];
+	unsigned long frames = 0;
+	while (!sniff_stop && now_ms() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t r = recv(fd, frame, sizeof(frame), MSG_DONTWAIT);
+		if (r <= 0)
+			continue;
+		frames++;
+		for (size_t k = 0; k < n; k++)
+			if (memmem(frame, (size_t)r, marks[k], lens[k]))
+				printf("seen %s len=%zd\n", argv[2 + k], r);
+	}
+	printf("done frames=%lu\n", frames);
+	return 0;
+}
+
+/* Each way of joining a multicast group, each on a socket of its own so
+ * that one join does not make the next one a duplicate. A join makes the
+ * kernel announce the group (and its sources) to the link in IGMP or MLD
+ * reports: addresses the agent chooses, a channel out. */
+static void report(const char *what, long rc);
+
+static int mcast_socket(int af)
+{
+	int fd = socket(af, SOCK_DGRAM, 0);
+	if (fd < 0) {
+		perror("probe mcast: socket");
+		exit(1);
+	}
+	return fd;
+}
+
+static int cmd_mcast(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	struct in_addr g4, src4 = { .s_addr = htonl(0x0a4d0001) }; /* 10.77.0.1 */
+	struct in6_addr g6, src6 = { .s6_addr = { 0xfd, 0x77, [15] = 1 } }; /* fd77::1 */
+	if (inet_pton(AF_INET, argv[0], &g4) != 1 || inet_pton(AF_INET6, argv[1], &g6) != 1) {
+		fprintf(stderr, "probe mcast: GROUP4 GROUP6\n");
+		return 2;
+	}
+	struct ip_mreqn mr = { .imr_multiaddr = g4 };
+	report("IP_ADD_MEMBERSHIP", setsockopt(mcast_socket(AF_INET), SOL_IP, IP_ADD_MEMBERSHIP,
+					       &mr, sizeof(mr)));
+	/* setsockopt's level and option are ints: bits above them are ignored. */
+	report("IP_ADD_MEMBERSHIP with high bits",
+	       syscall(SYS_setsockopt, mcast_socket(AF_INET), 0x100000000UL | SOL_IP,
+		       0x100000000UL | IP_ADD_MEMBERSHIP, &mr, sizeof(mr)));
+	report("IP_ADD_MEMBERSHIP on an IPv6 socket",
+	       setsockopt(mcast_socket(AF_INET6), SOL_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)));
+	struct ip_mreq_source ms = { .imr_multiaddr = g4, .imr_sourceaddr = src4 };
+	report("IP_ADD_SOURCE_MEMBERSHIP", setsockopt(mcast_socket(AF_INET), SOL_IP,
+						      IP_ADD_SOURCE_MEMBERSHIP, &ms, sizeof(ms)));
+	struct group_req gr;
+	struct group_source_req gsr;
+	for (int v6 = 0; v6 < 2; v6++) {
+		int af = v6 ? AF_INET6 : AF_INET, level = v6 ? SOL_IPV6 : SOL_IP;
+		memset(&gr, 0, sizeof(gr));
+		memset(&gsr, 0, sizeof(gsr));
+		if (v6) {
+			struct sockaddr_in6 *a = (void *)&gr.gr_group, *b = (void *)&gsr.gsr_group,
+					    *c = (void *)&gsr.gsr_source;
+			a->sin6_family = b->sin6_family = c->sin6_family = AF_INET6;
+			a->sin6_addr = b->sin6_addr = g6;
+			c->sin6_addr = src6;
+		} else {
+			struct sockaddr_in *a = (void *)&gr.gr_group, *b = (void *)&gsr.gsr_group,
+					   *c = (void *)&gsr.gsr_source;
+			a->sin_family = b->sin_family = c->sin_family = AF_INET;
+			a->sin_addr = b->sin_addr = g4;
+			c->sin_addr = src4;
+		}
+		report(v6 ? "MCAST_JOIN_GROUP (IPv6)" : "MCAST_JOIN_GROUP (IPv4)",
+		       setsockopt(mcast_socket(af), level, MCAST_JOIN_GROUP, &gr, sizeof(gr)));
+		report(v6 ? "MCAST_JOIN_SOURCE_GROUP (IPv6)" : "MCAST_JOIN_SOURCE_GROUP (IPv4)",
+		       setsockopt(mcast_socket(af), level, MCAST_JOIN_SOURCE_GROUP, &gsr, sizeof(gsr)));
+	}
+	struct ipv6_mreq m6 = { .ipv6mr_multiaddr = g6 };
+	report("IPV6_JOIN_GROUP", setsockopt(mcast_socket(AF_INET6), SOL_IPV6, IPV6_JOIN_GROUP,
+					     &m6, sizeof(m6)));
+	/* Hold the memberships while the kernel sends its reports. */
+	usleep(500000);
+	return 0;
 }
 
 /* Seccomp fault injection: classic BPF, no library needed. */
@@ -877,6 +1130,12 @@ int main(int argc, char **argv)
 		return cmd_hold(argc, argv);
 	if (!strcmp(cmd, "dns"))
 		return cmd_dns(argc, argv);
+	if (!strcmp(cmd, "send"))
+		return cmd_send(argc, argv);
+	if (!strcmp(cmd, "sniff"))
+		return cmd_sniff(argc, argv);
+	if (!strcmp(cmd, "mcast"))
+		return cmd_mcast(argc, argv);
 	if (!strcmp(cmd, "inject"))
 		return cmd_inject(argc, argv);
 	if (!strcmp(cmd, "kernel"))

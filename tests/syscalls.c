@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/keyctl.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -95,9 +96,40 @@ size_t exercise_native(struct call_result *out, size_t max)
 	CALL("socket AF_KEY", EPERM, syscall(SYS_socket, AF_KEY, SOCK_RAW, 2));
 	CALL("socket AF_TIPC", EPERM, syscall(SYS_socket, AF_TIPC, SOCK_RDM, 0));
 	CALL("socketpair AF_VSOCK", EPERM, syscall(SYS_socketpair, AF_VSOCK, SOCK_STREAM, 0, NULL));
+	/* Multicast joins, on a bad descriptor: without the filter, EBADF. */
+#define SETSOCKOPT(name_, level_, opt_) \
+	CALL("setsockopt " name_, EPERM, syscall(SYS_setsockopt, -1, level_, opt_, NULL, 0))
+	SETSOCKOPT("IP_ADD_MEMBERSHIP", SOL_IP, IP_ADD_MEMBERSHIP);
+	SETSOCKOPT("IP_ADD_MEMBERSHIP with high bits", 0x100000000UL | SOL_IP,
+		   0x100000000UL | IP_ADD_MEMBERSHIP);
+	SETSOCKOPT("IP_ADD_SOURCE_MEMBERSHIP", SOL_IP, IP_ADD_SOURCE_MEMBERSHIP);
+	SETSOCKOPT("IP_BLOCK_SOURCE", SOL_IP, IP_BLOCK_SOURCE);
+	SETSOCKOPT("IP_UNBLOCK_SOURCE", SOL_IP, IP_UNBLOCK_SOURCE);
+	SETSOCKOPT("IP_MSFILTER", SOL_IP, IP_MSFILTER);
+	SETSOCKOPT("MCAST_JOIN_GROUP (IPv4)", SOL_IP, MCAST_JOIN_GROUP);
+	SETSOCKOPT("MCAST_JOIN_SOURCE_GROUP (IPv4)", SOL_IP, MCAST_JOIN_SOURCE_GROUP);
+	SETSOCKOPT("MCAST_BLOCK_SOURCE (IPv4)", SOL_IP, MCAST_BLOCK_SOURCE);
+	SETSOCKOPT("MCAST_UNBLOCK_SOURCE (IPv4)", SOL_IP, MCAST_UNBLOCK_SOURCE);
+	SETSOCKOPT("MCAST_MSFILTER (IPv4)", SOL_IP, MCAST_MSFILTER);
+	SETSOCKOPT("IPV6_JOIN_GROUP", SOL_IPV6, IPV6_JOIN_GROUP);
+	SETSOCKOPT("IPV6_JOIN_GROUP with high bits", 0x100000000UL | SOL_IPV6,
+		   0x100000000UL | IPV6_JOIN_GROUP);
+	SETSOCKOPT("IPV6_JOIN_ANYCAST", SOL_IPV6, IPV6_JOIN_ANYCAST);
+	SETSOCKOPT("MCAST_JOIN_GROUP (IPv6)", SOL_IPV6, MCAST_JOIN_GROUP);
+	SETSOCKOPT("MCAST_JOIN_SOURCE_GROUP (IPv6)", SOL_IPV6, MCAST_JOIN_SOURCE_GROUP);
+	SETSOCKOPT("MCAST_BLOCK_SOURCE (IPv6)", SOL_IPV6, MCAST_BLOCK_SOURCE);
+	SETSOCKOPT("MCAST_UNBLOCK_SOURCE (IPv6)", SOL_IPV6, MCAST_UNBLOCK_SOURCE);
+	SETSOCKOPT("MCAST_MSFILTER (IPv6)", SOL_IPV6, MCAST_MSFILTER);
+#undef SETSOCKOPT
 	/* Allowed, for contrast. */
 	CALL("socket AF_INET (allowed)", 0, syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0));
 	CALL("socket AF_UNIX (allowed)", 0, syscall(SYS_socket, AF_UNIX, SOCK_DGRAM, 0));
+	int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int ttl = 1;
+	CALL("setsockopt IP_MULTICAST_TTL (allowed)", 0,
+	     syscall(SYS_setsockopt, udp, SOL_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)));
+	if (udp >= 0)
+		close(udp);
 	if (devnull >= 0)
 		close(devnull);
 	return n;

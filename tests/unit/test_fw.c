@@ -5,7 +5,10 @@
 #include <cmocka.h>
 #include <libiptc/libip6tc.h>
 #include <libiptc/libiptc.h>
+#include <linux/netfilter/xt_addrtype.h>
+#include <linux/netfilter/xt_owner.h>
 #include <linux/netfilter/xt_set.h>
+#include <linux/netfilter/xt_tcpudp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +138,7 @@ static void test_ruleset_v4(void **state)
 		"-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
 		"-A INPUT -p tcp -m tcp --dport 3000 -j ACCEPT\n"
 		"-A INPUT -p udp -m udp --dport 5353 -j ACCEPT\n"
+		"-A OUTPUT -m owner --socket-exists -m addrtype ! --src-type LOCAL -j DROP\n"
 		"-A OUTPUT -o lo -j ACCEPT\n"
 		"-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
 		"-A OUTPUT -d 192.0.2.53/32 -p udp -m udp --dport 53 -j ACCEPT\n"
@@ -175,12 +179,28 @@ static void test_ruleset_v6(void **state)
 	assert_null(strstr(text, "::1/128")); /* loopback needs no rule */
 	assert_non_null(strstr(text, "--reject-with icmp6-adm-prohibited\nCOMMIT\n"));
 	assert_non_null(strstr(text, "--match-set palisade6 dst"));
+	/* Neighbour discovery and listener reports, which may come from ::,
+	 * before spoofed sources are dropped; the spoofing rule first of all
+	 * the rest. */
+	const char *nd_then_spoof =
+		"-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 133 -j ACCEPT\n"
+		"-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\n"
+		"-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT\n"
+		"-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 143 -j ACCEPT\n"
+		"-A OUTPUT -m owner --socket-exists -m addrtype ! --src-type LOCAL -j DROP\n"
+		"-A OUTPUT -o lo -j ACCEPT\n";
+	assert_non_null(strstr(text, nd_then_spoof));
+	assert_true(strstr(text, "-A OUTPUT") == strstr(text, nd_then_spoof));
 	free(text);
 }
 
-/* With the DNS filter: palisade's own resolver first, DNS anywhere else
- * refused for all but root (by the port before any DNAT), and the
- * resolvers reachable by root only. In audit mode nothing is rejected. */
+/* With the DNS filter: no spoofed sources, nothing from a non-root
+ * socket's port 53 or 853, palisade's own resolver on lo, DNS anywhere
+ * else refused for all but root (by the port before any DNAT), no
+ * loopback address but 127.0.0.1 for the agent (Docker's resolver is on
+ * 127.0.0.11 at a port of its own), and the resolvers reachable by root
+ * only. In audit mode nothing is rejected; what no allowlist could let
+ * through is still dropped. */
 static void test_ruleset_dns_filter(void **state)
 {
 	(void)state;
@@ -191,18 +211,61 @@ static void test_ruleset_dns_filter(void **state)
 	struct ruleset rs;
 	assert_int_equal(ruleset_build(&spec, NET_V4, &rs), 0);
 	char *text = render(&rs);
-	const char *want =
-		"-A OUTPUT -d 127.0.0.1/32 -p udp -m udp --dport 53 -j ACCEPT\n"
-		"-A OUTPUT -d 127.0.0.1/32 -p tcp -m tcp --dport 53 -j ACCEPT\n"
+	assert_string_equal(text,
+		"*filter\n"
+		":INPUT DROP [0:0]\n"
+		":FORWARD DROP [0:0]\n"
+		":OUTPUT DROP [0:0]\n"
+		"-A INPUT -i lo -j ACCEPT\n"
+		"-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+		"-A OUTPUT -m owner --socket-exists -m addrtype ! --src-type LOCAL -j DROP\n"
+		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m udp --sport 53 -j DROP\n"
+		"-A OUTPUT -p tcp -m owner --socket-exists ! --uid-owner 0 -m tcp --sport 53 -j DROP\n"
+		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m udp --sport 853 -j DROP\n"
+		"-A OUTPUT -p tcp -m owner --socket-exists ! --uid-owner 0 -m tcp --sport 853 -j DROP\n"
+		"-A OUTPUT -d 127.0.0.1/32 -o lo -p udp -m udp --dport 53 -j ACCEPT\n"
+		"-A OUTPUT -d 127.0.0.1/32 -o lo -p tcp -m tcp --dport 53 -j ACCEPT\n"
 		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m conntrack --ctorigdstport 53 -j NFLOG --nflog-prefix palisade-dns --nflog-group 1953\n"
 		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m conntrack --ctorigdstport 53 -j REJECT --reject-with icmp-admin-prohibited\n"
 		"-A OUTPUT -p tcp -m owner --socket-exists ! --uid-owner 0 -m conntrack --ctorigdstport 53 -j NFLOG --nflog-prefix palisade-dns --nflog-group 1953\n"
 		"-A OUTPUT -p tcp -m owner --socket-exists ! --uid-owner 0 -m conntrack --ctorigdstport 53 -j REJECT --reject-with tcp-reset\n"
-		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m conntrack --ctorigdstport 853 -j NFLOG --nflog-prefix palisade-dns --nflog-group 1953\n";
-	assert_non_null(strstr(text, want));
-	/* Before loopback is let through: Docker's 127.0.0.11 is on lo. */
-	assert_true(strstr(text, want) < strstr(text, "-A OUTPUT -o lo -j ACCEPT\n"));
-	assert_non_null(strstr(text, "-A OUTPUT -d 192.0.2.53/32 -p udp -m owner --uid-owner 0 -m udp --dport 53 -j ACCEPT\n"));
+		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m conntrack --ctorigdstport 853 -j NFLOG --nflog-prefix palisade-dns --nflog-group 1953\n"
+		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m conntrack --ctorigdstport 853 -j REJECT --reject-with icmp-admin-prohibited\n"
+		"-A OUTPUT -p tcp -m owner --socket-exists ! --uid-owner 0 -m conntrack --ctorigdstport 853 -j NFLOG --nflog-prefix palisade-dns --nflog-group 1953\n"
+		"-A OUTPUT -p tcp -m owner --socket-exists ! --uid-owner 0 -m conntrack --ctorigdstport 853 -j REJECT --reject-with tcp-reset\n"
+		"-A OUTPUT -d 127.0.0.1/32 -o lo -j ACCEPT\n"
+		"-A OUTPUT -d 127.0.0.0/8 -m owner --socket-exists ! --uid-owner 0 -j NFLOG --nflog-prefix palisade-loopback --nflog-group 1953\n"
+		"-A OUTPUT -d 127.0.0.0/8 -p tcp -m owner --socket-exists ! --uid-owner 0 -j REJECT --reject-with tcp-reset\n"
+		"-A OUTPUT -d 127.0.0.0/8 -m owner --socket-exists ! --uid-owner 0 -j REJECT --reject-with icmp-admin-prohibited\n"
+		"-A OUTPUT -o lo -j ACCEPT\n"
+		"-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+		"-A OUTPUT -d 192.0.2.53/32 -p udp -m owner --uid-owner 0 -m udp --dport 53 -j ACCEPT\n"
+		"-A OUTPUT -d 192.0.2.53/32 -p tcp -m owner --uid-owner 0 -m tcp --dport 53 -j ACCEPT\n"
+		"-A OUTPUT -p tcp -m set --match-set palisade4 dst -m multiport --dports 443 -j ACCEPT\n"
+		"-A OUTPUT -m set --match-set palisade4-port dst,dst -j ACCEPT\n"
+		"-A OUTPUT -m set --match-set palisade4-all dst -j ACCEPT\n"
+		"-A OUTPUT -j NFLOG --nflog-prefix palisade-refused --nflog-group 1953\n"
+		"-A OUTPUT -p tcp -j REJECT --reject-with tcp-reset\n"
+		"-A OUTPUT -j REJECT --reject-with icmp-admin-prohibited\n"
+		"COMMIT\n");
+	free(text);
+
+	/* IPv6: the same, with ::1 for palisade's DNS, and no loopback
+	 * refusal: ::1 is IPv6's only loopback address. */
+	assert_int_equal(ruleset_build(&spec, NET_V6, &rs), 0);
+	text = render(&rs);
+	assert_non_null(strstr(text,
+		"-A OUTPUT -m owner --socket-exists -m addrtype ! --src-type LOCAL -j DROP\n"
+		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m udp --sport 53 -j DROP\n"
+		"-A OUTPUT -p tcp -m owner --socket-exists ! --uid-owner 0 -m tcp --sport 53 -j DROP\n"
+		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m udp --sport 853 -j DROP\n"
+		"-A OUTPUT -p tcp -m owner --socket-exists ! --uid-owner 0 -m tcp --sport 853 -j DROP\n"
+		"-A OUTPUT -d ::1/128 -o lo -p udp -m udp --dport 53 -j ACCEPT\n"
+		"-A OUTPUT -d ::1/128 -o lo -p tcp -m tcp --dport 53 -j ACCEPT\n"
+		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m conntrack --ctorigdstport 53 -j NFLOG"));
+	assert_null(strstr(text, "palisade-loopback"));
+	assert_true(strstr(text, "--icmpv6-type 143 -j ACCEPT\n") <
+		    strstr(text, "--src-type LOCAL -j DROP\n"));
 	free(text);
 
 	/* Docker's 127.0.0.11 without its upstreams named: root's DNS may go
@@ -223,6 +286,11 @@ static void test_ruleset_dns_filter(void **state)
 	assert_non_null(strstr(text, "-A OUTPUT -j NFLOG --nflog-prefix palisade-audit --nflog-group 1953\n"
 				     "-A OUTPUT -j ACCEPT\nCOMMIT\n"));
 	assert_non_null(strstr(text, "--ctorigdstport 53 -j NFLOG --nflog-prefix palisade-audit-dns"));
+	assert_non_null(strstr(text,
+		"-A OUTPUT -d 127.0.0.0/8 -m owner --socket-exists ! --uid-owner 0 -j NFLOG --nflog-prefix palisade-audit-loopback --nflog-group 1953\n"
+		"-A OUTPUT -d 127.0.0.0/8 -m owner --socket-exists ! --uid-owner 0 -j ACCEPT\n"));
+	assert_non_null(strstr(text, "-A OUTPUT -m owner --socket-exists -m addrtype ! --src-type LOCAL -j DROP\n"));
+	assert_non_null(strstr(text, "-m udp --sport 53 -j DROP\n"));
 	free(text);
 }
 
@@ -281,6 +349,59 @@ static void test_encode(void **state)
 	assert_int_equal(sm->match_set.flags, 0);
 	n = iptc_encode(&r, NET_V4, 7, 1, buf, sizeof(buf));
 	assert_int_equal(m->u.user.revision, 1);
+
+	/* No spoofing: --socket-exists alone, then addrtype revision 1 (both
+	 * families) with LOCAL inverted, then DROP, a standard verdict. */
+	memset(&r, 0, sizeof(r));
+	r.owner_uid = -1;
+	r.chain = CHAIN_OUTPUT;
+	r.icmp6_type = -1;
+	r.socket_exists = true;
+	r.src_not_local = true;
+	r.verdict = VERDICT_DROP;
+	for (int f = 0; f < 2; f++) {
+		enum net_family fam = f ? NET_V6 : NET_V4;
+		size_t head = f ? sizeof(struct ip6t_entry) : sizeof(struct ipt_entry);
+		n = iptc_encode(&r, fam, 0, 4, buf, sizeof(buf));
+		assert_true(n > head);
+		size_t off = head;
+		m = (void *)(buf + off);
+		assert_string_equal(m->u.user.name, "owner");
+		struct xt_owner_match_info *ow = (void *)m->data;
+		assert_int_equal(ow->match, XT_OWNER_SOCKET);
+		assert_int_equal(ow->invert, 0);
+		off += m->u.match_size;
+		m = (void *)(buf + off);
+		assert_string_equal(m->u.user.name, "addrtype");
+		assert_int_equal(m->u.user.revision, 1);
+		struct xt_addrtype_info_v1 *at = (void *)m->data;
+		assert_int_equal(at->source, XT_ADDRTYPE_LOCAL);
+		assert_int_equal(at->dest, 0);
+		assert_int_equal(at->flags, XT_ADDRTYPE_INVERT_SOURCE);
+		off += m->u.match_size;
+		uint16_t target_offset = f ? ((struct ip6t_entry *)(void *)buf)->target_offset
+					   : ((struct ipt_entry *)(void *)buf)->target_offset;
+		assert_int_equal(target_offset, off);
+		struct xt_entry_target *t = (void *)(buf + off);
+		assert_string_equal(t->u.user.name, IPTC_LABEL_DROP);
+	}
+
+	/* A source port: the destination ports stay the whole range. */
+	memset(&r, 0, sizeof(r));
+	r.owner_uid = -1;
+	r.chain = CHAIN_OUTPUT;
+	r.icmp6_type = -1;
+	r.proto = PROTO_UDP;
+	r.sport = 853;
+	r.verdict = VERDICT_DROP;
+	n = iptc_encode(&r, NET_V4, 0, 4, buf, sizeof(buf));
+	m = (void *)(buf + sizeof(struct ipt_entry));
+	assert_string_equal(m->u.user.name, "udp");
+	struct xt_udp *u = (void *)m->data;
+	assert_int_equal(u->spts[0], 853);
+	assert_int_equal(u->spts[1], 853);
+	assert_int_equal(u->dpts[0], 0);
+	assert_int_equal(u->dpts[1], 0xffff);
 
 	/* Too small a buffer is refused, not overrun. */
 	assert_int_equal(iptc_encode(&r, NET_V4, 7, 4, buf, 100), 0);
