@@ -210,4 +210,23 @@ rb_refused gw "--allow-private '*.rebind.test': the gateway still" 10.77.0.1 gw.
 rb_refused ll6 "--allow-private '*.rebind.test': fe80::1 still" fe80::1 ll6.rebind.test \
     'link-local' palisade6
 
+# 5. Audit mode lets everything through, but its report does not make the
+# neighbourhood an entry: a private answer becomes the opt-in, the metadata
+# address a comment.
+rm -f "$R/etc/palisade/rb-audit.allow"
+RB_RESOLVE=yes RB_NAMES="meta.rebind.test priv.rebind.test" \
+    run_palisade "$R" -u agent -a '*.rebind.test' --audit \
+    --audit-report /etc/palisade/rb-audit.allow -- /bin/sh /work/rebind.sh
+RB_REPORT=$(cat "$R/etc/palisade/rb-audit.allow" 2>/dev/null)
+expect_match "audit: the metadata answer is logged as what would be refused" \
+    'audit: refused 169\.254\.169\.254 for meta\.rebind\.test: a link-local address' "$ERR"
+expect_match "audit report: a private answer is reported as its opt-in" \
+    '^private priv\.rebind\.test$' "$RB_REPORT"
+expect_match "audit report: the metadata address is said in a comment" \
+    '^# refused 169\.254\.169\.254 for meta\.rebind\.test: ' "$RB_REPORT"
+expect_no_match "audit report: the metadata address is no entry" \
+    '(^|[[:space:]])169\.254\.169\.254(:[0-9*]+)?($|[[:space:]])' \
+    "$(printf '%s\n' "$RB_REPORT" | grep -v '^#')"
+rm -f "$R/etc/palisade/rb-audit.allow"
+
 cp "$WORK/rb-resolv.saved" "$R/etc/resolv.conf"
