@@ -195,22 +195,7 @@ rb_refused priv-wild "rebind through the DNS filter: a private address" 10.77.0.
 rb_refused priv "rebind through the DNS filter: an exact name's private address" 10.77.0.10 \
     priv.test 'private' palisade4
 
-# 4. A wildcard opted in explicitly: its private answers are reached, the
-# neighbourhood still is not.
-RB_RESOLVE=yes RB_NAMES="$RB_WILD" \
-    run_palisade "$R" -u agent -a '*.rebind.test' --allow-private '*.rebind.test' \
-    -- /bin/sh /work/rebind.sh
-expect_eq "--allow-private '*.rebind.test': the agent ran (stderr: $(printf '%s' "$ERR" | head -c 300))" 0 "$RC"
-expect_match "--allow-private '*.rebind.test': a private answer is reached" '^open' \
-    "$(rb_result priv-wild)"
-rb_refused meta "--allow-private '*.rebind.test': 169.254.169.254 still" 169.254.169.254 \
-    meta.rebind.test 'link-local' palisade4
-rb_refused gw "--allow-private '*.rebind.test': the gateway still" 10.77.0.1 gw.rebind.test \
-    'gateway' palisade4
-rb_refused ll6 "--allow-private '*.rebind.test': fe80::1 still" fe80::1 ll6.rebind.test \
-    'link-local' palisade6
-
-# 5. Audit mode lets everything through, but its report does not make the
+# 4. Audit mode lets everything through, but its report does not make the
 # neighbourhood an entry: a private answer becomes the opt-in, the metadata
 # address a comment.
 rm -f "$R/etc/palisade/rb-audit.allow"
@@ -228,5 +213,20 @@ expect_no_match "audit report: the metadata address is no entry" \
     '(^|[[:space:]])169\.254\.169\.254(:[0-9*]+)?($|[[:space:]])' \
     "$(printf '%s\n' "$RB_REPORT" | grep -v '^#')"
 rm -f "$R/etc/palisade/rb-audit.allow"
+
+# 5. A wildcard opted in explicitly: its private answers are reached, the
+# neighbourhood still is not.
+RB_RESOLVE=yes RB_NAMES="$RB_WILD" \
+    run_palisade "$R" -u agent -a '*.rebind.test' --allow-private '*.rebind.test' \
+    -- /bin/sh /work/rebind.sh
+expect_eq "--allow-private '*.rebind.test': the agent ran (stderr: $(printf '%s' "$ERR" | head -c 300))" 0 "$RC"
+expect_match "--allow-private '*.rebind.test': a private answer is reached" '^open' \
+    "$(rb_result priv-wild)"
+rb_refused meta "--allow-private '*.rebind.test': 169.254.169.254 still" 169.254.169.254 \
+    meta.rebind.test 'link-local' palisade4
+rb_refused gw "--allow-private '*.rebind.test': the gateway still" 10.77.0.1 gw.rebind.test \
+    'gateway' palisade4
+rb_refused ll6 "--allow-private '*.rebind.test': fe80::1 still" fe80::1 ll6.rebind.test \
+    'link-local' palisade6
 
 cp "$WORK/rb-resolv.saved" "$R/etc/resolv.conf"
