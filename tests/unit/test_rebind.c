@@ -183,7 +183,9 @@ static void test_ipv6_embedding_ipv4(void **state)
 	NEVER("2002:a00:1::", "of 10.0.0.1, a private");
 	NEVER("2002:7f00:1::", "loopback");
 	NEVER("2002::", "of 0.0.0.0");
+	NEVER("2002:ffff:ffff::", "of 255.255.255.255, the limited broadcast");
 	OK("2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+	OK("2002:100::"); /* 6to4 of 1.0.0.0 */
 	OK("2003::");
 }
 
