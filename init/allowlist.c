@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../fw/dnsmsg.h"
 #include "presets.h"
 #include "safefile.h"
 
@@ -221,6 +222,7 @@ void allowlist_free(struct allowlist *l)
 {
 	free(l->v);
 	free(l->index);
+	free(l->priv);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -348,6 +350,101 @@ int allowlist_add_list(struct allowlist *l, const char *text, const char *origin
 	return 0;
 }
 
+int allowlist_add_private(struct allowlist *l, const char *text, const char *origin,
+			  struct perr *err)
+{
+	struct entry e;
+	char why[ALLOW_LINE_MAX + 200];
+	if (entry_parse(text, &e, why, sizeof(why)) < 0)
+		return perr_set(err, "%s: %s", origin, why);
+	if (e.kind == ENTRY_NET)
+		return perr_set(err, "%s: \"%s\" is an address or network, which the allowlist "
+				"allows as written (-a %s); opt in a name to let it resolve to "
+				"private addresses", origin, text, text);
+	if (e.ports != PORTS_DEFAULT)
+		return perr_set(err, "%s: \"%s\" has a port: opt in the name alone (the "
+				"entries that allow it say which ports)", origin, text);
+	for (size_t i = 0; i < l->npriv; i++)
+		if (l->priv[i].kind == e.kind && strcmp(l->priv[i].name, e.name) == 0)
+			return 0;
+	if (l->npriv == l->privcap) {
+		size_t cap = l->privcap ? l->privcap * 2 : 8;
+		struct private_name *v = realloc(l->priv, cap * sizeof(*v));
+		if (!v)
+			return perr_set(err, "%s: out of memory", origin);
+		l->priv = v;
+		l->privcap = cap;
+	}
+	struct private_name *p = &l->priv[l->npriv++];
+	memset(p, 0, sizeof(*p));
+	p->kind = e.kind;
+	memcpy(p->name, e.name, sizeof(p->name));
+	snprintf(p->origin, sizeof(p->origin), "%s", origin);
+	return 0;
+}
+
+int allowlist_add_private_list(struct allowlist *l, const char *text, const char *origin,
+			       struct perr *err)
+{
+	const char *sep = ", \t\r\n";
+	size_t index = 0;
+	const char *p = text;
+	while (*p) {
+		p += strspn(p, sep);
+		size_t n = strcspn(p, sep);
+		if (n == 0)
+			break;
+		index++;
+		char item[ALLOW_LINE_MAX + 1];
+		char o[ORIGIN_MAX];
+		snprintf(o, sizeof(o), "%s entry %zu", origin, index);
+		if (n > ALLOW_LINE_MAX)
+			return perr_set(err, "%s: an entry of %zu bytes is longer than %d", o, n,
+					ALLOW_LINE_MAX);
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (allowlist_add_private(l, item, o, err) < 0)
+			return -1;
+		p += n;
+	}
+	return 0;
+}
+
+bool allowlist_private_ok(const struct allowlist *l, const char *name)
+{
+	for (size_t i = 0; i < l->npriv; i++) {
+		const struct private_name *p = &l->priv[i];
+		if (p->kind == ENTRY_DOMAIN ? strcmp(p->name, name) == 0
+					    : dns_name_under(p->name, name))
+			return true;
+	}
+	return false;
+}
+
+int allowlist_check_private(const struct allowlist *l, struct perr *err)
+{
+	for (size_t i = 0; i < l->npriv; i++) {
+		const struct private_name *p = &l->priv[i];
+		bool wild = p->kind == ENTRY_WILDCARD;
+		bool found = false;
+		for (size_t k = 0; k < l->n && !found; k++) {
+			const struct entry *e = &l->v[k];
+			if (e->kind == ENTRY_DOMAIN)
+				found = wild ? dns_name_under(p->name, e->name)
+					     : strcmp(e->name, p->name) == 0;
+			else if (e->kind == ENTRY_WILDCARD)
+				found = dns_name_under(e->name, p->name) ||
+					(wild && (strcmp(e->name, p->name) == 0 ||
+						  dns_name_under(p->name, e->name)));
+		}
+		if (!found)
+			return perr_set(err, "%s: \"%s%s\" may resolve to private addresses, but no "
+					"entry allows it; allow it too (-a '%s%s')", p->origin,
+					wild ? "*." : "", p->name, wild ? "*." : "", p->name);
+	}
+	return 0;
+}
+
 int allowlist_add_text(struct allowlist *l, const char *buf, size_t len,
 		       const char *origin, struct perr *err)
 {
@@ -381,6 +478,19 @@ int allowlist_add_text(struct allowlist *l, const char *buf, size_t len,
 			continue;
 		char o[ORIGIN_MAX];
 		snprintf(o, sizeof(o), "%s line %zu", origin, lineno);
+		/* "private NAME": entries hold no blanks, so the keyword and a
+		 * blank cannot start one. */
+		if (strncmp(s, "private", 7) == 0 && isspace((unsigned char)s[7])) {
+			char *name = s + 7;
+			while (isspace((unsigned char)*name))
+				name++;
+			if (strpbrk(name, " \t\r\v\f"))
+				return perr_set(err, "%s: \"%s\": write one name after \"private\"",
+						o, s);
+			if (allowlist_add_private(l, name, o, err) < 0)
+				return -1;
+			continue;
+		}
 		if (allowlist_add(l, s, o, err) < 0)
 			return -1;
 	}

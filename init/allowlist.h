@@ -31,10 +31,21 @@ struct entry {
 
 struct allowlist_index;
 
+/* A name that may resolve to private addresses (--allow-private NAME,
+ * PALISADE_ALLOW_PRIVATE, a "private NAME" line): kind ENTRY_DOMAIN or,
+ * written explicitly, ENTRY_WILDCARD. */
+struct private_name {
+	enum entry_kind kind;
+	char name[DOMAIN_MAX + 1];
+	char origin[ORIGIN_MAX];
+};
+
 struct allowlist {
 	struct entry *v;
 	size_t n, cap;
 	struct allowlist_index *index; /* finds duplicates */
+	struct private_name *priv;     /* names opted in to private addresses */
+	size_t npriv, privcap;
 };
 
 /* Longest line of an allowlist file, and longest entry anywhere. */
@@ -66,9 +77,34 @@ int allowlist_add(struct allowlist *l, const char *text, const char *origin,
 int allowlist_add_list(struct allowlist *l, const char *text,
 		       const char *origin, struct perr *err);
 
+/* Opts a name in to private addresses: "db.corp.example" or, explicitly,
+ * "*.corp.example" (every name under it). An address, a network or a port
+ * is refused: those are written as entries and mean what they say. The
+ * name is not allowed by this alone. Returns 0 or -1 with
+ * `origin: "text" ...` in err. */
+int allowlist_add_private(struct allowlist *l, const char *text, const char *origin,
+			  struct perr *err);
+
+/* Every item of a list separated by commas, spaces, tabs or newlines
+ * (PALISADE_ALLOW_PRIVATE), each opted in. */
+int allowlist_add_private_list(struct allowlist *l, const char *text, const char *origin,
+			       struct perr *err);
+
+/* Whether an answer for name (lowercase, no final dot) may be a private
+ * address: name is an opted-in name or under an opted-in *.suffix. */
+bool allowlist_private_ok(const struct allowlist *l, const char *name);
+
+/* Checks that each opted-in name is one that an entry allows (a typo would
+ * otherwise go unnoticed): "db.corp.example" needs the entry
+ * db.corp.example or a wildcard over it; "*.corp.example" needs the same
+ * wildcard, a wider one, or a name under corp.example. */
+int allowlist_check_private(const struct allowlist *l, struct perr *err);
+
 /* Adds every line of buf (len bytes, not NUL-terminated): one item a line,
- * blank lines and '#' comments allowed. Lines longer than ALLOW_LINE_MAX and
- * NUL bytes are refused with the line number. origin is the file name. */
+ * blank lines and '#' comments allowed. A line "private NAME" opts NAME in
+ * to private addresses (allowlist_add_private). Lines longer than
+ * ALLOW_LINE_MAX and NUL bytes are refused with the line number. origin is
+ * the file name. */
 int allowlist_add_text(struct allowlist *l, const char *buf, size_t len,
 		       const char *origin, struct perr *err);
 

@@ -26,6 +26,13 @@ static const char usage_text[] =
 	"  -f, --allow-file FILE      read entries from a root-owned FILE, one a line;\n"
 	"                             repeatable; " DEFAULT_ALLOW_FILE " is read when it exists\n"
 	"  -p, --preset NAME          allow a built-in preset (same as -a @NAME)\n"
+	"      --allow-private NAME   let the allowed NAME (or, written so, every name\n"
+	"                             under *.NAME) resolve to private addresses (10/8,\n"
+	"                             172.16/12, 192.168/16, 100.64/10, fc00::/7);\n"
+	"                             repeatable; also PALISADE_ALLOW_PRIVATE. No name\n"
+	"                             ever brings in loopback, link-local (cloud\n"
+	"                             metadata), multicast, broadcast or the container's\n"
+	"                             own addresses and gateways\n"
 	"      --list-presets         print the presets and exit\n"
 	"      --default-ports LIST   ports for entries without one (default " DEFAULT_PORTS ")\n"
 	"      --expose PORT[/udp]    accept incoming connections on PORT; repeatable\n"
@@ -79,6 +86,7 @@ enum {
 	OPT_LOG_FORMAT,
 	OPT_AUDIT,
 	OPT_AUDIT_REPORT,
+	OPT_ALLOW_PRIVATE,
 };
 
 static const struct option long_options[] = {
@@ -102,6 +110,7 @@ static const struct option long_options[] = {
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "audit", no_argument, NULL, OPT_AUDIT },
 	{ "audit-report", required_argument, NULL, OPT_AUDIT_REPORT },
+	{ "allow-private", required_argument, NULL, OPT_ALLOW_PRIVATE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -274,6 +283,10 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 		case OPT_AUDIT_REPORT:
 			c->audit_report = optarg;
 			break;
+		case OPT_ALLOW_PRIVATE:
+			if (allowlist_add_private(&c->allow, optarg, origin, err) < 0)
+				return -1;
+			break;
 		case ':':
 			return perr_set(err, "option \"%s\" needs a value; palisade --help lists the options",
 					argv[optind - 1]);
@@ -295,6 +308,10 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 	const char *env_allow = getenv_from(envp, "PALISADE_ALLOW");
 	if (env_allow && allowlist_add_list(&c->allow, env_allow, "PALISADE_ALLOW", err) < 0)
 		return -1;
+	const char *env_private = getenv_from(envp, "PALISADE_ALLOW_PRIVATE");
+	if (env_private && allowlist_add_private_list(&c->allow, env_private,
+						      "PALISADE_ALLOW_PRIVATE", err) < 0)
+		return -1;
 
 	struct stat st;
 	if (lstat(c->allow_file, &st) == 0) {
@@ -304,6 +321,9 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 		return perr_set(err, "allowlist file %s: cannot inspect it: %s", c->allow_file,
 				strerror(errno));
 	}
+
+	if (allowlist_check_private(&c->allow, err) < 0)
+		return -1;
 
 	if (!c->user)
 		c->user = getenv_from(envp, "PALISADE_USER");

@@ -22,6 +22,7 @@
 #define REPEAT_SEC 30           /* the same refusal is logged once in this time */
 #define RECENT_MAX 128
 #define REPORT_MAX 4096
+#define REFUSED_RECENT_MAX 64   /* refused answers remembered, for repeats */
 
 /* The name an address was last an answer for, and until when an answer
  * keeps it in the sets. */
@@ -39,9 +40,17 @@ struct recent {
 	uint64_t at;
 };
 
+/* An answer the answer policy refused lately: logged once in REPEAT_SEC. */
+struct refused_recent {
+	uint32_t name_hash;
+	struct net_addr addr;
+	uint64_t at;
+};
+
 struct dnsfilter {
 	const struct config *cfg;
 	const struct fence_plan *plan;
+	const struct hostnet *host;     /* the container's neighbourhood */
 	struct ipset *ipset;
 	bool v6;
 	struct addr_name names[NAMES_MAX];
@@ -57,6 +66,8 @@ struct dnsfilter {
 	uint64_t suppressed_at;
 	struct recent recent[RECENT_MAX];
 	size_t recent_next;
+	struct refused_recent refused_recent[REFUSED_RECENT_MAX];
+	size_t refused_next;
 	/* audit: allowlist lines for the report */
 	char **report;
 	size_t nreport;
@@ -306,14 +317,88 @@ static int allow_addr(struct dnsfilter *f, const char *name, const struct net_ad
 	return 0;
 }
 
+static uint32_t str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/* True when the same refusal was logged less than REPEAT_SEC ago. */
+static bool refusal_repeated(struct dnsfilter *f, const char *name, const struct net_addr *a)
+{
+	uint64_t now = clock_ms() / 1000;
+	uint32_t h = str_hash(name);
+	for (size_t i = 0; i < REFUSED_RECENT_MAX; i++) {
+		struct refused_recent *r = &f->refused_recent[i];
+		if (r->at && now - r->at < REPEAT_SEC && r->name_hash == h && net_equal(&r->addr, a)) {
+			f->suppressed++;
+			return true;
+		}
+	}
+	f->refused_recent[f->refused_next] = (struct refused_recent){ .name_hash = h, .addr = *a,
+								       .at = now };
+	f->refused_next = (f->refused_next + 1) % REFUSED_RECENT_MAX;
+	return false;
+}
+
+/* An answer of name that the answer policy keeps out of the fence. allowed:
+ * the name is allowed (otherwise this is audit mode, which logged the
+ * query already). */
+static void answer_refused(struct dnsfilter *f, const char *name, bool allowed,
+			   const struct net_addr *a, enum rebind_verdict v, const char *why)
+{
+	f->dirty = true;
+	if (f->cfg->audit && v == REBIND_PRIVATE) {
+		/* The report lets it through as the user would: by opting in. */
+		char line[DNS_NAME_MAX + 16];
+		snprintf(line, sizeof(line), "private %s", name);
+		report_add(f, line);
+	}
+	if (!allowed || refusal_repeated(f, name, a) || !log_allowed(f))
+		return;
+	char m[REBIND_MSG_MAX];
+	rebind_message(name, a, v, why, m, sizeof(m));
+	if (f->cfg->audit) {
+		log_info("audit: %s (let through: audit mode)", m);
+		return;
+	}
+	if (f->cfg->log_json) {
+		char buf[REBIND_MSG_MAX + 256], t[NET_ADDR_STRLEN];
+		struct text tx;
+		net_format(a, t, sizeof(t));
+		text_init(&tx, buf, sizeof(buf));
+		textf(&tx, "{\"event\":\"answer-refused\",\"name\":\"");
+		json_str(&tx, name);
+		textf(&tx, "\",\"addr\":\"%s\",\"why\":\"", t);
+		json_str(&tx, why);
+		textf(&tx, "\",\"verdict\":\"%s\"}", v == REBIND_PRIVATE ? "private" : "never");
+		fprintf(stderr, "%s\n", buf);
+		return;
+	}
+	log_info("%s", m);
+}
+
 static int answered(void *ctx, const struct dns_query *q, const struct dns_answer *a)
 {
 	struct dnsfilter *f = ctx;
 	bool allowed = name_allowed(f, q->name);
+	bool opted_in = allowlist_private_ok(&f->cfg->allow, q->name);
 	uint64_t now = clock_ms() / 1000;
 	for (size_t i = 0; i < a->naddrs; i++) {
 		uint32_t ttl = a->addrs[i].ttl < TTL_MAX ? a->addrs[i].ttl : TTL_MAX;
 		bool fresh;
+		char why[REBIND_WHY_MAX];
+		enum rebind_verdict v = rebind_classify(&a->addrs[i].addr, f->host, why, sizeof(why));
+		if (!rebind_allowed(v, opted_in)) {
+			/* Never in the sets for this name: remembered only to name
+			 * a refused connection to it (an until of 0 leaves the time
+			 * another name keeps it there unchanged). */
+			name_record(f, &a->addrs[i].addr, q->name, 0, &fresh);
+			answer_refused(f, q->name, allowed, &a->addrs[i].addr, v, why);
+			continue;
+		}
 		uint64_t until = name_record(f, &a->addrs[i].addr, q->name,
 					     now + ttl + f->cfg->dns_grace, &fresh);
 		if (!allowed || !fresh)
@@ -378,6 +463,26 @@ static bool default_port(const struct dnsfilter *f, uint8_t proto, uint16_t port
 static void audit_record(struct dnsfilter *f, const struct nflog_event *ev, const char *name)
 {
 	char line[DNS_NAME_MAX + NET_ADDR_STRLEN + 16], a[NET_ADDR_STRLEN];
+	if (name) {
+		/* Allowing the name alone would not let this address through: a
+		 * private one needs the name opted in too; one that no name may
+		 * bring in is not put in the report as an entry (the user
+		 * decides whether to write the address itself), only said in a
+		 * comment. */
+		char why[REBIND_WHY_MAX];
+		enum rebind_verdict v = rebind_classify(&ev->dst, f->host, why, sizeof(why));
+		if (v == REBIND_NEVER) {
+			char m[REBIND_MSG_MAX], c[REBIND_MSG_MAX + 4];
+			rebind_message(name, &ev->dst, v, why, m, sizeof(m));
+			snprintf(c, sizeof(c), "# %s", m);
+			report_add(f, c);
+			return;
+		}
+		if (v == REBIND_PRIVATE && !allowlist_private_ok(&f->cfg->allow, name)) {
+			snprintf(line, sizeof(line), "private %s", name);
+			report_add(f, line);
+		}
+	}
 	net_format(&ev->dst, a, sizeof(a));
 	bool ports = ev->proto == IPPROTO_TCP || ev->proto == IPPROTO_UDP;
 	bool dflt = ports && default_port(f, ev->proto, ev->dport);
@@ -508,7 +613,7 @@ void dnsfilter_tick(struct dnsfilter *f)
 	}
 }
 
-struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct fence_plan *plan,
+struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *pol,
 				bool v6, struct perr *err)
 {
 	struct dnsfilter *f = calloc(1, sizeof(*f));
@@ -517,8 +622,18 @@ struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct fence_pla
 		return NULL;
 	}
 	f->cfg = cfg;
-	f->plan = plan;
+	f->plan = &pol->plan;
+	f->host = &pol->host;
 	f->v6 = v6;
+	/* Audit mode: a private answer refused at start goes into the report
+	 * as the opt-in that lets it through. */
+	for (size_t i = 0; cfg->audit && i < pol->nrefused; i++) {
+		if (pol->refused[i].verdict != REBIND_PRIVATE)
+			continue;
+		char line[DNS_NAME_MAX + 16];
+		snprintf(line, sizeof(line), "private %s", pol->refused[i].name);
+		report_add(f, line);
+	}
 	f->dirty = true;
 	f->ipset = ipset_open(err);
 	if (!f->ipset) {
@@ -552,6 +667,12 @@ int dnsfilter_write_report(struct dnsfilter *f, int fd, struct perr *err)
 		char e[ALLOW_LINE_MAX];
 		entry_format(&f->cfg->allow.v[i], e, sizeof(e));
 		snprintf(line, sizeof(line), "%s\n", e);
+		rc |= write_full(fd, line, strlen(line));
+	}
+	for (size_t i = 0; i < f->cfg->allow.npriv; i++) {
+		const struct private_name *p = &f->cfg->allow.priv[i];
+		snprintf(line, sizeof(line), "private %s%s\n", p->kind == ENTRY_WILDCARD ? "*." : "",
+			 p->name);
 		rc |= write_full(fd, line, strlen(line));
 	}
 	snprintf(line, sizeof(line), "# Reached only because of --audit (%zu):\n", f->nreport);

@@ -1,6 +1,8 @@
 /* The live allowlist: PID 1's DNS filter decides which names the agent may
  * resolve, adds the addresses of their answers to the fence's sets (for the
- * answer's TTL plus a grace period) before the answer is passed back, and
+ * answer's TTL plus a grace period) before the answer is passed back,
+ * except those the answer policy refuses (fw/rebind.h: the container's
+ * neighbourhood never, private addresses only for opted-in names), and
  * says what the fence refused (NFLOG), naming the address by the name the
  * agent last looked up for it. In audit mode it refuses nothing and
  * remembers what it would have refused, for a report. */
@@ -13,14 +15,16 @@
 #include "../fw/fence.h"
 #include "../fw/nflog.h"
 #include "config.h"
+#include "policy.h"
 
 #define STATUS_FILE "/run/palisade/status"
 
 struct dnsfilter;
 
-/* cfg and plan must outlive the filter. v6: IPv6 is fenced. Opens the
- * ipset socket (before privileges are dropped). */
-struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct fence_plan *plan,
+/* cfg and pol (its plan, and the container's addresses and gateways for
+ * the answer policy) must outlive the filter. v6: IPv6 is fenced. Opens
+ * the ipset socket (before privileges are dropped). */
+struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *pol,
 				bool v6, struct perr *err);
 void dnsfilter_free(struct dnsfilter *f);
 

@@ -226,7 +226,7 @@ static int live_start(struct live *lv, const struct config *cfg, bool no_v6,
 	}
 	log_debug("%s points at 127.0.0.1%s; upstreams: %zu", RESOLV_CONF,
 		  dnsproxy_has_v6(lv->proxy) ? " and ::1" : "", rs->n);
-	lv->filter = dnsfilter_new(cfg, &lv->pol.plan, !no_v6, err);
+	lv->filter = dnsfilter_new(cfg, &lv->pol, !no_v6, err);
 	if (!lv->filter)
 		return -1;
 	lv->nflog = nflog_open(NFLOG_GROUP, err);
@@ -317,6 +317,7 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 		if (pol->resolved[i].status != 0)
 			log_warn("%s did not resolve (%s): left out of the allowlist",
 				 pol->names[i], pol->resolved[i].why);
+	policy_log_refused(pol, cfg->audit);
 	if (fence_install(&pol->plan, &err) < 0 || fence_verify(&pol->plan, &err) < 0)
 		return fail(&err);
 	log_debug("fence installed and read back: it matches the plan");

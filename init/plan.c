@@ -59,6 +59,13 @@ void plan_print_config(FILE *out, const struct config *c, const struct agent_use
 			print_ports(out, e, &c->default_ports);
 		fprintf(out, "  [%s]\n", e->origin);
 	}
+	for (size_t i = 0; i < c->allow.npriv; i++) {
+		const struct private_name *p = &c->allow.priv[i];
+		char text[DOMAIN_MAX + 16];
+		snprintf(text, sizeof(text), "%s%s", p->kind == ENTRY_WILDCARD ? "*." : "", p->name);
+		fprintf(out, "  private %-24s may resolve to private addresses  [%s]\n", text,
+			p->origin);
+	}
 	if (c->expose.n) {
 		char buf[256];
 		port_list_format(&c->expose, buf, sizeof(buf));

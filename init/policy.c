@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fw/hostnet.h"
+#include "../lib/log.h"
 #include "../lib/text.h"
 
 /* Docker's embedded resolver (127.0.0.11) forwards from the container's own
@@ -19,6 +21,46 @@ static bool docker_forwards(const struct resolvers *r)
 		    !(r->v[i].bytes[1] == 0 && r->v[i].bytes[2] == 0 && r->v[i].bytes[3] == 1))
 			return true;
 	return false;
+}
+
+/* The answer policy at start: each name keeps the addresses it may bring
+ * into the fence; the others are recorded, to be logged. */
+static int keep_answers(struct policy *p, const struct config *c, struct perr *err)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < p->nnames; i++)
+		total += p->resolved[i].naddrs;
+	p->refused = calloc(total ? total : 1, sizeof(*p->refused));
+	if (!p->refused)
+		return perr_set(err, "out of memory");
+	for (size_t i = 0; i < p->nnames; i++) {
+		struct resolved *r = &p->resolved[i];
+		bool opted_in = allowlist_private_ok(&c->allow, p->names[i]);
+		size_t kept = 0, refused = 0;
+		for (size_t k = 0; k < r->naddrs; k++) {
+			struct refused_answer *x = &p->refused[p->nrefused];
+			enum rebind_verdict v = rebind_classify(&r->addrs[k], &p->host, x->why,
+								sizeof(x->why));
+			if (rebind_allowed(v, opted_in)) {
+				r->addrs[kept++] = r->addrs[k];
+				continue;
+			}
+			x->name = p->names[i];
+			x->addr = r->addrs[k];
+			x->verdict = v;
+			p->nrefused++;
+			refused++;
+		}
+		r->naddrs = kept;
+		if (kept == 0 && refused && c->strict) {
+			const struct refused_answer *x = &p->refused[p->nrefused - 1];
+			char m[REBIND_MSG_MAX];
+			rebind_message(x->name, &x->addr, x->verdict, x->why, m, sizeof(m));
+			return perr_set(err, "%s resolves only to addresses that a name may not "
+					"bring into the fence (%s), and --strict is set", x->name, m);
+		}
+	}
+	return 0;
 }
 
 int policy_build(struct policy *p, const struct config *c, bool v6, struct perr *err)
@@ -43,6 +85,19 @@ int policy_build(struct policy *p, const struct config *c, bool v6, struct perr 
 					"--dns ...)", RESOLV_CONF, t);
 		}
 	}
+
+	/* What the container's neighbourhood is: no name may bring its own
+	 * addresses, gateways, broadcast addresses or resolvers into the
+	 * fence. */
+	hostnet_init(&p->host);
+	if (hostnet_read(&p->host, err) < 0)
+		return -1;
+	for (size_t i = 0; i < p->resolvers.n; i++)
+		if (hostnet_add(&p->host, &p->resolvers.v[i], HOST_RESOLVER, NULL) < 0)
+			return perr_set(err, "out of memory");
+	for (size_t i = 0; i < p->resolvers.n_ext; i++)
+		if (hostnet_add(&p->host, &p->resolvers.ext[i], HOST_RESOLVER, NULL) < 0)
+			return perr_set(err, "out of memory");
 
 	/* Domain names, once each (the same name may come with other ports). */
 	p->names = calloc(c->allow.n ? c->allow.n : 1, sizeof(*p->names));
@@ -73,6 +128,8 @@ int policy_build(struct policy *p, const struct config *c, bool v6, struct perr 
 					"name or the resolver in %s", p->names[i], p->resolved[i].why,
 					RESOLV_CONF);
 	}
+	if (keep_answers(p, c, err) < 0)
+		return -1;
 
 	/* Destinations: literal addresses and networks, and every address of
 	 * every name, each with its entry's ports. */
@@ -128,8 +185,26 @@ int policy_build(struct policy *p, const struct config *c, bool v6, struct perr 
 	return rc;
 }
 
+void policy_log_refused(const struct policy *p, bool audit)
+{
+	for (size_t i = 0; i < p->nrefused && i < POLICY_LOG_REFUSED; i++) {
+		const struct refused_answer *x = &p->refused[i];
+		char m[REBIND_MSG_MAX];
+		rebind_message(x->name, &x->addr, x->verdict, x->why, m, sizeof(m));
+		if (audit)
+			log_warn("audit: %s (let through: audit mode)", m);
+		else
+			log_warn("%s", m);
+	}
+	if (p->nrefused > POLICY_LOG_REFUSED)
+		log_warn("%zu more answers refused; palisade --check lists them all",
+			 p->nrefused - POLICY_LOG_REFUSED);
+}
+
 void policy_free(struct policy *p)
 {
+	hostnet_free(&p->host);
+	free(p->refused);
 	if (p->resolved)
 		resolved_free(p->resolved, p->nnames);
 	free(p->resolved);
@@ -165,6 +240,14 @@ void policy_print(const struct policy *p, FILE *out)
 			fprintf(out, " %s", a);
 		}
 		fprintf(out, "\n");
+		for (size_t k = 0; k < p->nrefused; k++) {
+			const struct refused_answer *x = &p->refused[k];
+			if (x->name != r->name)
+				continue;
+			char m[REBIND_MSG_MAX];
+			rebind_message(x->name, &x->addr, x->verdict, x->why, m, sizeof(m));
+			fprintf(out, "    %s\n", m);
+		}
 	}
 	if (p->nnames == 0)
 		fprintf(out, "  (no names)\n");
@@ -230,4 +313,7 @@ void policy_summary(const struct policy *p, char *buf, size_t len)
 			if (p->resolved[i].status != 0)
 				textf(&t, " %s", p->names[i]);
 	}
+	if (p->nrefused)
+		textf(&t, "; %zu answer%s refused (the warnings above say why)", p->nrefused,
+		      p->nrefused == 1 ? "" : "s");
 }

@@ -49,8 +49,10 @@ mkdir -p "$R/usr/bin" && cp "$PROBE" "$R/usr/bin/sudo" && chmod 4755 "$R/usr/bin
 chmod 0755 "$R/work/agent.sh"
 
 echo
-echo "\$ palisade -u agent -a allowed.test -- sh /work/agent.sh      (as PID 1 of the sandbox)"
-in_sandbox "$R" /sbin/palisade -u agent -a allowed.test -- /bin/sh /work/agent.sh
+# The throwaway internet uses private addresses (10.77.0.0/24, fd77::/64):
+# a name may bring those into the fence only when opted in.
+echo "\$ palisade -u agent -a allowed.test --allow-private allowed.test -- sh /work/agent.sh      (as PID 1 of the sandbox)"
+in_sandbox "$R" /sbin/palisade -u agent -a allowed.test --allow-private allowed.test -- /bin/sh /work/agent.sh
 echo
 echo "the sandbox's firewall afterwards (iptables-save):"
 ip netns exec "$SANDBOX_NS" iptables-legacy-save -t filter | grep -v '^#' | sed 's/^/  /'

@@ -3,6 +3,8 @@
  *
  *   probe tcp ADDR PORT [TIMEOUT_MS]   connect; prints open|refused|timeout|error
  *   probe udp ADDR PORT [TIMEOUT_MS]   send, wait for the echo; prints reply|...
+ *                                      (ADDR may be a broadcast address;
+ *                                      fe80::1%IF names an interface)
  *   probe serve ADDR PORT...           TCP and UDP echo on each ADDR:PORT
  *   probe status                       capability, NoNewPrivs, Seccomp lines
  *   probe orphans N                    leaves N short-lived orphans to PID 1
@@ -59,6 +61,7 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <grp.h>
+#include <net/if.h>
 
 #include "../fw/ipset.h"
 #include "../fw/iptc.h"
@@ -101,9 +104,19 @@ static int make_addr(const char *host, const char *port, struct sockaddr_storage
 		*len = sizeof(*s4);
 		return AF_INET;
 	}
-	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+	/* A link-local address takes its interface: fe80::1%eth0. */
+	char a6[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	snprintf(a6, sizeof(a6), "%s", host);
+	char *scope = strchr(a6, '%');
+	if (scope)
+		*scope++ = '\0';
+	if (inet_pton(AF_INET6, a6, &s6->sin6_addr) == 1) {
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)p);
+		if (scope && !(s6->sin6_scope_id = if_nametoindex(scope))) {
+			fprintf(stderr, "probe: %s: no interface %s\n", host, scope);
+			exit(2);
+		}
 		*len = sizeof(*s6);
 		return AF_INET6;
 	}
@@ -168,7 +181,11 @@ static int cmd_udp(int argc, char **argv)
 	socklen_t len;
 	int af = make_addr(argv[0], argv[1], &ss, &len);
 	int fd = socket(af, SOCK_DGRAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0) {
+	/* A broadcast address is sent to as any other (SO_BROADCAST): whether
+	 * it leaves is the fence's business. */
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
+	    connect(fd, (struct sockaddr *)&ss, len) < 0) {
 		printf("error %s\n", strerror(errno));
 		return 1;
 	}

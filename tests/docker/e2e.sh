@@ -75,8 +75,11 @@ docker run -d --label "$LABEL" --name "$P-dnsmasq-$$" --network "$NET" --ip "$DN
     -v "$WORK/hosts":/hosts:ro $P/dnsmasq >/dev/null
 upstream_log() { docker logs "$P-dnsmasq-$$" 2>&1; }
 for _ in $(seq 1 50); do upstream_log | grep -q started && break; sleep 0.1; done
+# The test network's addresses are private (172.31.254.0/24): its names are
+# opted in to them.
 agent() { docker run --rm --label "$LABEL" --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
-              -e PALISADE_ALLOW="allowed.test *.wild.test rotating.test" "$@"; }
+              -e PALISADE_ALLOW="allowed.test *.wild.test rotating.test" \
+              -e PALISADE_ALLOW_PRIVATE="allowed.test *.wild.test rotating.test" "$@"; }
 
 # The agent reaches the allowed name and is refused the other, by name and
 # by address, at once; names go through palisade's filter to Docker's
@@ -134,10 +137,19 @@ expect_match "the summary names what is allowed" 'fenced: IPv4: 2 names, 1 addre
 expect_match "a refused connection is logged with its name" \
     "refused tcp to $A port 8080 \\(allowed\\.test\\) from uid 1000: not in the allowlist" "$ERR"
 
+# Without the opt-in, an allowed name's private address stays out of the
+# fence, and palisade says why.
+OUT=$(docker run --rm --label "$LABEL" --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
+      -e PALISADE_ALLOW=allowed.test $P/agent sh -c "probe tcp $A 443" 2>"$WORK/err")
+expect_match "without PALISADE_ALLOW_PRIVATE: the name's private address is refused" '^refused' "$OUT"
+expect_match "without PALISADE_ALLOW_PRIVATE: the refusal is logged by name" \
+    "refused $A for allowed\\.test: a private address \\(172\\.16\\.0\\.0/12\\); allowed for a name only with --allow-private allowed\\.test" \
+    "$(cat "$WORK/err")"
+
 # A name whose address changes (TTL 1 s) stays reachable on the new one.
 C=$P-rotate-$$
 docker run -d --label "$LABEL" --name "$C" --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
-    -e PALISADE_ALLOW=rotating.test $P/agent sh -c '
+    -e PALISADE_ALLOW=rotating.test -e PALISADE_ALLOW_PRIVATE=rotating.test $P/agent sh -c '
     addr() { probe dns rotating.test 127.0.0.1 | sed -n "s/^A \([0-9.]*\) .*/\1/p" | head -n 1; }
     a=$(addr); echo "first: $a $(probe tcp $a 80)"
     while [ ! -e /tmp/go ]; do sleep 0.1; done
@@ -163,14 +175,19 @@ mkdir -p "$WORK/audit"
 AUDIT_RUN='echo "name: $(nc -w 3 blocked.test 80 </dev/null 2>&1 | head -n 1)"; echo "port: $(probe tcp '"$A"' 8080)"'
 OUT=$(docker run --rm --label "$LABEL" --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
       -v "$WORK/audit":/audit --entrypoint /sbin/palisade $P/agent \
-      --audit --audit-report /audit/allow -a allowed.test -- sh -c "$AUDIT_RUN" 2>"$WORK/err")
+      --audit --audit-report /audit/allow -a allowed.test --allow-private allowed.test \
+      -- sh -c "$AUDIT_RUN" 2>"$WORK/err")
 expect_eq "audit: a name the allowlist refuses is reached" hello "$(field name)"
 expect_match "audit: a port the allowlist refuses is reached" '^open' "$(field port)"
 expect_match "audit: it says what would be refused" 'audit: DNS query for blocked\.test \(A\) would be refused' "$(cat "$WORK/err")"
-REPORT=$(grep -v '^#' "$WORK/audit/allow" 2>/dev/null | tr '\n' ' ')
+# Entries for PALISADE_ALLOW, "private NAME" lines for PALISADE_ALLOW_PRIVATE.
+REPORT=$(grep -v -e '^#' -e '^private ' "$WORK/audit/allow" 2>/dev/null | tr '\n' ' ')
+REPORT_PRIVATE=$(sed -n 's/^private //p' "$WORK/audit/allow" 2>/dev/null | tr '\n' ' ')
 expect_match "audit: the report names the name and the port" "blocked\.test .*$A:8080|$A:8080 .*blocked\.test" "$REPORT"
+expect_match "audit: the report opts the name's private address in" '(^| )blocked\.test( |$)' "$REPORT_PRIVATE"
 OUT=$(docker run --rm --label "$LABEL" --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
-      -e PALISADE_ALLOW="$REPORT" $P/agent sh -c "$AUDIT_RUN" 2>"$WORK/err")
+      -e PALISADE_ALLOW="$REPORT" -e PALISADE_ALLOW_PRIVATE="$REPORT_PRIVATE" $P/agent \
+      sh -c "$AUDIT_RUN" 2>"$WORK/err")
 expect_eq "the report as the allowlist: the name is reached" hello "$(field name)"
 expect_match "the report as the allowlist: the port is reached" '^open' "$(field port)"
 expect_no_match "the report as the allowlist: nothing refused" 'refused' "$(cat "$WORK/err")"
@@ -216,7 +233,7 @@ expect_no_match "with --user 1000: the agent never ran" AGENT-RAN "$OUT"
 # agent's user are fenced and cannot get privileges back.
 C=$P-restart-$$
 docker run -d --label "$LABEL" --name "$C" --cap-add NET_ADMIN --network "$NET" \
-    -e PALISADE_ALLOW=allowed.test $P/agent \
+    -e PALISADE_ALLOW=allowed.test -e PALISADE_ALLOW_PRIVATE=allowed.test $P/agent \
     sh -c "probe tcp $A 443; probe tcp $B 443; echo round-done; exec sleep 600" >/dev/null
 rounds() { docker logs "$C" 2>/dev/null | grep -c round-done; }
 for _ in $(seq 1 100); do [ "$(rounds)" -ge 1 ] && break; sleep 0.1; done
@@ -270,7 +287,7 @@ cp "$ROOT/images/devcontainer/Dockerfile" "$DC/"
 sed -e "s|\"BASE\": \"[^\"]*\"|\"BASE\": \"$P/devcontainer-base\", \"INSTALL\": \"true\", \"PACKAGES\": \"procps\"|" \
     -e "s|\"PALISADE_IMAGE\": \"[^\"]*\"|\"PALISADE_IMAGE\": \"$P/palisade\"|" \
     -e "s|\"--cap-add=NET_ADMIN\",|\"--cap-add=NET_ADMIN\", \"--network=$NET\", \"--label=$LABEL\",|" \
-    -e "s|\"PALISADE_USER\": \"node\"|\"PALISADE_USER\": \"node\", \"PALISADE_ALLOW\": \"allowed.test\"|" \
+    -e "s|\"PALISADE_USER\": \"node\"|\"PALISADE_USER\": \"node\", \"PALISADE_ALLOW\": \"allowed.test\", \"PALISADE_ALLOW_PRIVATE\": \"allowed.test\"|" \
     "$ROOT/images/devcontainer/devcontainer.json" > "$DC/devcontainer.json"
 dc() { # dc COMMAND [ARG...]: the CLI's options go before the command's arguments
     local cmd=$1

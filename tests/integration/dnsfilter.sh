@@ -36,6 +36,8 @@ for _ in $(seq 1 100); do
     sleep 0.05
 done
 echo "nameserver 10.77.0.53" > "$R/etc/resolv.conf"
+# The world's hosts have private addresses: the test names are opted in.
+PRIV=(--allow-private rotating.test --allow-private '*.wild.test')
 
 result() { printf '%s\n' "$OUT" | sed -n "s/^$1: //p"; }
 
@@ -54,7 +56,7 @@ p first-again tcp "$a1" 80
 SH
 chmod 0755 "$R/work/rotate.sh"
 rm -f "$R/work/phase" "$R/work/go"
-in_sandbox "$R" /sbin/palisade -u agent -a rotating.test -- /bin/sh /work/rotate.sh \
+in_sandbox "$R" /sbin/palisade -u agent -a rotating.test --allow-private rotating.test -- /bin/sh /work/rotate.sh \
     >"$WORK/out" 2>"$WORK/err" </dev/null &
 BG=$!
 if wait_for_text "$R/work/phase" phase1 10; then
@@ -99,7 +101,7 @@ p tunnel3 dns ${TUNNEL}.data.example 127.0.0.1 udp TXT
 p named dns rotating.test 127.0.0.1
 p named-8080 tcp 10.77.0.10 8080
 SH
-run_palisade "$R" -u agent -a '*.wild.test' -a rotating.test -- /bin/sh /work/agent.sh
+run_palisade "$R" -u agent -a '*.wild.test' -a rotating.test "${PRIV[@]}" -- /bin/sh /work/agent.sh
 expect_eq "the agent ran" 0 "$RC"
 expect_match "*.wild.test allows a subdomain" '^NOERROR' "$(result wild-sub)"
 expect_match "*.wild.test allows a deeper subdomain" '^NOERROR' "$(result wild-deep)"
@@ -137,21 +139,42 @@ expect_match "DNS over TLS is logged as DNS" 'refused tcp to 10\.77\.0\.20 port 
 # An upstream that does not answer: SERVFAIL, and a line that says so.
 cp "$R/etc/resolv.conf" "$WORK/resolv.conf.saved"
 echo "nameserver 10.77.0.99" > "$R/etc/resolv.conf"
-run_palisade "$R" -u agent -a rotating.test --resolve-timeout 0.5 -- /bin/sh -c \
+run_palisade "$R" -u agent -a rotating.test --allow-private rotating.test --resolve-timeout 0.5 -- /bin/sh -c \
     'echo "dead: $(probe dns rotating.test 127.0.0.1 | head -n 1)"'
 cp "$WORK/resolv.conf.saved" "$R/etc/resolv.conf"
 expect_match "an upstream that does not answer gives SERVFAIL" '^SERVFAIL ms=[0-9]+' "$(result dead)"
 expect_match "and palisade says why" 'DNS query for rotating\.test failed: the upstream resolvers did not answer' "$ERR"
 
+# Without the opt-in, a wildcard's private answer passes back to the agent
+# but stays out of the fence, and palisade says so by name.
+run_palisade "$R" -u agent -a '*.wild.test' -- /bin/sh -c \
+    'echo "dns: $(probe dns a.wild.test 127.0.0.1 | head -n 1)"; echo "tcp: $(probe tcp 10.77.0.30 443)"'
+expect_match "without --allow-private: the name still resolves" '^NOERROR' "$(result dns)"
+expect_match "without --allow-private: its private address is refused" '^refused' "$(result tcp)"
+expect_match "without --allow-private: the answer's refusal is logged by name" \
+    'refused 10\.77\.0\.30 for a\.wild\.test: a private address \(10\.0\.0\.0/8\); allowed for a name only with --allow-private a\.wild\.test' "$ERR"
+expect_match "without --allow-private: the connection's refusal names it too" \
+    'refused tcp to 10\.77\.0\.30 port 443 \(a\.wild\.test\) from uid 1000' "$ERR"
+# An opt-in for one name under the wildcard is for that name alone.
+run_palisade "$R" -u agent -a '*.wild.test' --allow-private a.wild.test -- /bin/sh -c \
+    'probe dns deep.a.wild.test 127.0.0.1 >/dev/null; echo "deep: $(probe tcp 10.77.0.30 443)"
+     probe dns a.wild.test 127.0.0.1 >/dev/null; echo "a: $(probe tcp 10.77.0.30 443)"'
+expect_match "--allow-private a.wild.test: deep.a.wild.test's private answer is still refused" '^refused' "$(result deep)"
+expect_match "--allow-private a.wild.test: a.wild.test's is reached" '^open' "$(result a)"
+
 # 3. JSON lines.
-run_palisade "$R" -u agent -a rotating.test --log-format json -- /bin/sh -c \
+run_palisade "$R" -u agent -a rotating.test --allow-private rotating.test --log-format json -- /bin/sh -c \
     'probe dns rotating.test 127.0.0.1 >/dev/null; probe dns blocked.test 127.0.0.1 >/dev/null; probe tcp 10.77.0.10 8080 >/dev/null'
 expect_match "--log-format json: a refused query" '^\{"event":"dns-refused","name":"blocked\.test","type":"A"\}$' "$ERR"
 expect_match "--log-format json: a refused connection" \
     '^\{"event":"refused","proto":"tcp","dst":"10\.77\.0\.10","port":8080,"name":"rotating\.test","uid":1000\}$' "$ERR"
+run_palisade "$R" -u agent -a '*.wild.test' --log-format json -- /bin/sh -c \
+    'probe dns a.wild.test 127.0.0.1 >/dev/null'
+expect_match "--log-format json: a refused answer" \
+    '^\{"event":"answer-refused","name":"a\.wild\.test","addr":"10\.77\.0\.30","why":"a private address \(10\.0\.0\.0/8\)","verdict":"private"\}$' "$ERR"
 
 # 4. palisade status, next to a running PID 1, matches the kernel's sets.
-in_sandbox "$R" /sbin/palisade -q -u agent -a rotating.test -a '*.wild.test' -a 10.77.1.0/24 \
+in_sandbox "$R" /sbin/palisade -q -u agent -a rotating.test -a '*.wild.test' -a 10.77.1.0/24 "${PRIV[@]}" \
     -- /bin/sh -c 'probe dns a.wild.test 127.0.0.1 >/dev/null; probe dns blocked.test 127.0.0.1 >/dev/null; echo looked-up; exec sleep 30' \
     >"$WORK/bg.log" 2>&1 </dev/null &
 BG=$!
@@ -191,7 +214,7 @@ p allowed-tcp443 tcp 10.77.0.10 443
 SH
 chmod 0755 "$R/work/audit.sh"
 rm -f "$R/etc/palisade/audit.allow"
-run_palisade "$R" -u agent -a rotating.test --audit --audit-report /etc/palisade/audit.allow \
+run_palisade "$R" -u agent -a rotating.test --allow-private rotating.test --audit --audit-report /etc/palisade/audit.allow \
     -- /bin/sh /work/audit.sh
 expect_eq "audit: the agent ran" 0 "$RC"
 expect_eq "audit: a name the allowlist refuses resolves" 10.77.0.20 "$(result blocked-answer)"
@@ -205,13 +228,15 @@ expect_match "audit report: the name" '^blocked\.test$' "$REPORT"
 expect_match "audit report: the port" '^10\.77\.0\.30:8443$' "$REPORT"
 expect_match "audit report: the address" '^10\.77\.1\.5$' "$REPORT"
 expect_match "audit report: the entries already allowed" '^rotating\.test$' "$REPORT"
+expect_match "audit report: the names already opted in to private addresses" '^private rotating\.test$' "$REPORT"
+expect_match "audit report: the name's private answer, opted in" '^private blocked\.test$' "$REPORT"
 run_palisade "$R" -u agent -f /etc/palisade/audit.allow -- /bin/sh /work/audit.sh
 expect_eq "the report as the allowlist: the agent ran" 0 "$RC"
 expect_match "the report as the allowlist: the name is reached" '^open' "$(result blocked-tcp80)"
 expect_match "the report as the allowlist: the port is reached" '^open' "$(result port-tcp8443)"
 expect_match "the report as the allowlist: the address is reached" '^open' "$(result addr-tcp443)"
 expect_no_match "the report as the allowlist: nothing was refused" 'refused' "$ERR"
-run_palisade "$R" -u agent -a rotating.test -- /bin/sh /work/audit.sh
+run_palisade "$R" -u agent -a rotating.test --allow-private rotating.test -- /bin/sh /work/audit.sh
 expect_eq "control: without the report the name does not resolve" "" "$(result blocked-answer)"
 expect_match "control: without the report the address is refused" '^refused' "$(result addr-tcp443)"
 

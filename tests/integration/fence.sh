@@ -72,8 +72,11 @@ expect_open blocked-tcp80 "control: blocked.test answers without the fence"
 expect_open dns-other-udp "control: another host's port 53 answers without the fence"
 expect_open metadata-tcp80 "control: the metadata address answers without the fence"
 
+# The world's hosts have private addresses (10.77.0.0/24, fd77::/64): a name
+# brings them into the fence only when opted in.
 ALLOW=(-a allowed.test -a shared.test -a v6only.test -a port.test:8443 -a 10.77.1.0/24
-       -a allowed.test -a nope.test)
+       -a allowed.test -a nope.test --allow-private allowed.test --allow-private shared.test
+       --allow-private v6only.test --allow-private port.test)
 run_palisade "$R" -u agent "${ALLOW[@]}" -- /bin/sh /work/agent.sh
 expect_eq "the agent ran and exited 0" 0 "$RC"
 expect_open allowed-tcp80 "an allowed name: TCP 80"
@@ -173,19 +176,45 @@ check "a /run/palisade symlink: nothing is written where it points" test ! -e "$
 rm -f "$R/run/palisade"
 rm -rf "$R/elsewhere"
 
+# Without the opt-in, the same names' private answers stay out of the
+# fence, each said by name; an address written in the allowlist still
+# means what it says.
+run_palisade "$R" -u agent -a allowed.test -a v6only.test -a 10.77.1.0/24 -- /bin/sh -c \
+    'probe tcp 10.77.0.10 443; probe tcp fd77::20 443; probe tcp 10.77.1.5 443'
+expect_match "without --allow-private: a name's private address is refused" '^refused' \
+    "$(printf '%s\n' "$OUT" | sed -n 1p)"
+expect_match "without --allow-private: a name's unique local address is refused" '^refused' \
+    "$(printf '%s\n' "$OUT" | sed -n 2p)"
+expect_match "without --allow-private: a CIDR written in the allowlist is reached" '^open' \
+    "$(printf '%s\n' "$OUT" | sed -n 3p)"
+expect_match "without --allow-private: the refusal is logged by name" \
+    'warning: refused 10\.77\.0\.10 for allowed\.test: a private address \(10\.0\.0\.0/8\); allowed for a name only with --allow-private allowed\.test' "$ERR"
+expect_match "without --allow-private: the IPv6 one too" \
+    'warning: refused fd77::20 for v6only\.test: a unique local address \(fc00::/7\)' "$ERR"
+expect_match "without --allow-private: the summary counts the refused answers" \
+    'fenced: IPv4: 0 names, 0 addresses, 1 CIDR; IPv6: 0 names, 0 addresses, 0 CIDRs; 3 answers refused' "$ERR"
+run_palisade "$R" --check -u agent -a allowed.test
+expect_match "--check lists a refused answer under its name" \
+    '    refused 10\.77\.0\.10 for allowed\.test: a private address' "$OUT"
+run_palisade "$R" -u agent --strict -a allowed.test -- /bin/touch /tmp/ran
+expect_eq "--strict, a name with only refused answers: 125" 125 "$RC"
+expect_match "--strict, a name with only refused answers: the message" \
+    '^palisade: allowed\.test resolves only to addresses that a name may not bring into the fence \(refused .* for allowed\.test: .*\), and --strict is set' "$ERR"
+check "--strict, a name with only refused answers: the command never ran" test ! -e "$R/tmp/ran"
+
 # --default-ports and --expose.
-run_palisade "$R" -u agent -a allowed.test --default-ports 8080 --expose 3000 -- /bin/sh -c \
+run_palisade "$R" -u agent -a allowed.test --allow-private allowed.test --default-ports 8080 --expose 3000 -- /bin/sh -c \
     'probe tcp 10.77.0.10 8080; probe tcp 10.77.0.10 443'
 expect_match "--default-ports opens the listed port" '^open' "$(printf '%s\n' "$OUT" | sed -n 1p)"
 expect_match "--default-ports closes the others" '^refused' "$(printf '%s\n' "$OUT" | sed -n 2p)"
 check "--expose opens the incoming port" bash -c \
     "ip netns exec $SANDBOX_NS iptables-legacy-save -t filter | grep -q -- '-A INPUT -p tcp -m tcp --dport 3000 -j ACCEPT'"
-run_palisade "$R" -u agent -a 'allowed.test:*' -- /bin/sh -c 'probe tcp 10.77.0.10 8080; probe tcp 10.77.0.11 80'
+run_palisade "$R" -u agent -a 'allowed.test:*' --allow-private allowed.test -- /bin/sh -c 'probe tcp 10.77.0.10 8080; probe tcp 10.77.0.11 80'
 expect_match "host:* opens every port of the host" '^open' "$(printf '%s\n' "$OUT" | sed -n 1p)"
 expect_match "host:* opens nothing else" '^refused' "$(printf '%s\n' "$OUT" | sed -n 2p)"
 
 # --strict: a name that does not resolve is fatal.
-run_palisade "$R" -u agent --strict -a allowed.test -a nope.test -- /bin/touch /tmp/ran
+run_palisade "$R" -u agent --strict -a allowed.test -a nope.test --allow-private allowed.test -- /bin/touch /tmp/ran
 expect_eq "--strict with an unresolved name: 125" 125 "$RC"
 expect_match "--strict names the name" '^palisade: nope\.test did not resolve .*--strict' "$ERR"
 check "--strict: the command never ran" test ! -e "$R/tmp/ran"

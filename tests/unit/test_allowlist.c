@@ -313,6 +313,107 @@ static void test_file_ownership(void **state)
 	allowlist_free(&l);
 }
 
+/* Names opted in to private addresses: from the command line, a list, or
+ * a "private NAME" line; matched exactly or, for *.suffix, strictly under
+ * it; and each one must be a name an entry allows. */
+static void test_private_names(void **state)
+{
+	(void)state;
+	struct allowlist l;
+	struct perr e;
+	allowlist_init(&l);
+	const char text[] = "db.corp.example\n"
+			    "private db.corp.example   # the database\n"
+			    "*.svc.example:5432\n"
+			    "private\t*.svc.example\n"
+			    "private DB.CORP.EXAMPLE.\n"
+			    "privateer.example\n";
+	assert_int_equal(allowlist_add_text(&l, text, sizeof(text) - 1, "allow", &e), 0);
+	assert_int_equal(l.n, 3); /* the private lines are no entries */
+	assert_int_equal(l.npriv, 2); /* the third is the first again */
+	assert_int_equal(l.priv[0].kind, ENTRY_DOMAIN);
+	assert_string_equal(l.priv[0].name, "db.corp.example");
+	assert_string_equal(l.priv[0].origin, "allow line 2");
+	assert_int_equal(l.priv[1].kind, ENTRY_WILDCARD);
+	assert_string_equal(l.priv[1].name, "svc.example");
+	assert_true(allowlist_private_ok(&l, "db.corp.example"));
+	assert_false(allowlist_private_ok(&l, "a.db.corp.example"));
+	assert_false(allowlist_private_ok(&l, "corp.example"));
+	assert_true(allowlist_private_ok(&l, "a.svc.example"));
+	assert_true(allowlist_private_ok(&l, "b.a.svc.example"));
+	assert_false(allowlist_private_ok(&l, "svc.example"));
+	assert_false(allowlist_private_ok(&l, "badsvc.example"));
+	assert_false(allowlist_private_ok(&l, "privateer.example"));
+	assert_int_equal(allowlist_check_private(&l, &e), 0);
+
+	/* Kept with the names once PID 1 drops the rest. */
+	allowlist_keep_names(&l);
+	assert_true(allowlist_private_ok(&l, "db.corp.example"));
+
+	assert_int_equal(allowlist_add_private_list(&l, "x.example, *.y.example", "ENV", &e), 0);
+	assert_int_equal(l.npriv, 4);
+	assert_string_equal(l.priv[3].origin, "ENV entry 2");
+	/* Neither is allowed by an entry: a typo would go unnoticed. */
+	assert_int_equal(allowlist_check_private(&l, &e), -1);
+	assert_string_equal(e.msg, "ENV entry 1: \"x.example\" may resolve to private addresses, "
+			    "but no entry allows it; allow it too (-a 'x.example')");
+	allowlist_free(&l);
+
+	/* What allows an opted-in name: the name itself or a wildcard over it;
+	 * for an opted-in wildcard, a wildcard over it or under it, or a name
+	 * under it. */
+	static const struct {
+		const char *entry, *opt;
+		int rc;
+	} cases[] = {
+		{ "a.example", "a.example", 0 },
+		{ "*.example", "a.example", 0 },
+		{ "*.a.example", "a.example", -1 },
+		{ "b.a.example", "a.example", -1 },
+		{ "*.example", "*.a.example", 0 },
+		{ "*.a.example", "*.a.example", 0 },
+		{ "*.b.a.example", "*.a.example", 0 },
+		{ "b.a.example", "*.a.example", 0 },
+		{ "a.example", "*.a.example", -1 },
+		{ "*.other.example", "*.a.example", -1 },
+		{ "10.0.0.0/8", "a.example", -1 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		allowlist_init(&l);
+		assert_int_equal(allowlist_add(&l, cases[i].entry, "-a", &e), 0);
+		assert_int_equal(allowlist_add_private(&l, cases[i].opt, "--allow-private", &e), 0);
+		if (allowlist_check_private(&l, &e) != cases[i].rc)
+			fail_msg("entry %s, opt-in %s: expected %d", cases[i].entry, cases[i].opt,
+				 cases[i].rc);
+		allowlist_free(&l);
+	}
+
+	/* Only names: addresses and networks mean what they say already. */
+	allowlist_init(&l);
+	assert_int_equal(allowlist_add_private(&l, "10.0.0.0/8", "--allow-private", &e), -1);
+	assert_string_equal(e.msg, "--allow-private: \"10.0.0.0/8\" is an address or network, "
+			    "which the allowlist allows as written (-a 10.0.0.0/8); opt in a name "
+			    "to let it resolve to private addresses");
+	assert_int_equal(allowlist_add_private(&l, "fd00::1", "--allow-private", &e), -1);
+	assert_int_equal(allowlist_add_private(&l, "db.example:5432", "--allow-private", &e), -1);
+	assert_string_equal(e.msg, "--allow-private: \"db.example:5432\" has a port: opt in the "
+			    "name alone (the entries that allow it say which ports)");
+	assert_int_equal(allowlist_add_private(&l, "exa mple", "--allow-private", &e), -1);
+	assert_string_equal(e.msg, "--allow-private: \"exa mple\" is not a domain, address or CIDR");
+	assert_int_equal(allowlist_add_private(&l, "@npm", "--allow-private", &e), -1);
+	const char two[] = "private a.example b.example\n";
+	assert_int_equal(allowlist_add_text(&l, two, sizeof(two) - 1, "f", &e), -1);
+	assert_string_equal(e.msg, "f line 1: \"private a.example b.example\": write one name "
+			    "after \"private\"");
+	const char bare[] = "private\n";
+	/* "private" alone is the single-label name it always was. */
+	assert_int_equal(allowlist_add_text(&l, bare, sizeof(bare) - 1, "f", &e), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.npriv, 0);
+	assert_int_equal(allowlist_private_ok(&l, "private"), false);
+	allowlist_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_text_lines),
 		cmocka_unit_test(test_file_ownership),
 		cmocka_unit_test(test_keep_names),
+		cmocka_unit_test(test_private_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

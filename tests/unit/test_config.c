@@ -146,6 +146,44 @@ static void test_options(void **state)
 	config_free(&c);
 }
 
+static void test_allow_private(void **state)
+{
+	(void)state;
+	struct config c;
+	struct perr e;
+	char *argv[] = { "palisade", "-u", "node", "-a", "db.corp.example", "-a", "*.svc.example",
+			 "--allow-private", "db.corp.example", "true", NULL };
+	char *envp[] = { "PALISADE_ALLOW_PRIVATE=*.svc.example x.svc.example", NULL };
+	assert_int_equal(parse(&c, argv, envp, &e), 0);
+	assert_int_equal(c.allow.n, 2);
+	assert_int_equal(c.allow.npriv, 3);
+	assert_string_equal(c.allow.priv[0].origin, "--allow-private");
+	assert_string_equal(c.allow.priv[1].origin, "PALISADE_ALLOW_PRIVATE entry 1");
+	assert_true(allowlist_private_ok(&c.allow, "db.corp.example"));
+	assert_true(allowlist_private_ok(&c.allow, "a.svc.example"));
+	config_free(&c);
+
+	/* A wildcard is opted in only when written as one. */
+	char *w[] = { "palisade", "-u", "node", "-a", "*.svc.example", "--allow-private",
+		      "a.svc.example", "true", NULL };
+	char *none[] = { NULL };
+	assert_int_equal(parse(&c, w, none, &e), 0);
+	assert_true(allowlist_private_ok(&c.allow, "a.svc.example"));
+	assert_false(allowlist_private_ok(&c.allow, "b.svc.example"));
+	config_free(&c);
+
+	char *a1[] = { "palisade", "-u", "node", "--allow-private", "db.example", "true", NULL };
+	expect_error(a1, none, "--allow-private: \"db.example\" may resolve to private addresses, "
+		     "but no entry allows it; allow it too (-a 'db.example')");
+	char *a2[] = { "palisade", "-u", "node", "--allow-private", "10.1.0.0/16", "true", NULL };
+	expect_error(a2, none, "--allow-private: \"10.1.0.0/16\" is an address or network");
+	char *a3[] = { "palisade", "-u", "node", "--allow-private", NULL };
+	expect_error(a3, none, "option \"--allow-private\" needs a value");
+	char *env[] = { "PALISADE_ALLOW_PRIVATE=ok.example,bad:1", "PALISADE_ALLOW=ok.example", NULL };
+	char *a4[] = { "palisade", "-u", "node", "true", NULL };
+	expect_error(a4, env, "PALISADE_ALLOW_PRIVATE entry 2: \"bad:1\" has a port");
+}
+
 static void test_child_env(void **state)
 {
 	(void)state;
@@ -172,6 +210,7 @@ int main(void)
 		cmocka_unit_test(test_environment),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_allow_private),
 		cmocka_unit_test(test_child_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
