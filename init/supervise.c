@@ -16,27 +16,62 @@
 #include "../lib/log.h"
 #include "config.h"
 
-/* Signals that report a fault of PID 1 itself stay unblocked, as do those
- * that cannot be caught. */
-static bool forwardable(int sig)
-{
-	switch (sig) {
-	case SIGKILL: case SIGSTOP:
-	case SIGFPE: case SIGILL: case SIGSEGV: case SIGBUS:
-	case SIGABRT: case SIGTRAP: case SIGSYS:
-	case SIGPIPE: case SIGTTIN: case SIGTTOU:
-		return false;
-	default:
-		return true;
-	}
-}
-
+/* Every signal but the two that cannot be caught goes through the
+ * signalfd: SIGCHLD to reap, the rest to the command. glibc's sigfillset
+ * leaves out the two real-time signals glibc keeps for itself (32 and 33),
+ * which are not palisade's to forward. The faults (SIGSEGV, SIGBUS, ...)
+ * are blocked too: one that PID 1 itself causes is forced on it by the
+ * kernel whatever the mask, and one sent with kill(2), e.g.
+ * `docker kill -s ABRT` for a core dump of the agent, is the command's. */
 static void forward_set(sigset_t *set)
 {
+	sigfillset(set);
+	sigdelset(set, SIGKILL);
+	sigdelset(set, SIGSTOP);
+}
+
+/* Until the command runs, these end palisade at once: a `docker stop`
+ * during a slow resolve or a long strip walk must not wait for setup to
+ * finish and then reach a command that should never have started. */
+static const int early_stop[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM };
+
+static void early_set(sigset_t *set)
+{
 	sigemptyset(set);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (forwardable(sig))
-			sigaddset(set, sig); /* fails harmlessly for glibc's own */
+	for (size_t i = 0; i < sizeof(early_stop) / sizeof(early_stop[0]); i++)
+		sigaddset(set, early_stop[i]);
+}
+
+/* Async-signal-safe: a fixed line, then _exit with 128+N. */
+static void on_early_stop(int sig)
+{
+	static const char head[] = "palisade: ";
+	static const char tail[] = " before the command started: stopping; the command never ran\n";
+	const char *name = sig == SIGHUP ? "SIGHUP" : sig == SIGINT ? "SIGINT" :
+			   sig == SIGQUIT ? "SIGQUIT" : "SIGTERM";
+	(void)!write(STDERR_FILENO, head, sizeof(head) - 1);
+	(void)!write(STDERR_FILENO, name, strlen(name));
+	(void)!write(STDERR_FILENO, tail, sizeof(tail) - 1);
+	_exit(128 + sig);
+}
+
+/* Every disposition back to its default, whatever palisade inherited (a
+ * CI runner or a shell that ignores SIGINT, a SIGCHLD ignored so that
+ * children would be reaped behind PID 1's back). Returns -1 on an error
+ * other than the EINVAL glibc gives for its own signals. */
+static int reset_dispositions(void)
+{
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (sigaction(sig, &dfl, NULL) < 0 && errno != EINVAL)
+			return -1;
+	}
+	return 0;
 }
 
 int supervise_init(struct supervisor *s, bool kill_group, struct perr *err)
@@ -46,14 +81,25 @@ int supervise_init(struct supervisor *s, bool kill_group, struct perr *err)
 	s->child = -1;
 	s->kill_group = kill_group;
 
-	static const int ignored[] = { SIGPIPE, SIGTTIN, SIGTTOU };
-	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
-		if (signal(ignored[i], SIG_IGN) == SIG_ERR)
-			return perr_set(err, "signal(%d): %s", ignored[i], strerror(errno));
+	if (reset_dispositions() < 0)
+		return perr_set(err, "sigaction: %s", strerror(errno));
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_early_stop;
+	sigfillset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(early_stop) / sizeof(early_stop[0]); i++)
+		if (sigaction(early_stop[i], &sa, NULL) < 0)
+			return perr_set(err, "sigaction(%d): %s", early_stop[i], strerror(errno));
 
-	sigset_t set;
+	/* The mask is set, not added to: what an inherited mask blocked would
+	 * otherwise stay blocked. */
+	sigset_t set, mask, early;
 	forward_set(&set);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+	early_set(&early);
+	mask = set;
+	for (size_t i = 0; i < sizeof(early_stop) / sizeof(early_stop[0]); i++)
+		sigdelset(&mask, early_stop[i]);
+	if (sigprocmask(SIG_SETMASK, &mask, NULL) < 0)
 		return perr_set(err, "sigprocmask: %s", strerror(errno));
 	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (s->sigfd < 0)
@@ -117,10 +163,12 @@ static _Noreturn void run_child(int report_fd, int go_fd, char **argv, char **en
 		_exit(EXIT_SETUP); /* PID 1 failed and says why */
 	close(go_fd);
 
-	/* The command starts with default signal handling and nothing blocked. */
-	static const int ignored[] = { SIGPIPE, SIGTTIN, SIGTTOU };
-	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
-		signal(ignored[i], SIG_DFL);
+	/* The command starts with every disposition at its default and
+	 * nothing blocked, whatever palisade inherited. */
+	if (reset_dispositions() < 0) {
+		perr_set(&e, "sigaction: %s", strerror(errno));
+		child_fail(report_fd, EXIT_SETUP, &e);
+	}
 	sigset_t none;
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) {
@@ -148,6 +196,12 @@ int supervise_spawn(struct supervisor *s, char **argv, char **envp,
 {
 	int report[2], go[2];
 	*status = EXIT_SETUP;
+	/* From here on a stop signal is the command's: it waits in the
+	 * signalfd and is forwarded once the command runs. */
+	sigset_t early;
+	early_set(&early);
+	if (sigprocmask(SIG_BLOCK, &early, NULL) < 0)
+		return perr_set(err, "sigprocmask: %s", strerror(errno));
 	if (pipe2(report, O_CLOEXEC) < 0)
 		return perr_set(err, "pipe2: %s", strerror(errno));
 	if (pipe2(go, O_CLOEXEC) < 0) {
@@ -173,6 +227,11 @@ int supervise_spawn(struct supervisor *s, char **argv, char **envp,
 	close(report[1]);
 	close(go[0]);
 	s->child = pid;
+	/* The command keeps the directory it was started in; PID 1 holds no
+	 * reference to it, so that a mount there can be unmounted while the
+	 * command runs elsewhere. */
+	if (chdir("/") < 0)
+		log_warn("cannot leave the working directory for /: %s", strerror(errno));
 
 	int ws;
 	if (parent_setup && parent_setup(ctx, err) < 0) {
@@ -219,17 +278,26 @@ int supervise_spawn(struct supervisor *s, char **argv, char **envp,
 	return perr_set(err, "%s", r.msg);
 }
 
-static void forward(struct supervisor *s, int sig)
+static void forward(struct supervisor *s, const struct signalfd_siginfo *si)
 {
+	int sig = (int)si->ssi_signo;
 	if (s->child <= 0)
 		return;
+	/* One that PID 1 brought on itself, not one sent to it: SIGPIPE or
+	 * SIGXFSZ from its own write (the kernel names the writer as sender). */
+	if (si->ssi_code == SI_USER && (pid_t)si->ssi_pid == getpid()) {
+		log_debug("SIG%s from PID 1's own doing: not forwarded",
+			  sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+		return;
+	}
 	pid_t target = s->kill_group ? -s->child : s->child;
 	if (kill(target, sig) < 0 && errno != ESRCH) {
 		log_warn("cannot forward signal %d (%s) to the command: %s", sig,
 			 strsignal(sig), strerror(errno));
 	} else {
 		s->forwarded++;
-		log_debug("forwarded SIG%s to %s %d", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?",
+		log_debug("forwarded signal %d (SIG%s) to %s %d", sig,
+			  sigabbrev_np(sig) ? sigabbrev_np(sig) : "RT",
 			  s->kill_group ? "process group" : "pid", (int)s->child);
 	}
 }
@@ -268,7 +336,7 @@ static void on_signal(void *ctx, int fd, uint32_t events)
 		if ((int)si.ssi_signo == SIGCHLD)
 			reap(s);
 		else
-			forward(s, (int)si.ssi_signo);
+			forward(s, &si);
 	}
 }
 

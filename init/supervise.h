@@ -19,8 +19,11 @@ struct supervisor {
 	struct loop *loop;   /* stopped when the command exits */
 };
 
-/* Blocks every signal PID 1 forwards and opens a signalfd for them; ignores
- * SIGPIPE, SIGTTIN and SIGTTOU. Call before anything else can fork. */
+/* Resets every inherited disposition and mask, blocks every signal but
+ * SIGKILL and SIGSTOP and opens a signalfd for them (SIGCHLD reaps, the rest
+ * go to the command). Until supervise_spawn, SIGHUP, SIGINT, SIGQUIT and
+ * SIGTERM instead end palisade at once with 128+N and a line saying the
+ * command never ran. Call before anything else can fork. */
 int supervise_init(struct supervisor *s, bool kill_group, struct perr *err);
 
 /* Runs in the child between fork and exec, after the child has its own
@@ -32,7 +35,8 @@ typedef int (*child_setup_fn)(void *ctx, struct perr *err);
  * gives up its own privileges. If it fails, the child is killed unrun. */
 typedef int (*parent_setup_fn)(void *ctx, struct perr *err);
 
-/* Forks the command and waits until it has exec'd or failed. The child
+/* Forks the command and waits until it has exec'd or failed; PID 1 then
+ * leaves the working directory for /, which the command keeps. The child
  * runs child_setup, then waits for PID 1's parent_setup to succeed, then
  * execs. On failure, returns -1 with err and *status set to 125 (setup),
  * 126 (cannot execute) or 127 (not found); the child has been reaped. */

@@ -9,7 +9,10 @@
  *   probe status                       capability, NoNewPrivs, Seccomp lines
  *   probe orphans N                    leaves N short-lived orphans to PID 1
  *   probe zombies                      counts zombie processes in /proc
- *   probe signals [--fork]             prints each signal it gets; exits on TERM
+ *   probe signals [--fork]             prints each signal it gets ("main got
+ *                                      USR1 (10)"); exits on TERM
+ *   probe sigstate                     its SigBlk and SigIgn lines
+ *   probe sigdirty -- CMD...           runs CMD with signals ignored and blocked
  *   probe pty TEXT_WAIT KEYS CMD...    runs CMD on a new terminal, types KEYS
  *                                      once TEXT_WAIT appears, copies output
  *   probe exit N                       exits with status N
@@ -414,23 +417,82 @@ static int cmd_signals(int argc, char **argv)
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sig;
-	for (int s = 1; s < 32; s++)
-		if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD)
+	sigfillset(&sa.sa_mask);
+	/* Every signal it can catch, real-time ones included (glibc refuses
+	 * its own two, 32 and 33). They are blocked but while it waits, so
+	 * that none slips in between a check and the wait. */
+	sigset_t all, orig;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &orig);
+	sigdelset(&orig, SIGCHLD);
+	for (int s = 1; s < NSIG; s++) {
+		if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD) {
 			sigaction(s, &sa, NULL);
+			sigdelset(&orig, s);
+		}
+	}
 	const char *fg = isatty(0) ? (tcgetpgrp(0) == getpgrp() ? "yes" : "no") : "none";
 	printf("%s ready pid=%d pgrp=%d foreground=%s\n", role, (int)getpid(), (int)getpgrp(), fg);
 	fflush(stdout);
 	for (;;) {
-		pause();
+		while (!last_sig)
+			sigsuspend(&orig);
 		int s = last_sig;
 		last_sig = 0;
-		if (!s)
-			continue;
-		printf("%s got %s\n", role, sigabbrev_np(s) ? sigabbrev_np(s) : "?");
+		printf("%s got %s (%d)\n", role, sigabbrev_np(s) ? sigabbrev_np(s) : "RT", s);
 		fflush(stdout);
 		if (s == SIGTERM)
 			return 0;
 	}
+}
+
+/* The signal state this process started with: its blocked mask and the
+ * signals it ignores, as /proc/self/status says. */
+static int cmd_sigstate(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	if (!f) {
+		perror("probe sigstate: /proc/self/status");
+		return 1;
+	}
+	char line[256];
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "SigBlk:", 7) || !strncmp(line, "SigIgn:", 7))
+			fputs(line, stdout);
+	fclose(f);
+	return 0;
+}
+
+/* A parent that leaves a dirty signal state behind: SIGINT, SIGQUIT,
+ * SIGSEGV, SIGCHLD and SIGUSR1 ignored, SIGTERM, SIGUSR2, SIGHUP, SIGALRM
+ * and SIGRTMIN+3 blocked, then exec CMD. */
+static int cmd_sigdirty(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[0], "--")) {
+		fprintf(stderr, "probe sigdirty -- CMD...\n");
+		return 2;
+	}
+	static const int ignore[] = { SIGINT, SIGQUIT, SIGSEGV, SIGCHLD, SIGUSR1 };
+	for (size_t i = 0; i < sizeof(ignore) / sizeof(ignore[0]); i++) {
+		if (signal(ignore[i], SIG_IGN) == SIG_ERR) {
+			perror("probe sigdirty: signal");
+			return 1;
+		}
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGALRM);
+	sigaddset(&set, SIGRTMIN + 3);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
+		perror("probe sigdirty: sigprocmask");
+		return 1;
+	}
+	execvp(argv[1], argv + 1);
+	perror("probe sigdirty: exec");
+	return 127;
 }
 
 static int cmd_pty(int argc, char **argv)
@@ -1127,6 +1189,10 @@ int main(int argc, char **argv)
 		return cmd_zombies();
 	if (!strcmp(cmd, "signals"))
 		return cmd_signals(argc, argv);
+	if (!strcmp(cmd, "sigstate"))
+		return cmd_sigstate();
+	if (!strcmp(cmd, "sigdirty"))
+		return cmd_sigdirty(argc, argv);
 	if (!strcmp(cmd, "pty"))
 		return cmd_pty(argc, argv);
 	if (!strcmp(cmd, "syscalls"))

@@ -113,6 +113,112 @@ else
     fail "probe signals --fork did not start"; kill "$BG"
 fi
 
+# Every signal PID 1 can catch reaches the command: 1 to 64 but SIGKILL and
+# SIGSTOP (nobody can catch them), SIGCHLD (PID 1's own: it reaps) and 32
+# and 33 (glibc keeps them for itself), with and without -g. SIGTERM last:
+# the probe exits on it.
+wait_for_match() { # wait_for_match FILE REGEX SECONDS
+    local i n=$(( $3 * 20 ))
+    for ((i = 0; i < n; i++)); do
+        grep -qE -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+all_signals() { # all_signals LOG ROLE...
+    local log=$1 n r
+    shift
+    for n in $(seq 1 64); do
+        case $n in 9|15|17|19|32|33) continue ;; esac
+        kill -s "$n" "$PID1"
+        for r in "$@"; do
+            check "signal $n ($(kill -l "$n")) sent to PID 1 reaches the $r process" \
+                wait_for_match "$log" "^$r got [A-Z0-9]+ \\($n\\)$" 2
+        done
+    done
+}
+start_bg "$WORK/all.log" -q -u agent -- probe signals
+if wait_for_text "$WORK/all.log" "main ready"; then
+    all_signals "$WORK/all.log" main
+    kill -TERM "$PID1"
+    wait "$BG"
+    expect_eq "after every signal, SIGTERM still ends the command cleanly" 0 "$?"
+else
+    fail "probe signals did not start: $(cat "$WORK/all.log")"; kill "$BG"
+fi
+start_bg "$WORK/allg.log" -q -g -u agent -- probe signals --fork
+if wait_for_text "$WORK/allg.log" "forked ready" && wait_for_text "$WORK/allg.log" "main ready"; then
+    all_signals "$WORK/allg.log" main forked
+    kill -TERM "$PID1"
+    wait "$BG"
+else
+    fail "probe signals --fork did not start"; kill "$BG"
+fi
+
+# A parent that ignored and blocked signals before it started palisade
+# (a CI runner, a shell): the command still starts clean, and PID 1 still
+# reaps (an inherited SIGCHLD ignored would lose the exit status).
+SANDBOX_WRAP="$PROBE sigdirty --" run_palisade "$R" -q -u agent -- probe sigstate
+expect_eq "a dirty parent: the command starts with nothing blocked" "SigBlk:	0000000000000000" \
+    "$(printf '%s\n' "$OUT" | grep ^SigBlk)"
+expect_eq "a dirty parent: the command starts with nothing ignored" "SigIgn:	0000000000000000" \
+    "$(printf '%s\n' "$OUT" | grep ^SigIgn)"
+SANDBOX_WRAP="$PROBE sigdirty --" run_palisade "$R" -q -u agent -- sh -c 'exit 5'
+expect_eq "a dirty parent: the exit status still passes" 5 "$RC"
+SANDBOX_WRAP="$PROBE sigdirty --" start_bg "$WORK/dirty.log" -q -u agent -- probe signals
+if wait_for_text "$WORK/dirty.log" "main ready"; then
+    for s in INT USR1 USR2 HUP; do
+        kill -s "$s" "$PID1"
+        check "a dirty parent: SIG$s (ignored or blocked there) reaches the command" \
+            wait_for_text "$WORK/dirty.log" "main got $s" 5
+    done
+    kill -TERM "$PID1"
+    wait "$BG"
+    expect_eq "a dirty parent: SIGTERM (blocked there) ends the command" 0 "$?"
+else
+    fail "probe signals under a dirty parent did not start: $(cat "$WORK/dirty.log")"; kill "$BG"
+fi
+
+# PID 1 holds no reference to the directory it was started in; the command
+# still starts there.
+in_sandbox "$R" /bin/sh -c 'cd /work && exec /sbin/palisade -q -u agent -- sh -c "pwd; exec sleep 30"' \
+    >"$WORK/cwd.log" 2>&1 </dev/null &
+BG=$!
+PID1=$(sandbox_pid1 "$BG")
+if wait_for_text "$WORK/cwd.log" "/work" 5; then
+    expect_eq "the command starts in the directory palisade was started in" "/work" "$(head -n 1 "$WORK/cwd.log")"
+    expect_eq "PID 1's working directory is / (the root)" "$R" "$(readlink "/proc/$PID1/cwd")"
+else
+    fail "the command did not start: $(cat "$WORK/cwd.log")"
+fi
+kill -TERM "$PID1"
+wait "$BG"
+
+# A stop signal while palisade is still setting up (here: resolving
+# through a resolver that never answers) ends it at once, with 128+N and a
+# line; the command never runs.
+mkdir -p "$R/etc"
+echo "nameserver 127.0.0.53" > "$R/etc/resolv.conf"
+# A resolver that takes queries and never answers, in the sandbox's own
+# network namespace.
+SANDBOX_SETUP='ip link set lo up && { python3 -c "import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((\"127.0.0.53\", 53)); t = socket.socket(); t.bind((\"127.0.0.53\", 53)); t.listen(); print(\"silent\", flush=True); time.sleep(60)" > /tmp/silent-$$ & } && until grep -q silent /tmp/silent-$$ 2>/dev/null; do sleep 0.05; done; rm -f /tmp/silent-$$' \
+    start_bg "$WORK/early.log" -v -u agent -a slow.example --resolve-timeout 30 -- touch /tmp/ran
+if wait_for_text "$WORK/early.log" "resolving the allowlist's names" 10; then
+    sleep 0.3 # well inside the resolve, which waits for 30 s
+    t0=$(date +%s%N)
+    kill -TERM "$PID1"
+    wait "$BG"; rc=$?
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    expect_eq "SIGTERM during setup: 143" 143 "$rc"
+    check "SIGTERM during setup ends palisade at once (${ms} ms)" test "$ms" -lt 1000
+    expect_match "SIGTERM during setup: it says the command never ran" \
+        '^palisade: SIGTERM before the command started: stopping; the command never ran$' "$(cat "$WORK/early.log")"
+    check "SIGTERM during setup: the command never ran" test ! -e "$R/tmp/ran"
+else
+    fail "palisade did not start resolving: $(cat "$WORK/early.log")"; kill "$BG"
+fi
+rm -f "$R/etc/resolv.conf"
+
 # The agent cannot signal PID 1.
 run_palisade "$R" -q -u agent -- sh -c 'kill -TERM 1 2>&1; echo "kill=$?"'
 expect_match "the agent cannot signal PID 1" 'kill=1' "$OUT"
