@@ -18,8 +18,23 @@ export NETNS=$SANDBOX_NS
 ip netns exec "$SANDBOX_NS" sysctl -qw net.ipv4.ip_unprivileged_port_start=0
 ip netns exec "$SANDBOX_NS" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
 
+# palisade's fence outlives a run in the sandbox's namespace: each part
+# starts from an open one, as a new container would.
+open_sandbox() {
+    local t
+    for t in iptables-legacy ip6tables-legacy; do
+        ip netns exec "$SANDBOX_NS" "$t" -w -F
+        ip netns exec "$SANDBOX_NS" "$t" -w -X
+        ip netns exec "$SANDBOX_NS" "$t" -w -P INPUT ACCEPT
+        ip netns exec "$SANDBOX_NS" "$t" -w -P FORWARD ACCEPT
+        ip netns exec "$SANDBOX_NS" "$t" -w -P OUTPUT ACCEPT
+    done
+    ip netns exec "$SANDBOX_NS" ipset destroy 2>/dev/null || true
+}
+
 for part in "$(dirname "$0")"/escape.d/*.sh; do
     [ -e "$part" ] || continue
+    open_sandbox
     # shellcheck source=/dev/null
     . "$part"
 done

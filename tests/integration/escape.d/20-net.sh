@@ -39,7 +39,7 @@ net_agent() { # net_agent SCRIPT ARGS...: palisade with allowed.test, the agent 
     local script=$1
     shift
     chmod 0755 "$R/work/$script"
-    run_palisade "$R" -u agent -a allowed.test "$@" -- /bin/sh "/work/$script"
+    run_palisade "$R" -u agent -a allowed.test --allow-private allowed.test "$@" -- /bin/sh "/work/$script"
 }
 
 # --- Forged answers: nothing the agent sends from port 53 or 853 goes
@@ -218,7 +218,7 @@ SH
 chmod 0755 "$R/work/net-mcast.sh"
 rm -f "$R/work/net-phase" "$R/work/net-go"
 net_sniff mcast "$WORLD" "$NET_VW" "$G6_HEX" "$G4_HEX" "$DAD_HEX"
-in_sandbox "$R" /sbin/palisade -u agent -a allowed.test -- /bin/sh /work/net-mcast.sh \
+in_sandbox "$R" /sbin/palisade -u agent -a allowed.test --allow-private allowed.test -- /bin/sh /work/net-mcast.sh \
     >"$WORK/out" 2>"$WORK/err" </dev/null &
 NET_BG=$!
 if wait_for_text "$R/work/net-phase" added 10; then
