@@ -13,7 +13,7 @@ COPY scripts/install-deps.sh scripts/install-deps.sh
 COPY scripts/lib/errtrap.sh scripts/lib/errtrap.sh
 RUN scripts/install-deps.sh --build
 COPY . .
-RUN meson setup /build -Dtests=false \
+RUN meson setup /build -Dtests=false -Dwerror=true \
     && meson compile -C /build \
     && strip -o /palisade /build/palisade \
     && /palisade --version \

@@ -136,13 +136,19 @@ rc=0
 wait $! || rc=$?
 elapsed=$((SECONDS - start))
 
-# results TESTLOG: meson's summary, then every skipped check (a line
-# "skip - ...", "SKIP: ..." or cmocka's "[  SKIPPED ] test"), after the
-# name of its test.
+# results TESTLOG: meson's summary, then every skipped check, after the
+# name of its test: a TAP skip of the integration scripts ("ok N - what
+# # SKIP why", shown without its number, which depends on the checks before
+# it, or a whole script's "1..0 # SKIP why"), a unit test's "skip - ..." or
+# "SKIP: ...", or cmocka's "[  SKIPPED ] test".
 results() {
     awk '/^(Ok|Expected Fail|Fail|Unexpected Pass|Skipped|Timeout): / {
              gsub(/ +/, " "); sub(/ $/, ""); print }' "$1"
     awk '/^test: / { sub(/^test: +/, ""); name = $0; next }
+         /^ok [0-9]+ - .* # SKIP/ {
+             l = $0; sub(/^ok [0-9]+ - /, "", l); sub(/ # SKIP */, ": ", l)
+             print name ": skip - " l; next }
+         /^1\.\.0 # SKIP / { l = $0; sub(/^1\.\.0 # SKIP /, "", l); print name ": skip - " l; next }
          /^(skip - |SKIP: )/ || (/^\[  SKIPPED \]/ && !/listed below/) {
              print name ": " $0 }' "$1" | sort -u
 }

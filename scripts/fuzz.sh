@@ -17,7 +17,7 @@ case "$secs" in
 '' | *[!0-9]* | 0) echo "usage: scripts/fuzz.sh [SECONDS]" >&2; exit 2 ;;
 esac
 
-opts=(-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dstatic=false)
+opts=(-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dstatic=false -Dwerror=true)
 if [ -f build-fuzz/build.ninja ]; then
     CC=clang-14 meson setup --reconfigure build-fuzz "${opts[@]}" >/dev/null
 else

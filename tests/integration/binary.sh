@@ -4,8 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 if ! ldd "$PALISADE" 2>&1 | grep -q 'statically linked'; then
-    echo "skip - binary: this build is linked dynamically (a sanitizer build)"
-    exit 77
+    skip_all "this build is linked dynamically (a sanitizer build)"
 fi
 desc=$(file -b "$PALISADE")
 expect_match "file(1) says it is statically linked" 'static(-pie)? linked' "$desc"

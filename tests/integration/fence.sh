@@ -142,7 +142,8 @@ done
 # moment with the fence open (a flood to a blocked address gets no reply).
 ip netns exec "$SANDBOX_NS" "$PROBE" flood 10.77.0.20 443 3000 >"$WORK/flood" 2>&1 &
 FLOOD=$!
-sleep 0.2
+# Sending: the flood's socket is the sandbox's only UDP socket.
+wait_until 5 eval 'ip netns exec "$SANDBOX_NS" ss -Huan | grep -q .'
 run_palisade "$R" -u agent "${ALLOW[@]}" -- true
 expect_eq "a second start succeeds" 0 "$RC"
 wait "$FLOOD"

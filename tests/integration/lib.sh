@@ -3,7 +3,17 @@
 # a small root tree made from Debian's busybox-static. Nothing runs against
 # the machine's own root filesystem or network namespace.
 #
-# Environment (set by meson): PALISADE, PROBE, SOURCE_ROOT, BUILD_ROOT.
+# Environment (set by meson): PALISADE, PROBE, SOURCE_ROOT, BUILD_ROOT, and
+# TEST_PROTOCOL=tap.
+#
+# Each check is reported in TAP (https://testanything.org), which meson
+# reads (protocol: 'tap'): "ok N - what", "not ok N - what",
+# "ok N - what # SKIP why" for a check this machine cannot run, diagnostics
+# as "# ..." lines (diag), and the plan "1..N" at the end (finish). A script
+# that cannot run at all says "1..0 # SKIP why" (skip_all). Nothing else may
+# reach stdout: what a script shows besides its checks goes through diag or
+# to stderr. Checks are reported from the script's own shell, not from a
+# subshell or a pipeline, whose count of the results would be lost.
 set -u
 
 : "${PALISADE:?set PALISADE to the palisade binary}"
@@ -13,6 +23,7 @@ BUSYBOX=${BUSYBOX:-/bin/busybox}
 failures=0
 checks=0
 skips=0
+tap_count=0
 TEST_NAME=$(basename "$0" .sh)
 WORK=$(mktemp -d "/tmp/palisade-$TEST_NAME-XXXXXX")
 chmod 0755 "$WORK"
@@ -30,10 +41,12 @@ on_cleanup() { cleanup_hooks+=("$1"); }
 
 need_root() {
     if [ "$(id -u)" -ne 0 ]; then
-        echo "skip - $TEST_NAME: needs root (namespaces, chroot)"
-        exit 77
+        skip_all "needs root (namespaces, chroot)"
     fi
-    [ -x "$BUSYBOX" ] || { echo "FAIL: $BUSYBOX missing: run scripts/install-deps.sh"; exit 1; }
+    if [ ! -x "$BUSYBOX" ]; then
+        echo "Bail out! $BUSYBOX missing: run scripts/install-deps.sh"
+        exit 1
+    fi
     need_fence_kernel
 }
 
@@ -41,13 +54,12 @@ need_root() {
 # without palisade, whether it offers what the fence is made of (legacy
 # iptables and ip6tables, ipset, and the matches and targets palisade's
 # rules use), in a scratch network namespace. When it does not, the whole
-# test is skipped with the reason (exit 77): none of its checks could tell
+# test is skipped with the reason (skip_all): none of its checks could tell
 # anything on this kernel.
 need_fence_kernel() {
     local ns=palk$$ why= out
     if ! out=$(ip netns add "$ns" 2>&1); then
-        echo "skip - $TEST_NAME: cannot make a network namespace: $out"
-        exit 77
+        skip_all "cannot make a network namespace: $out"
     fi
     local in=(ip netns exec "$ns")
     local v6=yes
@@ -67,8 +79,7 @@ need_fence_kernel() {
     fi
     ip netns del "$ns" >/dev/null 2>&1
     if [ -n "$why" ]; then
-        echo "skip - $TEST_NAME: this kernel does not offer $why"
-        exit 77
+        skip_all "this kernel does not offer $why"
     fi
 }
 
@@ -81,16 +92,57 @@ kernel_offers() {
     return 1
 }
 
-pass() { checks=$((checks + 1)); echo "ok   - $*"; }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL - $*"; }
-# skip "check" "reason": a check this kernel cannot run; never counted as passed.
-skip() { skips=$((skips + 1)); echo "skip - $1: $2"; }
+# diag TEXT...: diagnostics, each line of TEXT as a "# " line.
+diag() {
+    local l
+    while IFS= read -r l; do
+        printf '# %s\n' "$l"
+    done <<< "$*"
+}
 
-# check "description" test-command...
+# tap_line ok|"not ok" TEXT [WHY]: the next numbered result. TEXT's first
+# line goes on the result line (with "# SKIP WHY" when WHY is given); its
+# other lines, and WHY's, follow as diagnostics, so that nothing in them can
+# be read as a result.
+tap_line() {
+    local text=$2 rest=
+    tap_count=$((tap_count + 1))
+    [[ $text == *$'\n'* ]] && rest=${text#*$'\n'}
+    if [ $# -ge 3 ]; then
+        printf '%s %d - %s # SKIP %s\n' "$1" "$tap_count" "${text%%$'\n'*}" "${3%%$'\n'*}"
+        [[ $3 == *$'\n'* ]] && rest+=${rest:+$'\n'}${3#*$'\n'}
+    else
+        printf '%s %d - %s\n' "$1" "$tap_count" "${text%%$'\n'*}"
+    fi
+    [ -z "$rest" ] || diag "$rest"
+}
+
+pass() { checks=$((checks + 1)); tap_line ok "$*"; }
+fail() { checks=$((checks + 1)); failures=$((failures + 1)); tap_line "not ok" "$*"; }
+# skip "check" "reason": a check this kernel cannot run; never counted as
+# passed (meson counts it as skipped, apart from the passed ones).
+skip() { skips=$((skips + 1)); tap_line ok "$1" "$2"; }
+
+# skip_all "reason": nothing this script checks can run here. Under meson
+# (TEST_PROTOCOL=tap) it exits 0, as TAP wants; elsewhere (bench, the Docker
+# tests) with the GNU skip status 77. Once checks have been reported, the
+# rest is one skipped check instead.
+skip_all() {
+    if [ "$tap_count" -gt 0 ]; then
+        skip "the rest of $TEST_NAME" "$1"
+        finish
+    fi
+    echo "1..0 # SKIP $TEST_NAME: $1"
+    if [ "${TEST_PROTOCOL:-}" = tap ]; then exit 0; fi
+    exit 77
+}
+
+# check "description" test-command...: what the command prints goes to
+# stderr, never among the results.
 check() {
     local what=$1
     shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
+    if "$@" >&2; then pass "$what"; else fail "$what"; fi
 }
 
 # expect_eq "description" expected actual
@@ -109,8 +161,14 @@ expect_no_match() {
         pass "$1"; fi
 }
 
+# finish: the counts and the plan. Under meson (TEST_PROTOCOL=tap) the
+# results carry the verdict, and status 0 says the script ran to its end
+# (meson counts any other status as an error of the script); elsewhere
+# status 1 says that a check failed.
 finish() {
     echo "# $TEST_NAME: $checks checks, $failures failed, $skips skipped"
+    echo "1..$tap_count"
+    if [ "${TEST_PROTOCOL:-}" = tap ]; then exit 0; fi
     [ "$failures" -eq 0 ]
     exit $?
 }
@@ -231,3 +289,28 @@ wait_for_text() {
     done
     return 1
 }
+
+# wait_until SECONDS COMMAND...: polls COMMAND until it succeeds; fails
+# after SECONDS.
+wait_until() {
+    local i n=$(( $1 * 20 ))
+    shift
+    for ((i = 0; i < n; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# wait_for_agent PID1 COMM [SECONDS]: waits until the command that the
+# palisade with host pid PID1 started runs COMM. By then the fence is up,
+# PID 1 has dropped its own privileges (it does before the command may
+# exec) and the command has exec'd.
+agent_runs() {
+    local kid
+    for kid in $(pgrep -P "$1"); do
+        [ "$(cat "/proc/$kid/comm" 2>/dev/null)" = "$2" ] && return 0
+    done
+    return 1
+}
+wait_for_agent() { wait_until "${3:-10}" agent_runs "$1" "$2"; }

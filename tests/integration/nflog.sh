@@ -106,8 +106,8 @@ wait_for_text "$WORK/events" "dst=fd99::10 " 10
 wait "$LPID"
 expect_eq "the listener exits 0 after its time" 0 "$?"
 EV=$(grep '^event ' "$WORK/events")
-echo "$EV" | sed 's/^/# /'
-[ -s "$WORK/listen.err" ] && sed 's/^/# listener: /' "$WORK/listen.err"
+diag "$EV"
+[ -s "$WORK/listen.err" ] && diag "$(sed 's/^/listener: /' "$WORK/listen.err")"
 
 N='[1-9][0-9]*'
 expect_match "IPv4 TCP: the event" \
@@ -153,7 +153,7 @@ if wait_for_text "$WORK/events2" ready 10; then
     expect_match "after an overflow: events still come" \
         "^event proto=udp src=10\.99\.0\.1 dst=10\.99\.0\.9 sport=$N dport=4242 uid=0 prefix=palisade-block$" \
         "$(cat "$WORK/events2")"
-    echo "# after the overflow: $(grep -c '^event' "$WORK/events2") events read"
+    diag "after the overflow: $(grep -c '^event' "$WORK/events2") events read"
 else
     fail "the second listener bound group $GROUP: $(cat "$WORK/listen2.err")"
 fi

@@ -52,8 +52,12 @@ expect_match "-v: the command's exit" 'palisade: the command exited: status 4' "
 run_palisade "$R" -q -u agent -- sh -c 'exit 4'
 expect_eq "-q: nothing on stderr" "" "$ERR"
 
-# Zombie reaping: orphans re-parented to PID 1 are reaped.
-run_palisade "$R" -q -u agent -- sh -c 'probe orphans 40; sleep 0.5; probe zombies'
+# Zombie reaping: orphans re-parented to PID 1 are reaped. They live 50 ms;
+# the agent waits until no process of theirs, running or zombie, is left
+# (at most 5 s), then counts the zombies.
+run_palisade "$R" -q -u agent -- sh -c 'probe orphans 40
+    i=0; while [ $i -lt 100 ] && grep -qx probe /proc/[0-9]*/comm 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+    probe zombies'
 expect_match "orphans left behind are reaped by PID 1" 'zombies 0' "$OUT"
 
 # Signal forwarding: each signal sent to PID 1 reaches the command.
@@ -85,7 +89,7 @@ fi
 
 # A command that does not handle SIGTERM dies of it: 143.
 start_bg "$WORK/sleep.log" -q -u agent -- sleep 60
-sleep 0.3
+wait_for_agent "$PID1" sleep
 kill -TERM "$PID1"
 wait "$BG"; rc=$?
 expect_eq "sleep killed by SIGTERM: 143" 143 "$rc"
@@ -105,6 +109,9 @@ start_bg "$WORK/nogrp.log" -q -u agent -- probe signals --fork
 if wait_for_text "$WORK/nogrp.log" "forked ready" && wait_for_text "$WORK/nogrp.log" "main ready"; then
     kill -USR1 "$PID1"
     check "without -g: the command gets the signal" wait_for_text "$WORK/nogrp.log" "main got USR1" 5
+    # A check that something does not happen: the signal, had it gone to
+    # the group, would have reached the other process by now (with -g,
+    # above, it does at once). There is nothing to wait on but the clock.
     sleep 0.3
     check "without -g: the rest of its group does not" bash -c "! grep -q 'forked got USR1' '$WORK/nogrp.log'"
     kill -TERM "$PID1"

@@ -171,7 +171,7 @@ start_bg() {
     PID1=$(sandbox_pid1 "$BG")
 }
 start_bg -q -u agent -- sleep 30
-sleep 0.5
+wait_for_agent "$PID1" sleep
 st=$(cat "/proc/$PID1/status")
 expect_match "PID 1 keeps only CAP_KILL and CAP_NET_ADMIN" 'CapEff:	0000000000001020' "$st"
 expect_match "PID 1's bounding set is CAP_KILL and CAP_NET_ADMIN only" 'CapBnd:	0000000000001020' "$st"

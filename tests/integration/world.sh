@@ -17,8 +17,7 @@ make_world() {
     # The world's hosts have both families: on a kernel without IPv6 none
     # of the checks made in it could run.
     if ! kernel_offers ipv6; then
-        echo "skip - $TEST_NAME: the test world has IPv6 hosts, and this kernel has no IPv6 ($WHY)"
-        exit 77
+        skip_all "the test world has IPv6 hosts, and this kernel has no IPv6 ($WHY)"
     fi
     local id=$$
     WORLD=palw$id
@@ -76,7 +75,7 @@ make_world() {
         fi
         sleep 0.05
     done
-    echo "world did not come up: $(cat "$WORK/serve.log" "$WORK/dnsmasq.err")"
+    diag "world did not come up: $(cat "$WORK/serve.log" "$WORK/dnsmasq.err")"
     return 1
 }
 

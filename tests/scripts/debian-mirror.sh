@@ -118,6 +118,6 @@ if grep -Eqs '^(deb[[:space:]].*[[:space:]]bookworm[[:space:]].*main|Suites:.*[[
                   /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; }
     check "this machine: a URI named in /etc/apt's sources (\"$out\")" named
 else
-    echo "skip - this machine's mirror: /etc/apt names no bookworm source"
+    skip "this machine's mirror" "/etc/apt names no bookworm source"
 fi
 finish
