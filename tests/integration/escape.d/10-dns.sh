@@ -134,8 +134,8 @@ dns_spoof() { # LABEL UPSTREAM FAKE TYPE PORT
     local label=$1 up=$2 fake=$3
     run_palisade "$R" -u agent -a '*.spoof.test' -- /bin/sh /work/spoof.sh "$fake" "$up" "$4" "$5"
     expect_eq "forged answers ($label): the agent ran" 0 "$RC"
-    expect_match "forged answers ($label): the forger ran" '^(not-)?poisoned .*forged=[1-9]' \
-        "$(dns_result spoof)"
+    expect_match "forged answers ($label): the forger found PID 1's sockets and sprayed them" \
+        '^(not-)?poisoned .* tried=[1-9][0-9]* forged=[0-9]+ ports=[1-9]' "$(dns_result spoof)"
     expect_match "forged answers ($label): no answer of the filter names $fake" \
         '^not-poisoned' "$(dns_result spoof)"
     expect_match "forged answers ($label): the name still resolves" '^NOERROR' "$(dns_result after)"
