@@ -13,7 +13,8 @@
  *   probe exit N                       exits with status N
  *   probe hold ADDR PORT MS            keeps a TCP connection busy until it breaks
  *   probe flood ADDR PORT MS           UDP to ADDR:PORT for MS ms; counts replies
- *   probe dns NAME SERVER [tcp] [TYPE]  one query; prints the rcode and answers
+ *   probe dns NAME SERVER [udp|tcp] [TYPE] [CLASS]
+ *                                      one query; prints the rcode and answers
  *   probe dns-smuggle NAME SERVER [tcp] a query carrying data in an extra
  *                                      record and an unknown EDNS option
  *   probe dns-serve ADDR PORT [delay=MS] [junk] [NAME=ADDR...]
@@ -666,12 +667,14 @@ static int cmd_dns(int argc, char **argv)
 		return 2;
 	bool tcp = argc > 2 && !strcmp(argv[2], "tcp");
 	uint16_t qtype = argc > 3 ? qtype_arg(argv[3]) : 1;
+	uint16_t qclass = argc > 4 ? (!strcmp(argv[4], "CH") ? 3 : (uint16_t)atoi(argv[4])) : 1;
 	unsigned char q[600], r[DNS_MSG_MAX];
 	ssize_t n = dns_query_head(q, sizeof(q), (uint16_t)(getpid() ^ now_ms()), argv[0], qtype, 0);
 	if (n < 0) {
 		fprintf(stderr, "probe dns: bad name\n");
 		return 2;
 	}
+	put16(q + n - 2, qclass);
 	long ms;
 	ssize_t got = dns_exchange(argv[1], tcp, q, (size_t)n, r, sizeof(r), &ms);
 	if (got < 0)
@@ -910,7 +913,7 @@ static int cmd_dns_serve(int argc, char **argv)
 {
 	if (argc < 2)
 		return 2;
-	enum { RECS = 32, DELAYED = 128 };
+	enum { RECS = 64, DELAYED = 128 };
 	static struct dns_rec recs[RECS];
 	static struct delayed dq[DELAYED];
 	int nrec = 0, delay = 0;

@@ -38,7 +38,8 @@ for a in fd77::56/64; do
 done
 DNS_PLAIN=$WORK/dns-plain.log DNS_JUNK=$WORK/dns-junk.log DNS_SLOW6=$WORK/dns-slow6.log
 DNS_LOCAL=$WORK/dns-local.log
-dns_server "$WORLD" 10.77.0.54 53 "$DNS_PLAIN" www.smuggle.test=10.77.0.10
+dns_server "$WORLD" 10.77.0.54 53 "$DNS_PLAIN" www.smuggle.test=10.77.0.10 \
+    $(for i in $(seq 1 40); do printf 'big.smuggle.test=10.77.2.%s ' "$i"; done)
 dns_server "$WORLD" 10.77.0.55 53 "$DNS_JUNK" junk a.junk.test=10.77.0.10
 dns_server "$WORLD" fd77::56 53 "$DNS_SLOW6" delay=300 a.spoof.test=fd77::10
 dns_server "$SANDBOX_NS" 127.0.0.11 5353 "$DNS_LOCAL" delay=300 a.spoof.test=10.77.0.10
@@ -78,6 +79,10 @@ cat > "$R/work/smuggle.sh" <<'SH'
 p() { l=$1; shift; printf '%s: ' "$l"; probe "$@" | tr '\n' ' '; echo; }
 p udp dns-smuggle WwW.SmUgGlE.TeSt 127.0.0.1
 p tcp dns-smuggle WwW.SmUgGlE.TeSt 127.0.0.1 tcp
+p chaos dns www.smuggle.test 127.0.0.1 udp TXT CH
+p class9 dns www.smuggle.test 127.0.0.1 tcp A 9
+p big dns big.smuggle.test 127.0.0.1
+p big-tcp dns big.smuggle.test 127.0.0.1 tcp
 SH
 dns_upstream 10.77.0.54
 run_palisade "$R" -u agent -a '*.smuggle.test' -- /bin/sh /work/smuggle.sh
@@ -93,6 +98,15 @@ for t in udp tcp; do
         "^query $t [0-9a-f]{4}01000001000000000001${dns_www_smuggle_test}0001000100002904d0000000000000\$" \
         "$(grep "^query $t " "$DNS_PLAIN")"
 done
+expect_match "smuggling: a query of class CH gets NOTIMP" '^NOTIMP' "$(dns_result chaos)"
+expect_match "smuggling: a query of class 9 gets NOTIMP" '^NOTIMP' "$(dns_result class9)"
+expect_eq "smuggling: only class IN reaches the upstream" "" \
+    "$(grep '^query' "$DNS_PLAIN" | grep -Ev '0001$|000100002904d0000000000000$')"
+# An answer (40 records, 666 bytes) longer than the agent's UDP size (512
+# without EDNS) is cut short with TC; the agent asks again over TCP.
+expect_match "a UDP answer too long for the agent comes back truncated" '^NOERROR TC ms' \
+    "$(dns_result big)"
+expect_eq "over TCP it comes whole" 40 "$(dns_result big-tcp | grep -o 'A 10\.77\.2\.' | wc -l)"
 expect_no_match "smuggling: no record or option of the agent reaches the upstream" \
     '534d5547474c4544' "$(cat "$DNS_PLAIN")"
 expect_no_match "smuggling: the upstream never sees the agent's spelling of the name" \
