@@ -132,6 +132,49 @@ expect_match "junk answers: the address they name is refused" '^refused' "$(dns_
 expect_match "junk answers: the real answer's address is reached" '^open' "$(dns_result real)"
 expect_no_match "junk answers: no query failed" 'failed' "$ERR"
 
+# Every try has a socket of its own: none is left behind, whether the
+# upstream refuses (the first one here has nothing on port 53: ICMP, or a
+# reset over TCP), answers after junk, or the agent goes away.
+cat > "$R/work/fds.sh" <<'SH'
+echo ready > /work/fds-phase
+i=0; while [ ! -e /work/fds-go ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+printf 'first: '; probe dns a.junk.test 127.0.0.1 | head -n 1
+printf 'first-tcp: '; probe dns a.junk.test 127.0.0.1 tcp | head -n 1
+i=0
+while [ $i -lt 40 ]; do
+    i=$((i+1))
+    probe dns a.junk.test 127.0.0.1 >/dev/null &
+    probe dns a.junk.test 127.0.0.1 tcp >/dev/null &
+    probe dns a.junk.test 127.0.0.1 udp AAAA >/dev/null &
+done
+wait
+echo done > /work/fds-phase
+exec sleep 30
+SH
+rm -f "$R/work/fds-phase" "$R/work/fds-go"
+printf 'nameserver 10.77.0.10\nnameserver 10.77.0.55\n' > "$R/etc/resolv.conf"
+in_sandbox "$R" /sbin/palisade -u agent -a '*.junk.test' -- /bin/sh /work/fds.sh \
+    >"$WORK/fds.out" 2>"$WORK/fds.err" </dev/null &
+dns_bg=$!
+dns_fds() { ls "/proc/$1/fd" | wc -l; }
+if wait_for_text "$R/work/fds-phase" ready 10 && dns_pid1=$(sandbox_pid1 "$dns_bg"); then
+    before=$(dns_fds "$dns_pid1")
+    touch "$R/work/fds-go"
+    wait_for_text "$R/work/fds-phase" done 20
+    sleep 0.3
+    expect_eq "descriptors: PID 1 holds as many after 120 queries as before" \
+        "$before" "$(dns_fds "$dns_pid1")"
+    kill -TERM "$dns_pid1"
+else
+    fail "descriptors: the sandbox did not start: $(cat "$WORK/fds.err")"
+fi
+wait "$dns_bg"
+OUT=$(cat "$WORK/fds.out")
+expect_match "an upstream that refuses (ICMP) is left at once for the next" \
+    '^NOERROR ms=[0-9]{1,3}$' "$(dns_result first)"
+expect_match "an upstream that resets a TCP query is left for the next" '^NOERROR' \
+    "$(dns_result first-tcp)"
+
 # --- class 1: the agent forges the upstream's answers. It takes the
 # upstream's address and port 53 (with IPV6_FREEBIND for a remote one; the
 # kernel does not send IPv4 from an address that is not local without
@@ -172,5 +215,5 @@ ip netns exec "$SANDBOX_NS" iptables-legacy -t nat -D OUTPUT $dns_nat_tcp
 # As the part found them: the resolver, the servers.
 printf '%s\n' "$dns_resolv" > "$R/etc/resolv.conf"
 for p in $dns_pids; do kill "$p" 2>/dev/null; done
-unset -f dns_server dns_upstream dns_result dns_spoof
+unset -f dns_server dns_upstream dns_result dns_spoof dns_fds
 unset dns_www_smuggle_test
