@@ -131,6 +131,8 @@ expect_match "junk answers (tcp): dropped, the real answer arrives" \
 expect_match "junk answers: the address they name is refused" '^refused' "$(dns_result forged)"
 expect_match "junk answers: the real answer's address is reached" '^open' "$(dns_result real)"
 expect_no_match "junk answers: no query failed" 'failed' "$ERR"
+expect_match "junk answers: PID 1 says it dropped them" \
+    'dropped a reply for a\.junk\.test that does not answer .*: a broken or forged answer' "$ERR"
 
 # Every try has a socket of its own: none is left behind, whether the
 # upstream refuses (the first one here has nothing on port 53: ICMP, or a
