@@ -13,9 +13,7 @@
 /* Type, class, TTL and RDLENGTH after a record's name. */
 #define RR_FIXED_LEN 10
 #define OPT_RR_LEN 11
-#define CLASS_IN 1
 #define EDNS_UDP_MIN 512
-#define REPLY_UDP_SIZE 1232
 
 /* What reading a name gives, besides a malformed name (-1). */
 enum {
@@ -176,6 +174,7 @@ static int query_additional(const uint8_t *msg, size_t len, size_t *off, unsigne
 		if (st != NAME_OK || owner[0])
 			return fail(why, "an OPT record not owned by the root");
 		q->has_opt = true;
+		q->edns_do = rr.ttl & DNS_EDNS_DO;
 		q->udp_size = rr.class < EDNS_UDP_MIN ? EDNS_UDP_MIN : rr.class;
 	}
 	return 0;
@@ -307,7 +306,7 @@ static bool cname_of(const uint8_t *msg, size_t len, const struct section *an,
 		/* answer_check made sure each of these records reads. */
 		if (rr_read(msg, len, &off, owner, &st, &rr, NULL) < 0)
 			return false;
-		if (st != NAME_OK || rr.type != DNS_TYPE_CNAME || rr.class != CLASS_IN ||
+		if (st != NAME_OK || rr.type != DNS_TYPE_CNAME || rr.class != DNS_CLASS_IN ||
 		    strcmp(owner, name) != 0)
 			continue;
 		/* The target's bytes in place must be exactly the record's data. */
@@ -366,7 +365,7 @@ static void collect(const uint8_t *msg, size_t len, const struct section *an,
 		int st;
 		if (rr_read(msg, len, &off, owner, &st, &rr, NULL) < 0)
 			return;
-		if (st != NAME_OK || rr.class != CLASS_IN || !name_in(owner, qname, a))
+		if (st != NAME_OK || rr.class != DNS_CLASS_IN || !name_in(owner, qname, a))
 			continue;
 		if (rr.type == DNS_TYPE_A && rr.rdlen == 4)
 			addr_add(a, NET_V4, msg + rr.rdata, rr.ttl);
@@ -389,15 +388,23 @@ int dns_parse_response(const uint8_t *msg, size_t len, const struct dns_query *q
 	return 0;
 }
 
-ssize_t dns_build_reply(const uint8_t *msg, const struct dns_query *q, uint8_t rcode,
-			uint8_t *out, size_t cap)
+/* Writes palisade's OPT record at p: the root, UDP size DNS_EDNS_UDP,
+ * extended rcode 0, version 0, DO when asked, no options. */
+static void opt_write(uint8_t *p, bool edns_do)
+{
+	memset(p, 0, OPT_RR_LEN);
+	put16(p + 1, DNS_TYPE_OPT);
+	put16(p + 3, DNS_EDNS_UDP);
+	put16(p + 7, edns_do ? DNS_EDNS_DO : 0);
+}
+
+static ssize_t build_reply(const uint8_t *msg, const struct dns_query *q, uint16_t flags,
+			   uint8_t *out, size_t cap)
 {
 	size_t qlen = q->question_end;
 	size_t need = qlen + (q->has_opt ? OPT_RR_LEN : 0);
 	if (qlen < DNS_HEADER_LEN || need > cap)
 		return -1;
-	uint16_t flags = DNS_FLAG_QR | DNS_FLAG_RA | (q->flags & DNS_FLAG_RD) |
-			 (rcode & DNS_FLAG_RCODE);
 	/* out may be msg itself. */
 	memmove(out, msg, qlen);
 	put16(out + 2, flags);
@@ -405,13 +412,99 @@ ssize_t dns_build_reply(const uint8_t *msg, const struct dns_query *q, uint8_t r
 	put16(out + 6, 0);
 	put16(out + 8, 0);
 	put16(out + 10, q->has_opt ? 1 : 0);
-	if (q->has_opt) {
-		uint8_t *p = out + qlen;
-		memset(p, 0, OPT_RR_LEN); /* root owner, TTL 0, no data */
-		put16(p + 1, DNS_TYPE_OPT);
-		put16(p + 3, REPLY_UDP_SIZE);
-	}
+	if (q->has_opt)
+		opt_write(out + qlen, false);
 	return (ssize_t)need;
+}
+
+ssize_t dns_build_reply(const uint8_t *msg, const struct dns_query *q, uint8_t rcode,
+			uint8_t *out, size_t cap)
+{
+	uint16_t flags = DNS_FLAG_QR | DNS_FLAG_RA | (q->flags & DNS_FLAG_RD) |
+			 (rcode & DNS_FLAG_RCODE);
+	return build_reply(msg, q, flags, out, cap);
+}
+
+ssize_t dns_build_truncated(const uint8_t *msg, const struct dns_query *q, uint8_t rcode,
+			    uint8_t *out, size_t cap)
+{
+	uint16_t flags = DNS_FLAG_QR | DNS_FLAG_RA | DNS_FLAG_TC | (q->flags & DNS_FLAG_RD) |
+			 (rcode & DNS_FLAG_RCODE);
+	return build_reply(msg, q, flags, out, cap);
+}
+
+/* Writes the text name ("a.b.c", or "" for the root) as labels at
+ * out + *n, within cap. Returns -1 for an empty label, a label longer
+ * than 63 bytes, a name longer than 255 bytes on the wire, or no room. */
+static int name_write(const char *name, uint8_t *out, size_t *n, size_t cap)
+{
+	size_t start = *n, pos = *n;
+	const char *p = name;
+	while (*p) {
+		const char *dot = strchr(p, '.');
+		size_t l = dot ? (size_t)(dot - p) : strlen(p);
+		if (l == 0 || l > LABEL_MAX || pos - start + 1 + l + 1 > NAME_WIRE_MAX ||
+		    cap - pos < 1 + l)
+			return -1;
+		out[pos] = (uint8_t)l;
+		memcpy(out + pos + 1, p, l);
+		pos += 1 + l;
+		p += l;
+		if (*p == '.' && *++p == '\0')
+			return -1; /* a name ending with a dot: an empty label */
+	}
+	if (cap - pos < 1)
+		return -1;
+	out[pos++] = 0;
+	*n = pos;
+	return 0;
+}
+
+ssize_t dns_build_query(const struct dns_query *q, uint16_t id, uint8_t *out, size_t cap)
+{
+	if (cap < DNS_HEADER_LEN)
+		return -1;
+	put16(out, id);
+	put16(out + 2, q->flags & (DNS_FLAG_RD | DNS_FLAG_CD));
+	put16(out + 4, 1);
+	put16(out + 6, 0);
+	put16(out + 8, 0);
+	put16(out + 10, q->has_opt ? 1 : 0);
+	size_t n = DNS_HEADER_LEN;
+	if (name_write(q->name, out, &n, cap) < 0 || cap - n < 4)
+		return -1;
+	put16(out + n, q->qtype);
+	put16(out + n + 2, q->qclass);
+	n += 4;
+	if (q->has_opt) {
+		if (cap - n < OPT_RR_LEN)
+			return -1;
+		opt_write(out + n, q->edns_do);
+		n += OPT_RR_LEN;
+	}
+	return (ssize_t)n;
+}
+
+static uint8_t lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c - 'A' + 'a') : c;
+}
+
+int dns_answer_client(uint8_t *msg, size_t len, const uint8_t *query, const struct dns_query *q)
+{
+	size_t end = q->question_end;
+	if (end < DNS_HEADER_LEN + 5 || len < end)
+		return -1;
+	/* The name: label lengths are below 64, never letters, so comparing
+	 * every byte without case compares the labels' lengths exactly. */
+	for (size_t i = DNS_HEADER_LEN; i < end - 4; i++)
+		if (lower(msg[i]) != lower(query[i]))
+			return -1;
+	if (memcmp(msg + end - 4, query + end - 4, 4) != 0)
+		return -1;
+	memcpy(msg + DNS_HEADER_LEN, query + DNS_HEADER_LEN, end - DNS_HEADER_LEN);
+	put16(msg, q->id);
+	return 0;
 }
 
 bool dns_name_under(const char *suffix, const char *name)

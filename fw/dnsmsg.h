@@ -16,6 +16,12 @@
 #define DNS_UDP_MAX 65535       /* largest message palisade handles, UDP or TCP */
 #define DNS_ADDRS_MAX 64        /* addresses kept from one answer */
 #define DNS_CHAIN_MAX 16        /* CNAME hops followed from the question's name */
+/* A query's header and question, at most: a name is 255 bytes on the wire. */
+#define DNS_QUESTION_MAX (DNS_HEADER_LEN + 255 + 4)
+/* A query palisade builds: the header, the question, its own OPT record. */
+#define DNS_FORWARD_MAX (DNS_QUESTION_MAX + 11)
+#define DNS_EDNS_UDP 1232       /* the UDP payload size palisade announces */
+#define DNS_CLASS_IN 1
 
 /* Bits of the header's second 16 bits. */
 #define DNS_FLAG_QR 0x8000
@@ -23,7 +29,10 @@
 #define DNS_FLAG_TC 0x0200
 #define DNS_FLAG_RD 0x0100
 #define DNS_FLAG_RA 0x0080
+#define DNS_FLAG_CD 0x0010
 #define DNS_FLAG_RCODE 0x000f
+/* In an OPT record's TTL: DNSSEC records wanted. */
+#define DNS_EDNS_DO 0x8000
 
 enum dns_type {
 	DNS_TYPE_A = 1,
@@ -50,6 +59,7 @@ struct dns_query {
 	uint16_t qclass;
 	size_t question_end;            /* offset just past the question */
 	bool has_opt;                   /* an EDNS OPT record in the additional section */
+	bool edns_do;                   /* its DO bit */
 	uint16_t udp_size;              /* the OPT record's UDP payload size, or 512 */
 };
 
@@ -106,6 +116,33 @@ int dns_parse_response(const uint8_t *msg, size_t len, const struct dns_query *q
  * too small. */
 ssize_t dns_build_reply(const uint8_t *msg, const struct dns_query *q, uint8_t rcode,
 			uint8_t *out, size_t cap);
+
+/* dns_build_reply with TC set: the answer did not fit the client's UDP
+ * size (q->udp_size), and it asks again over TCP. */
+ssize_t dns_build_truncated(const uint8_t *msg, const struct dns_query *q, uint8_t rcode,
+			    uint8_t *out, size_t cap);
+
+/* Writes into out (cap bytes) the query palisade sends upstream for q. It
+ * is built from q's fields, never copied from the client's bytes: a header
+ * with ID id, RD and CD as the client set them and no other flag; the one
+ * question, its name in q's canonical form (lowercase), type and class;
+ * and, when the client sent an OPT record, palisade's own (UDP size
+ * DNS_EDNS_UDP, version 0, DO as the client set it, no options). The rest
+ * of the client's message (its other records, EDNS options, flags) is not
+ * carried. Returns the length (at most DNS_FORWARD_MAX), or -1 when cap is
+ * too small or q->name is not a name ("a.b.c", labels of 1..63 bytes, 253
+ * characters at most, or "" for the root). */
+ssize_t dns_build_query(const struct dns_query *q, uint16_t id, uint8_t *out, size_t cap);
+
+/* Makes msg (len bytes), an upstream's response to the query built for q
+ * and already checked by dns_parse_response, the answer for q's client:
+ * q's ID, and the question section replaced with the client's own bytes
+ * (query, its message, at least q->question_end long), so that the name
+ * is spelled as the client spelled it. The two questions have the same
+ * length, so no offset in msg moves. Returns 0, or -1, msg unchanged, when
+ * msg's question is not q's (the name compared without case, type and
+ * class exactly) or msg is shorter than it. */
+int dns_answer_client(uint8_t *msg, size_t len, const uint8_t *query, const struct dns_query *q);
 
 /* The ID in a message's header (len >= 2), and rewriting it. */
 uint16_t dns_get_id(const uint8_t *msg);

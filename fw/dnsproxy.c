@@ -40,15 +40,16 @@ struct stream {
 struct pending {
 	bool used;
 	bool tcp;
-	uint16_t id;            /* the ID sent upstream */
+	uint16_t id;            /* the ID of the try in flight upstream */
 	struct dns_query q;     /* the client's query, with the client's ID */
-	uint8_t query[QUERY_MAX];
-	size_t qlen;
+	uint8_t question[DNS_QUESTION_MAX]; /* its header and question, as sent */
 	int listener;           /* UDP: the socket the answer goes out of */
 	struct sockaddr_storage client;
 	socklen_t clen;
 	struct stream *conn;    /* TCP: the client's connection */
 	struct stream *up;      /* TCP: the connection to the upstream */
+	struct loop_handler udp; /* UDP: this try's socket, or fd -1 */
+	struct dnsproxy *p;
 	size_t upstream;        /* the upstream tried */
 	unsigned tries;
 	uint64_t deadline;
@@ -69,11 +70,9 @@ struct dnsproxy {
 	bool v6;
 	struct listener lis[4];         /* UDP v4, TCP v4, UDP v6, TCP v6 */
 	size_t nlis;
-	struct loop_handler usock[2];   /* UDP to upstreams: [0] IPv4, [1] IPv6 */
 	struct pending pend[DNSPROXY_PENDING_MAX];
 	int free_pend[DNSPROXY_PENDING_MAX];  /* indexes of unused entries */
 	size_t nfree;
-	int16_t by_id[65536];           /* upstream ID -> pending, or -1 */
 	uint16_t rnd[256];              /* random IDs not used yet */
 	size_t rnd_left;
 	struct stream clients[DNSPROXY_TCP_MAX];
@@ -96,20 +95,6 @@ static socklen_t to_sockaddr(const struct net_addr *a, uint16_t port,
 	sin6->sin6_port = htons(port);
 	memcpy(&sin6->sin6_addr, a->bytes, 16);
 	return sizeof(*sin6);
-}
-
-/* Whether ss is upstream a, port 53. */
-static bool from_upstream(const struct sockaddr_storage *ss, const struct net_addr *a)
-{
-	if (ss->ss_family == AF_INET && a->family == NET_V4) {
-		const struct sockaddr_in *sin = (const void *)ss;
-		return sin->sin_port == htons(53) && memcmp(&sin->sin_addr, a->bytes, 4) == 0;
-	}
-	if (ss->ss_family == AF_INET6 && a->family == NET_V6) {
-		const struct sockaddr_in6 *sin6 = (const void *)ss;
-		return sin6->sin6_port == htons(53) && memcmp(&sin6->sin6_addr, a->bytes, 16) == 0;
-	}
-	return false;
 }
 
 /* ---- replies ---- */
@@ -157,7 +142,7 @@ static void reply_rcode(struct dnsproxy *p, bool tcp, int listener,
 			const struct sockaddr_storage *to, socklen_t tolen, struct stream *conn,
 			const uint8_t *query, const struct dns_query *q, uint8_t rcode)
 {
-	uint8_t out[QUERY_MAX + 64];
+	uint8_t out[DNS_QUESTION_MAX + 64];
 	ssize_t n = dns_build_reply(query, q, rcode, out, sizeof(out));
 	if (n > 0)
 		reply(p, tcp, listener, to, tolen, conn, out, (size_t)n);
@@ -167,17 +152,29 @@ static void reply_rcode(struct dnsproxy *p, bool tcp, int listener,
 
 /* ---- pending queries ---- */
 
-static void pending_free(struct dnsproxy *p, struct pending *q)
+/* Closes the socket or connection of the try in flight, if any: a late
+ * answer to it is not read. */
+static void upstream_release(struct pending *q)
 {
-	if (!q->used)
-		return;
-	p->by_id[q->id] = -1;
+	if (q->udp.fd >= 0) {
+		/* Closing the socket takes it out of the epoll set too: one
+		 * system call per query rather than two. */
+		close(q->udp.fd);
+		q->udp.fd = -1;
+	}
 	if (q->up) {
 		struct stream *up = q->up;
 		q->up = NULL;
 		up->pending = -1;
 		stream_close(up);
 	}
+}
+
+static void pending_free(struct dnsproxy *p, struct pending *q)
+{
+	if (!q->used)
+		return;
+	upstream_release(q);
 	struct stream *c = q->conn;
 	q->used = false;
 	q->conn = NULL;
@@ -190,7 +187,8 @@ static void pending_free(struct dnsproxy *p, struct pending *q)
 
 static void pending_reply_rcode(struct dnsproxy *p, struct pending *q, uint8_t rcode)
 {
-	reply_rcode(p, q->tcp, q->listener, &q->client, q->clen, q->conn, q->query, &q->q, rcode);
+	reply_rcode(p, q->tcp, q->listener, &q->client, q->clen, q->conn, q->question, &q->q,
+		    rcode);
 }
 
 static void pending_fail(struct dnsproxy *p, struct pending *q, const char *why)
@@ -215,40 +213,56 @@ static int random_u16(struct dnsproxy *p, uint16_t *v)
 	return 0;
 }
 
-static int new_id(struct dnsproxy *p, uint16_t *id)
-{
-	for (int tries = 0; tries < 16; tries++) {
-		uint16_t v;
-		if (random_u16(p, &v) < 0)
-			return -1;
-		if (p->by_id[v] < 0) {
-			*id = v;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 static int up_connect(struct dnsproxy *p, struct pending *q);
+static void on_udp_upstream(void *arg, int fd, uint32_t events);
 
-/* Sends the query to upstream q->upstream: a datagram, or a new connection.
- * Returns 0, or -1 when this upstream cannot be reached at all. */
-static int send_upstream(struct dnsproxy *p, struct pending *q)
+/* One try of a UDP query, on a socket of its own: connected to the
+ * upstream's address and port 53, so that the kernel hands it nothing
+ * from anywhere else, from a port the kernel picks at random. Returns 0 or
+ * -1 with errno set. */
+static int udp_try(struct dnsproxy *p, struct pending *q)
 {
+	uint8_t msg[DNS_FORWARD_MAX];
+	ssize_t n = dns_build_query(&q->q, q->id, msg, sizeof(msg));
+	if (n < 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	const struct net_addr *a = &p->up[q->upstream];
-	q->deadline = clock_ms() + DNSPROXY_TRY_MS;
-	if (q->tcp)
-		return up_connect(p, q);
-	int fd = p->usock[a->family == NET_V4 ? 0 : 1].fd;
+	int fd = socket(a->family == NET_V4 ? AF_INET : AF_INET6,
+			SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	struct sockaddr_storage ss;
 	socklen_t sl = to_sockaddr(a, 53, &ss);
-	dns_set_id(q->query, q->id);
-	ssize_t n = sendto(fd, q->query, q->qlen, MSG_DONTWAIT | MSG_NOSIGNAL,
-			   (struct sockaddr *)&ss, sl);
-	dns_set_id(q->query, q->q.id);
-	return n == (ssize_t)q->qlen ? 0 : -1;
+	q->udp = (struct loop_handler){ .fd = fd, .fn = on_udp_upstream, .ctx = q };
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    send(fd, msg, (size_t)n, MSG_NOSIGNAL) != n ||
+	    loop_add_handler(p->loop, &q->udp, EPOLLIN, NULL) < 0) {
+		int e = errno;
+		close(fd);
+		q->udp.fd = -1;
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/* Sends the query to upstream q->upstream under a new random ID: a
+ * datagram from a new socket, or a new connection. Returns 0, or -1 with
+ * errno set when this upstream cannot be reached at all. */
+static int send_upstream(struct dnsproxy *p, struct pending *q)
+{
+	q->deadline = clock_ms() + DNSPROXY_TRY_MS;
+	if (random_u16(p, &q->id) < 0)
+		return -1;
+	return q->tcp ? up_connect(p, q) : udp_try(p, q);
+}
+
+static const char *unreachable(int e)
+{
+	return e == EMFILE || e == ENFILE ? "PID 1 is out of file descriptors"
+					  : "the upstream resolvers cannot be reached";
 }
 
 /* Tries the next upstream, or gives up once each was tried (at least twice
@@ -258,38 +272,48 @@ static void retry(struct dnsproxy *p, struct pending *q, const char *why)
 	unsigned max = p->nup < 2 ? 2 : (unsigned)p->nup;
 	while (++q->tries < max) {
 		q->upstream = (q->upstream + 1) % p->nup;
-		if (q->up) {
-			struct stream *up = q->up;
-			q->up = NULL;
-			up->pending = -1;
-			stream_close(up);
-		}
+		upstream_release(q);
 		if (send_upstream(p, q) == 0)
 			return;
+		why = unreachable(errno);
 	}
 	pending_fail(p, q, why);
 }
 
-/* An answer from upstream for q: checked, handed to the caller, passed back
- * with the client's ID. */
-static void answer(struct dnsproxy *p, struct pending *q, uint8_t *msg, size_t len)
+/* A message from q's upstream. One that does not answer q (not a
+ * response, another ID or question, malformed) is dropped and q goes on
+ * waiting: returns false. Otherwise the answer is handed to the caller and
+ * passed back with the client's ID and question, and q is done: returns
+ * true. */
+static bool answer(struct dnsproxy *p, struct pending *q, uint8_t *msg, size_t len)
 {
 	struct dns_query sent = q->q;
 	sent.id = q->id;
 	struct dns_answer a;
 	const char *why = NULL;
-	if (dns_parse_response(msg, len, &sent, &a, &why) < 0) {
-		pending_fail(p, q, why ? why : "malformed answer");
-		return;
+	if (dns_parse_response(msg, len, &sent, &a, &why) < 0 ||
+	    dns_answer_client(msg, len, q->question, &q->q) < 0) {
+		if (p->ops->dropped)
+			p->ops->dropped(p->ctx, &q->q, why ? why : "the question is not the query's");
+		return false;
 	}
 	if (p->ops->answered && p->ops->answered(p->ctx, &q->q, &a) < 0) {
 		pending_reply_rcode(p, q, DNS_RCODE_SERVFAIL);
 		pending_free(p, q);
-		return;
+		return true;
 	}
-	dns_set_id(msg, q->q.id);
-	reply(p, q->tcp, q->listener, &q->client, q->clen, q->conn, msg, len);
+	if (!q->tcp && len > q->q.udp_size) {
+		/* More than the client said it can take: it asks again over
+		 * TCP. */
+		uint8_t out[DNS_QUESTION_MAX + 64];
+		ssize_t n = dns_build_truncated(q->question, &q->q, a.rcode, out, sizeof(out));
+		if (n > 0)
+			reply(p, false, q->listener, &q->client, q->clen, NULL, out, (size_t)n);
+	} else {
+		reply(p, q->tcp, q->listener, &q->client, q->clen, q->conn, msg, len);
+	}
 	pending_free(p, q);
+	return true;
 }
 
 /* A query from a client: refused at once, or forwarded. */
@@ -298,11 +322,18 @@ static void query(struct dnsproxy *p, const uint8_t *msg, size_t len, bool tcp, 
 {
 	struct dns_query q;
 	const char *why = NULL;
-	if (len > QUERY_MAX || dns_parse_query(msg, len, &q, &why) < 0) {
+	if (len > QUERY_MAX || dns_parse_query(msg, len, &q, &why) < 0 ||
+	    q.question_end > DNS_QUESTION_MAX) {
 		/* Not a query palisade forwards: a malformed message gets
 		 * nothing back (UDP) or loses its connection (TCP). */
 		if (tcp && conn)
 			stream_close(conn);
+		return;
+	}
+	if (q.qclass != DNS_CLASS_IN) {
+		/* Chaos, Hesiod, or 16 bits of the agent's choosing: not
+		 * forwarded. */
+		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_NOTIMP);
 		return;
 	}
 	if (!p->ops->decide(p->ctx, &q, tcp)) {
@@ -315,22 +346,17 @@ static void query(struct dnsproxy *p, const uint8_t *msg, size_t len, bool tcp, 
 		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
 		return;
 	}
-	uint16_t id;
-	if (p->nfree == 0 || new_id(p, &id) < 0) {
+	if (p->nfree == 0) {
 		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
 		return;
 	}
 	int idx = p->free_pend[--p->nfree];
 	struct pending *pq = &p->pend[idx];
-	/* Everything but the query's bytes, which are copied below. */
-	memset(pq, 0, offsetof(struct pending, query));
-	memset(&pq->qlen, 0, sizeof(*pq) - offsetof(struct pending, qlen));
+	memset(pq, 0, sizeof(*pq));
 	pq->used = true;
 	pq->tcp = tcp;
-	pq->id = id;
 	pq->q = q;
-	memcpy(pq->query, msg, len);
-	pq->qlen = len;
+	memcpy(pq->question, msg, q.question_end);
 	pq->listener = listener;
 	if (from) {
 		memcpy(&pq->client, from, fromlen);
@@ -339,10 +365,11 @@ static void query(struct dnsproxy *p, const uint8_t *msg, size_t len, bool tcp, 
 	pq->conn = conn;
 	if (conn)
 		conn->pending = idx;
-	p->by_id[id] = (int16_t)idx;
+	pq->udp.fd = -1;
+	pq->p = p;
 	pq->upstream = 0; /* resolv.conf's order: the first one first */
 	if (send_upstream(p, pq) < 0)
-		retry(p, pq, "the upstream resolvers cannot be reached");
+		retry(p, pq, unreachable(errno));
 }
 
 /* ---- UDP ---- */
@@ -362,27 +389,28 @@ static void on_udp_listener(void *arg, int fd, uint32_t events)
 	}
 }
 
+/* An answer, or not, on the socket of one try. */
 static void on_udp_upstream(void *arg, int fd, uint32_t events)
 {
 	(void)events;
-	struct dnsproxy *p = arg;
+	struct pending *q = arg;
+	struct dnsproxy *p = q->p;
 	static uint8_t buf[STREAM_MSG_MAX];
 	for (int i = 0; i < UDP_BATCH; i++) {
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-		if (n < 0)
+		/* An event of a try that is over (its socket closed, or a
+		 * newer one in the same entry) reads nothing of the old. */
+		if (!q->used || q->udp.fd != fd)
 			return;
-		if (n < DNS_HEADER_LEN)
-			continue;
-		int idx = p->by_id[dns_get_id(buf)];
-		if (idx < 0)
-			continue;
-		struct pending *q = &p->pend[idx];
-		/* Only the upstream it was sent to may answer it. */
-		if (!q->used || q->tcp || !from_upstream(&from, &p->up[q->upstream]))
-			continue;
-		answer(p, q, buf, (size_t)n);
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return;
+			/* An ICMP error: nothing answers there. */
+			retry(p, q, "the upstream resolvers cannot be reached");
+			return;
+		}
+		if (answer(p, q, buf, (size_t)n))
+			return;
 	}
 }
 
@@ -454,13 +482,14 @@ static void stream_write(struct stream *s)
 		stream_close(s);
 }
 
-/* One complete message at the start of the input buffer: its length, or 0. */
-static size_t stream_message(const struct stream *s)
+/* Whether a complete message is at the start of the input buffer, and its
+ * length. */
+static bool stream_message(const struct stream *s, size_t *len)
 {
 	if (s->in_len < 2)
-		return 0;
-	size_t len = (size_t)s->in[0] << 8 | s->in[1];
-	return s->in_len >= 2 + len ? len : 0;
+		return false;
+	*len = (size_t)s->in[0] << 8 | s->in[1];
+	return s->in_len >= 2 + *len;
 }
 
 static void stream_consume(struct stream *s, size_t len)
@@ -477,10 +506,8 @@ static void client_next(struct stream *c)
 	if (c->busy)
 		return;
 	c->busy = true;
-	while (c->h.fd >= 0 && c->pending < 0 && c->out_len == 0) {
-		size_t len = stream_message(c);
-		if (len == 0)
-			break;
+	size_t len;
+	while (c->h.fd >= 0 && c->pending < 0 && c->out_len == 0 && stream_message(c, &len)) {
 		uint8_t msg[QUERY_MAX];
 		memcpy(msg, c->in + 2, len);
 		stream_consume(c, len);
@@ -490,7 +517,7 @@ static void client_next(struct stream *c)
 	c->busy = false;
 	/* A client that closed its side after its queries: done once they
 	 * are answered. */
-	if (c->eof && c->pending < 0 && c->out_len == 0 && stream_message(c) == 0)
+	if (c->eof && c->pending < 0 && c->out_len == 0 && !stream_message(c, &len))
 		stream_close(c);
 	else
 		stream_rearm(c);
@@ -539,19 +566,23 @@ static void on_stream(void *arg, int fd, uint32_t events)
 		if (n < 0)
 			break;
 		s->in_len += (size_t)n;
-		if (s->in_len >= 2) {
+		/* A client's message that cannot be a query ends its
+		 * connection; an upstream's is read, and dropped if it is not
+		 * the answer. */
+		if (!s->upstream && s->in_len >= 2) {
 			size_t want = (size_t)s->in[0] << 8 | s->in[1];
-			if (want < DNS_HEADER_LEN || (!s->upstream && want > QUERY_MAX)) {
+			if (want < DNS_HEADER_LEN || want > QUERY_MAX) {
 				stream_close(s);
 				return;
 			}
 		}
 	}
 	if (s->upstream) {
-		size_t len = stream_message(s);
-		if (len > 0 && s->pending >= 0) {
-			answer(s->p, &s->p->pend[s->pending], s->in + 2, len);
-			return; /* answered: the connection is closed */
+		size_t len;
+		while (s->pending >= 0 && stream_message(s, &len)) {
+			if (answer(s->p, &s->p->pend[s->pending], s->in + 2, len))
+				return; /* answered: the connection is closed */
+			stream_consume(s, len);
 		}
 		if (s->eof)
 			stream_close(s); /* closed without an answer: the next upstream */
@@ -571,7 +602,7 @@ static struct stream *stream_slot(struct dnsproxy *p, bool upstream)
 			continue;
 		if (!s->in) {
 			s->in_cap = upstream ? 2 + STREAM_MSG_MAX : 2 + QUERY_MAX;
-			s->out_cap = upstream ? 2 + QUERY_MAX : 2 * (2 + STREAM_MSG_MAX);
+			s->out_cap = upstream ? 2 + DNS_FORWARD_MAX : 2 * (2 + STREAM_MSG_MAX);
 			s->in = malloc(s->in_cap);
 			s->out = malloc(s->out_cap);
 			if (!s->in || !s->out) {
@@ -591,11 +622,20 @@ static struct stream *stream_slot(struct dnsproxy *p, bool upstream)
 	return NULL;
 }
 
+/* One try of a TCP query: a new connection, which carries the query built
+ * for it. Returns 0 or -1 with errno set. */
 static int up_connect(struct dnsproxy *p, struct pending *q)
 {
 	struct stream *s = stream_slot(p, true);
-	if (!s)
+	if (!s) {
+		errno = ENOBUFS;
 		return -1;
+	}
+	ssize_t n = dns_build_query(&q->q, q->id, s->out + 2, s->out_cap - 2);
+	if (n < 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	const struct net_addr *a = &p->up[q->upstream];
 	int fd = socket(a->family == NET_V4 ? AF_INET : AF_INET6,
 			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -604,21 +644,23 @@ static int up_connect(struct dnsproxy *p, struct pending *q)
 	struct sockaddr_storage ss;
 	socklen_t sl = to_sockaddr(a, 53, &ss);
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+		int e = errno;
 		close(fd);
+		errno = e;
 		return -1;
 	}
 	s->h = (struct loop_handler){ .fd = fd, .fn = on_stream, .ctx = s };
 	s->connecting = true;
-	s->out[0] = (uint8_t)(q->qlen >> 8);
-	s->out[1] = (uint8_t)q->qlen;
-	memcpy(s->out + 2, q->query, q->qlen);
-	dns_set_id(s->out + 2, q->id);
-	s->out_len = 2 + q->qlen;
+	s->out[0] = (uint8_t)(n >> 8);
+	s->out[1] = (uint8_t)n;
+	s->out_len = 2 + (size_t)n;
 	s->pending = (int)(q - p->pend);
 	if (loop_add_handler(p->loop, &s->h, EPOLLOUT, NULL) < 0) {
+		int e = errno;
 		close(fd);
 		s->h.fd = -1;
 		s->pending = -1;
+		errno = e;
 		return -1;
 	}
 	q->up = s;
@@ -663,8 +705,15 @@ static int bind_listener(struct dnsproxy *p, enum net_family fam, bool tcp, stru
 			(tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return perr_set(err, "DNS filter: socket: %s", strerror(errno));
+	/* Not to be shared: no SO_REUSEPORT, and no SO_REUSEADDR on UDP,
+	 * where it would let the agent bind the same address and port and
+	 * take the queries. On a listening TCP socket SO_REUSEADDR shares
+	 * nothing (the kernel refuses a bind to a listener's address and port
+	 * unless both sockets have SO_REUSEPORT); it lets palisade listen
+	 * again in a network namespace where an earlier run left connections
+	 * on port 53 in TIME_WAIT. */
 	int one = 1;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	if ((tcp && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
 	    (fam == NET_V6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)) {
 		int e = errno;
 		close(fd);
@@ -698,10 +747,10 @@ struct dnsproxy *dnsproxy_open(const struct net_addr *upstreams, size_t n, bool 
 		perr_set(err, "out of memory");
 		return NULL;
 	}
-	memset(p->by_id, 0xff, sizeof(p->by_id));
-	for (int i = DNSPROXY_PENDING_MAX - 1; i >= 0; i--)
+	for (int i = DNSPROXY_PENDING_MAX - 1; i >= 0; i--) {
 		p->free_pend[p->nfree++] = i;
-	p->usock[0].fd = p->usock[1].fd = -1;
+		p->pend[i].udp.fd = -1;
+	}
 	for (int i = 0; i < DNSPROXY_TCP_MAX; i++)
 		p->clients[i].h.fd = p->ups[i].h.fd = -1;
 	for (size_t i = 0; i < n && p->nup < DNSPROXY_UPSTREAMS_MAX; i++)
@@ -719,19 +768,6 @@ struct dnsproxy *dnsproxy_open(const struct net_addr *upstreams, size_t n, bool 
 			while (p->nlis > 2)
 				close(p->lis[--p->nlis].h.fd);
 		}
-	}
-	for (int f = 0; f < 2; f++) {
-		bool need = false;
-		for (size_t i = 0; i < p->nup; i++)
-			need |= p->up[i].family == (f ? NET_V6 : NET_V4);
-		if (!need)
-			continue;
-		int fd = socket(f ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			perr_set(err, "DNS filter: socket: %s", strerror(errno));
-			goto fail;
-		}
-		p->usock[f] = (struct loop_handler){ .fd = fd, .fn = on_udp_upstream, .ctx = p };
 	}
 	return p;
 fail:
@@ -752,9 +788,6 @@ int dnsproxy_attach(struct dnsproxy *p, struct loop *l, const struct dnsproxy_op
 	p->ctx = ctx;
 	for (size_t i = 0; i < p->nlis; i++)
 		if (loop_add_handler(l, &p->lis[i].h, EPOLLIN, err) < 0)
-			return -1;
-	for (int f = 0; f < 2; f++)
-		if (p->usock[f].fd >= 0 && loop_add_handler(l, &p->usock[f], EPOLLIN, err) < 0)
 			return -1;
 	return 0;
 }
@@ -780,9 +813,9 @@ void dnsproxy_close(struct dnsproxy *p)
 		return;
 	for (size_t i = 0; i < p->nlis; i++)
 		close(p->lis[i].h.fd);
-	for (int f = 0; f < 2; f++)
-		if (p->usock[f].fd >= 0)
-			close(p->usock[f].fd);
+	for (int i = 0; i < DNSPROXY_PENDING_MAX; i++)
+		if (p->pend[i].udp.fd >= 0)
+			close(p->pend[i].udp.fd);
 	for (int i = 0; i < DNSPROXY_TCP_MAX; i++) {
 		struct stream *v[2] = { &p->clients[i], &p->ups[i] };
 		for (int k = 0; k < 2; k++) {

@@ -1,9 +1,18 @@
 /* The transport of palisade's DNS filter: listens on the loopback
- * addresses, port 53, UDP and TCP; hands each query to the caller to
- * decide; forwards allowed queries to the upstream resolvers (UDP for UDP
- * clients, TCP for TCP clients) and hands each answer to the caller before
- * passing it back. What is allowed, and what an answer changes, is the
- * caller's business. One thread, non-blocking, driven by PID 1's loop. */
+ * addresses, port 53, UDP and TCP, on sockets no one else can bind next to;
+ * hands each query to the caller to decide; forwards allowed queries to
+ * the upstream resolvers (UDP for UDP clients, TCP for TCP clients) and
+ * hands each answer to the caller before passing it back. What is allowed,
+ * and what an answer changes, is the caller's business. One thread,
+ * non-blocking, driven by PID 1's loop.
+ *
+ * What reaches an upstream is rebuilt from the parsed question, never the
+ * client's bytes (dns_build_query): a fresh random ID, RD and CD, the name
+ * in lowercase, class IN only, palisade's own OPT record. Each try of a
+ * query has a socket of its own, connected to the upstream, on a port the
+ * kernel picks at random (a TCP connection for TCP); a message on it that
+ * does not answer the query is dropped and the query goes on waiting. The
+ * answer goes back with the client's ID and question. */
 #ifndef PALISADE_DNSPROXY_H
 #define PALISADE_DNSPROXY_H
 
@@ -28,14 +37,18 @@ struct dnsproxy_ops {
 	 * Returns 0, or -1 to answer SERVFAIL instead (the fence could not
 	 * be updated). */
 	int (*answered)(void *ctx, const struct dns_query *q, const struct dns_answer *a);
-	/* No upstream answered, or the answer was malformed: the client
-	 * gets SERVFAIL. */
+	/* No upstream answered: the client gets SERVFAIL. */
 	void (*failed)(void *ctx, const struct dns_query *q, const char *why);
+	/* A message from the upstream that does not answer q (another ID
+	 * or question, not a response, malformed) was dropped; q goes on
+	 * waiting for the answer. May be NULL. */
+	void (*dropped)(void *ctx, const struct dns_query *q, const char *why);
 };
 
 struct dnsproxy;
 
-/* Binds 127.0.0.1:53 and, when with_v6, [::1]:53 (UDP and TCP). The
+/* Binds 127.0.0.1:53 and, when with_v6, [::1]:53 (UDP and TCP). Class IN
+ * queries are forwarded; others get NOTIMP. The
  * upstreams must not be those addresses; with none, allowed names get
  * SERVFAIL. Needs to run as root (port 53). */
 struct dnsproxy *dnsproxy_open(const struct net_addr *upstreams, size_t n, bool with_v6,

@@ -426,10 +426,22 @@ static void failed(void *ctx, const struct dns_query *q, const char *why)
 		log_warn("DNS query for %s failed: %s; the agent gets SERVFAIL", q->name, why);
 }
 
+/* Something from the upstream's address and port that is not the answer:
+ * a broken resolver, or someone forging its answers. */
+static void dropped(void *ctx, const struct dns_query *q, const char *why)
+{
+	struct dnsfilter *f = ctx;
+	if (log_allowed(f))
+		log_warn("DNS filter: dropped a reply for %s that does not answer palisade's "
+			 "query (%s): a broken or forged answer; still waiting for the upstream's",
+			 q->name, why);
+}
+
 const struct dnsproxy_ops dnsfilter_ops = {
 	.decide = decide,
 	.answered = answered,
 	.failed = failed,
+	.dropped = dropped,
 };
 
 /* ---- refused connections ---- */

