@@ -122,7 +122,7 @@ p forged tcp 10.77.0.20 80
 p real tcp 10.77.0.10 80
 SH
 dns_upstream 10.77.0.55
-run_palisade "$R" -u agent -a '*.junk.test' -- /bin/sh /work/junk.sh
+run_palisade "$R" -u agent -a '*.junk.test' --allow-private '*.junk.test' -- /bin/sh /work/junk.sh
 expect_eq "junk answers: the agent ran" 0 "$RC"
 expect_match "junk answers (udp): dropped, the real answer arrives" \
     '^NOERROR ms=[0-9]+ A 10\.77\.0\.10 ttl=60 $' "$(dns_result udp)"
@@ -155,7 +155,7 @@ exec sleep 30
 SH
 rm -f "$R/work/fds-phase" "$R/work/fds-go"
 printf 'nameserver 10.77.0.10\nnameserver 10.77.0.55\n' > "$R/etc/resolv.conf"
-in_sandbox "$R" /sbin/palisade -u agent -a '*.junk.test' -- /bin/sh /work/fds.sh \
+in_sandbox "$R" /sbin/palisade -u agent -a '*.junk.test' --allow-private '*.junk.test' -- /bin/sh /work/fds.sh \
     >"$WORK/fds.out" 2>"$WORK/fds.err" </dev/null &
 dns_bg=$!
 dns_fds() { ls "/proc/$1/fd" | wc -l; }
@@ -191,7 +191,7 @@ p connect tcp "$1" "$4"
 SH
 dns_spoof() { # LABEL UPSTREAM FAKE TYPE PORT
     local label=$1 up=$2 fake=$3
-    run_palisade "$R" -u agent -a '*.spoof.test' -- /bin/sh /work/spoof.sh "$fake" "$up" "$4" "$5"
+    run_palisade "$R" -u agent -a '*.spoof.test' --allow-private '*.spoof.test' -- /bin/sh /work/spoof.sh "$fake" "$up" "$4" "$5"
     expect_eq "forged answers ($label): the agent ran" 0 "$RC"
     expect_match "forged answers ($label): the forger found PID 1's sockets and sprayed them" \
         '^(not-)?poisoned .* tried=[1-9][0-9]* forged=[0-9]+ ports=[1-9]' "$(dns_result spoof)"
