@@ -45,6 +45,9 @@
 static const int pid1_caps[] = { CAP_KILL, CAP_NET_ADMIN };
 #define PID1_NCAPS (sizeof(pid1_caps) / sizeof(pid1_caps[0]))
 
+/* The longest command or user name the startup line shows whole. */
+#define SUMMARY_NAME_MAX 200
+
 struct spawn_ctx {
 	const struct agent_user *user;
 	const struct config *cfg;
@@ -324,13 +327,17 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 		return fail(&err);
 	if (live_start(lv, cfg, no_v6, &err) < 0)
 		return fail(&err);
-	char summary[2048];
+	/* One line, under the log's 2048 bytes: the command's and the user's
+	 * names are shortened so that what the fence is stays in it. */
+	char summary[2000];
 	struct text t;
 	text_init(&t, summary, sizeof(summary));
-	textf(&t, "started %s as %s (uid %u); ", cfg->command[0], user->name,
-	      (unsigned)user->uid);
-	policy_summary(pol, summary + t.used, sizeof(summary) - t.used);
-	t.used += strlen(summary + t.used);
+	textf(&t, "started ");
+	text_short(&t, cfg->command[0], SUMMARY_NAME_MAX);
+	textf(&t, " as ");
+	text_short(&t, user->name, SUMMARY_NAME_MAX);
+	textf(&t, " (uid %u); ", (unsigned)user->uid);
+	policy_summary(pol, &t);
 	textf(&t, "; DNS filter on 127.0.0.1%s%s", dnsproxy_has_v6(lv->proxy) ? " and ::1" : "",
 	      cfg->audit ? "; AUDIT MODE: nothing is refused" : "");
 
