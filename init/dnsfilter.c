@@ -540,21 +540,29 @@ int dnsfilter_write_report(struct dnsfilter *f, int fd, struct perr *err)
 	int rc = 0;
 	snprintf(line, sizeof(line), "# palisade --audit report: an allowlist that lets this run "
 		 "through.\n# Already allowed:\n");
-	rc |= write_full(fd, line, strlen(line));
-	for (size_t i = 0; i < f->cfg->allow.n; i++) {
+	rc = write_full(fd, line, strlen(line));
+	for (size_t i = 0; i < f->cfg->allow.n && rc == 0; i++) {
 		char e[ALLOW_LINE_MAX];
 		entry_format(&f->cfg->allow.v[i], e, sizeof(e));
 		snprintf(line, sizeof(line), "%s\n", e);
-		rc |= write_full(fd, line, strlen(line));
+		rc = write_full(fd, line, strlen(line));
 	}
-	snprintf(line, sizeof(line), "# Reached only because of --audit (%zu):\n", f->nreport);
-	rc |= write_full(fd, line, strlen(line));
-	for (size_t i = 0; i < f->nreport; i++) {
+	if (rc == 0) {
+		snprintf(line, sizeof(line), "# Reached only because of --audit (%zu):\n",
+			 f->nreport);
+		rc = write_full(fd, line, strlen(line));
+	}
+	for (size_t i = 0; i < f->nreport && rc == 0; i++) {
 		snprintf(line, sizeof(line), "%s\n", f->report[i]);
-		rc |= write_full(fd, line, strlen(line));
+		rc = write_full(fd, line, strlen(line));
 	}
-	if (rc < 0)
-		return perr_set(err, "writing the audit report: %s", strerror(errno));
+	int write_errno = rc < 0 ? errno : 0;
+	/* Closed whatever happened; on a network file system, close is where
+	 * a failed write shows. */
+	if (close(fd) < 0 && write_errno == 0)
+		return perr_set(err, "closing the audit report: %s", strerror(errno));
+	if (write_errno)
+		return perr_set(err, "writing the audit report: %s", strerror(write_errno));
 	return 0;
 }
 

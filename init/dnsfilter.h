@@ -36,7 +36,8 @@ void dnsfilter_tick(struct dnsfilter *f);
 
 /* Audit mode: writes, to fd, an allowlist that would have allowed the run:
  * the entries already allowed, then the names and destinations that were
- * let through only because of --audit. */
+ * let through only because of --audit. Closes fd, also on failure; a
+ * failed write or close is an error. */
 int dnsfilter_write_report(struct dnsfilter *f, int fd, struct perr *err);
 
 /* `palisade status`: prints the status file's names and counts, and the

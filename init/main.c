@@ -404,15 +404,12 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 	}
 	loop_close(&loop);
 	if (lv->report_fd >= 0) {
-		if (dnsfilter_write_report(lv->filter, lv->report_fd, &err) < 0 ||
-		    close(lv->report_fd) < 0) {
-			lv->report_fd = -1;
-			log_error("--audit-report %s: %s", cfg->audit_report,
-				  err.msg[0] ? err.msg : strerror(errno));
-		} else {
+		int fd = lv->report_fd;
+		lv->report_fd = -1; /* closed by dnsfilter_write_report */
+		if (dnsfilter_write_report(lv->filter, fd, &err) < 0)
+			log_error("--audit-report %s: %s", cfg->audit_report, err.msg);
+		else
 			log_info("audit report written to %s", cfg->audit_report);
-		}
-		lv->report_fd = -1;
 	}
 	return sup.exit_status;
 }

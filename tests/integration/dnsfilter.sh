@@ -215,4 +215,33 @@ run_palisade "$R" -u agent -a rotating.test -- /bin/sh /work/audit.sh
 expect_eq "control: without the report the name does not resolve" "" "$(result blocked-answer)"
 expect_match "control: without the report the address is refused" '^refused' "$(result addr-tcp443)"
 
+# The report's file when writing or closing it fails (a full disk, an
+# NFS server gone): the failure is named, with its cause. The failures are
+# injected on the report's descriptor, found in a first run.
+in_sandbox "$R" /sbin/palisade -q -u agent --audit --audit-report /tmp/report -- sleep 2 \
+    >/dev/null 2>&1 </dev/null &
+BG=$!
+PID1=$(sandbox_pid1 "$BG")
+rfd=
+for i in $(seq 1 40); do
+    rfd=$(for f in /proc/"$PID1"/fd/*; do
+        [ "$(readlink "$f")" = "$R/tmp/report" ] && basename "$f"; done)
+    [ -n "$rfd" ] && break
+    sleep 0.05
+done
+wait "$BG"
+if [ -n "$rfd" ]; then
+    SANDBOX_WRAP="$PROBE inject close-eio:$rfd --" run_palisade "$R" -u agent --audit \
+        --audit-report /tmp/report -- /bin/true
+    expect_eq "audit report, close fails: the agent's status" 0 "$RC"
+    expect_match "audit report, close fails: palisade names the failure and its cause" \
+        '^palisade: --audit-report /tmp/report: closing the audit report: Input/output error$' "$ERR"
+    SANDBOX_WRAP="$PROBE inject write-enospc:$rfd --" run_palisade "$R" -u agent --audit \
+        --audit-report /tmp/report -- /bin/true
+    expect_match "audit report, a write fails: palisade names the failure and its cause" \
+        '^palisade: --audit-report /tmp/report: writing the audit report: No space left on device$' "$ERR"
+else
+    fail "the audit report's descriptor was not found in PID 1"
+fi
+
 finish
