@@ -44,7 +44,8 @@ static void test_table(void **state)
 				   "io_uring_register", "open_by_handle_at", "name_to_handle_at",
 				   "ioctl", "acct", "swapon", "swapoff", "reboot", "settimeofday",
 				   "clock_settime", "adjtimex", "syslog", "quotactl", "iopl",
-				   "ioperm", "socket", "socketpair" };
+				   "ioperm", "socket", "socketpair", "ptrace", "process_vm_writev",
+				   "pidfd_getfd" };
 	for (size_t r = 0; r < sizeof(required) / sizeof(required[0]); r++) {
 		bool found = false;
 		for (size_t i = 0; i < sc_table_len && !found; i++)
