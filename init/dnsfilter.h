@@ -14,8 +14,6 @@
 #include "../fw/nflog.h"
 #include "config.h"
 
-#define STATUS_FILE "/run/palisade/status"
-
 struct dnsfilter;
 
 /* cfg and plan must outlive the filter. v6: IPv6 is fenced. Opens the
@@ -29,6 +27,11 @@ extern const struct dnsproxy_ops dnsfilter_ops;
 
 /* One refused (or, in audit mode, logged) packet from the fence's NFLOG. */
 void dnsfilter_on_nflog(void *ctx, const struct nflog_event *ev);
+
+/* The directory for the status file (RUN_DIR, checked by the caller, who
+ * keeps it open): written at once, then at most once a second when it
+ * changed. Without it, there is no status file. */
+void dnsfilter_set_status_dir(struct dnsfilter *f, int dirfd);
 
 /* After each pass of the loop: status file, summaries of suppressed log
  * lines. */

@@ -29,14 +29,13 @@
 #include "../lib/loop.h"
 #include "plan.h"
 #include "policy.h"
+#include "rundir.h"
 #include "supervise.h"
 
 #ifndef PALISADE_VERSION
 #define PALISADE_VERSION "unknown"
 #endif
 
-#define PASSWD_FILE "/etc/passwd"
-#define GROUP_FILE "/etc/group"
 
 /* The only capabilities PID 1 keeps once the agent runs: the agent is
  * another user, and forwarding signals to it needs CAP_KILL; the DNS filter
@@ -103,45 +102,23 @@ static int check(const struct config *cfg, const struct agent_user *user)
 	return 0;
 }
 
-/* /run/palisade/ready exists once the fence is up and the root filesystem
- * stripped. A restarted container keeps its files, so it is removed first. */
-#define READY_DIR "/run/palisade"
-#define READY_FILE READY_DIR "/ready"
-
-static void ready_clear(void)
+/* What PID 1 leaves in RUN_DIR once the fence is up and the root
+ * filesystem stripped, for whoever comes next to it: the status, and last
+ * the ready marker (the startup line).
+ * The directory was checked and emptied of an earlier run's files at
+ * start. */
+static void ready_mark(int rundir, struct dnsfilter *filter, const char *summary)
 {
-	if (unlink(READY_FILE) < 0 && errno != ENOENT)
-		log_warn("cannot remove the stale %s: %s", READY_FILE, strerror(errno));
-}
-
-static void ready_mark(const char *summary)
-{
-	if (mkdir("/run", 0755) < 0 && errno != EEXIST)
-		goto fail;
-	if (mkdir(READY_DIR, 0755) < 0 && errno != EEXIST)
-		goto fail;
-	/* Only a directory that palisade could have made: not a symbolic link
-	 * the image or an earlier run of the container left to point elsewhere. */
-	struct stat sb;
-	if (lstat(READY_DIR, &sb) < 0)
-		goto fail;
-	if (!S_ISDIR(sb.st_mode) || sb.st_uid != 0 || (sb.st_mode & 022)) {
-		log_warn("%s is not a root-owned directory that only root can write: "
-			 "%s not written", READY_DIR, READY_FILE);
+	if (rundir < 0)
 		return;
-	}
-	int fd = open(READY_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto fail;
-	size_t len = strlen(summary);
-	bool ok = write(fd, summary, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
-	if (close(fd) < 0 || !ok)
-		goto fail;
-	return;
-fail:
-	/* A read-only root: nothing waits on the file there, and nothing else
-	 * depends on it. */
-	log_debug("cannot write %s: %s", READY_FILE, strerror(errno));
+	struct perr err;
+	dnsfilter_set_status_dir(filter, rundir);
+	char line[2048];
+	int n = snprintf(line, sizeof(line), "%s\n", summary);
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    rundir_write(rundir, RUN_READY, line, (size_t)n, &err) < 0)
+		log_warn("%s", n < 0 || (size_t)n >= sizeof(line) ? "the startup line is too long for "
+			 RUN_DIR "/" RUN_READY : err.msg);
 }
 
 static void strip_summary(const struct strip_stats *st, struct text *t)
@@ -166,6 +143,7 @@ struct live {
 	struct dnsfilter *filter;
 	struct nflog *nflog;
 	int report_fd;
+	int rundir;             /* RUN_DIR, checked, or -1 */
 	struct loop *loop;
 };
 
@@ -176,6 +154,8 @@ static void live_free(struct live *lv)
 	nflog_close(lv->nflog);
 	if (lv->report_fd >= 0)
 		close(lv->report_fd);
+	if (lv->rundir >= 0)
+		close(lv->rundir);
 	if (lv->have_pol)
 		policy_free(&lv->pol);
 }
@@ -285,7 +265,7 @@ static int run_as_pid1(struct config *cfg, const struct agent_user *user,
 	struct supervisor sup;
 	if (supervise_init(&sup, cfg->kill_group, &err) < 0)
 		return fail(&err);
-	struct live lv = { .report_fd = -1 };
+	struct live lv = { .report_fd = -1, .rundir = -1 };
 	int rc = run_fenced(cfg, user, envp, &sup, &lv);
 	live_free(&lv);
 	return rc;
@@ -299,7 +279,16 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 	if (cfg->audit_report && (lv->report_fd = open_report(cfg->audit_report, &err)) < 0)
 		return fail(&err);
 
-	ready_clear();
+	/* RUN_DIR: checked, and emptied of what an earlier run of the
+	 * container left (a restarted container keeps its files). */
+	lv->rundir = rundir_open(true, &err);
+	if (lv->rundir < 0) {
+		/* A read-only root: nothing waits on the files there. */
+		if (errno == EROFS)
+			log_debug("%s: no ready marker or status", err.msg);
+		else
+			log_warn("%s: no %s/%s or palisade status", err.msg, RUN_DIR, RUN_READY);
+	}
 
 	/* 1. The fence: checked first, so that a kernel or container without
 	 * what it needs fails before anything is changed. */
@@ -363,7 +352,7 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 	/* The fence and the stripping hold for every process of the container
 	 * from here on, docker exec sessions included: say so for whoever waits
 	 * (a devcontainer's postStartCommand, a test). */
-	ready_mark(summary);
+	ready_mark(lv->rundir, lv->filter, summary);
 
 	/* 3. The agent's process: its user, no privileges, the filter; PID 1
 	 * drops its own before the agent may exec. */
