@@ -54,7 +54,8 @@ static const char usage_text[] =
 	"Running:\n"
 	"      status                 (palisade status, with docker exec) print what is\n"
 	"                             allowed now and what was refused\n"
-
+	"      exec [--] CMD [ARG...] (palisade exec, with docker exec) run CMD as the\n"
+	"                             agent runs: its user, no privileges, its filter\n"
 	"      --check                print the plan and exit; changes nothing\n"
 	"  -g                         send signals to COMMAND's whole process group\n"
 	"  -v, --verbose              say each step\n"

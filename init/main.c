@@ -30,6 +30,7 @@
 #include "plan.h"
 #include "policy.h"
 #include "rundir.h"
+#include "session.h"
 #include "supervise.h"
 
 #ifndef PALISADE_VERSION
@@ -53,12 +54,16 @@ struct spawn_ctx {
 };
 
 /* In the child, between fork and exec: the agent's user, no capabilities,
- * no_new_privs, then the system call filter, loaded last, and a check of
- * all of it in /proc/self/status. */
+ * no_new_privs, ptrace confined to its own processes (unless
+ * --allow-ptrace), then the system call filter, loaded last, and a check
+ * of all of it in /proc/self/status. */
 static int child_setup(void *arg, struct perr *err)
 {
 	const struct spawn_ctx *c = arg;
 	if (privs_become_user(c->user, err) < 0)
+		return -1;
+	if (!sc_allows_ptrace(c->cfg->seccomp_allow, c->cfg->n_seccomp_allow) &&
+	    privs_scope_ptrace(err) < 0)
 		return -1;
 	if (!c->cfg->no_seccomp &&
 	    sc_load(SC_AGENT, c->cfg->seccomp_allow, c->cfg->n_seccomp_allow, err) < 0)
@@ -103,15 +108,20 @@ static int check(const struct config *cfg, const struct agent_user *user)
 }
 
 /* What PID 1 leaves in RUN_DIR once the fence is up and the root
- * filesystem stripped, for whoever comes next to it: the status, and last
- * the ready marker (the startup line).
+ * filesystem stripped, for whoever comes next to it: the agent's terms for
+ * palisade exec, the status, and last the ready marker (the startup line).
  * The directory was checked and emptied of an earlier run's files at
  * start. */
-static void ready_mark(int rundir, struct dnsfilter *filter, const char *summary)
+static void ready_mark(int rundir, const struct config *cfg, struct dnsfilter *filter,
+		       const char *summary)
 {
 	if (rundir < 0)
 		return;
 	struct perr err;
+	char terms[4096];
+	long tl = session_terms_format(cfg, terms, sizeof(terms), &err);
+	if (tl < 0 || rundir_write(rundir, RUN_AGENT, terms, (size_t)tl, &err) < 0)
+		log_warn("%s: palisade exec will refuse to run", err.msg);
 	dnsfilter_set_status_dir(filter, rundir);
 	char line[2048];
 	int n = snprintf(line, sizeof(line), "%s\n", summary);
@@ -285,9 +295,10 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 	if (lv->rundir < 0) {
 		/* A read-only root: nothing waits on the files there. */
 		if (errno == EROFS)
-			log_debug("%s: no ready marker or status", err.msg);
+			log_debug("%s: no ready marker, status or palisade exec", err.msg);
 		else
-			log_warn("%s: no %s/%s or palisade status", err.msg, RUN_DIR, RUN_READY);
+			log_warn("%s: no %s/%s, palisade status or palisade exec", err.msg, RUN_DIR,
+				 RUN_READY);
 	}
 
 	/* 1. The fence: checked first, so that a kernel or container without
@@ -352,7 +363,7 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 	/* The fence and the stripping hold for every process of the container
 	 * from here on, docker exec sessions included: say so for whoever waits
 	 * (a devcontainer's postStartCommand, a test). */
-	ready_mark(lv->rundir, lv->filter, summary);
+	ready_mark(lv->rundir, cfg, lv->filter, summary);
 
 	/* 3. The agent's process: its user, no privileges, the filter; PID 1
 	 * drops its own before the agent may exec. */
@@ -361,6 +372,11 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 		perr_set(&err, "out of memory");
 		return fail(&err);
 	}
+	if (!sc_allows_ptrace(cfg->seccomp_allow, cfg->n_seccomp_allow) &&
+	    privs_landlock_abi(&err) == 0)
+		log_warn("%s: the agent cannot attach to other processes with ptrace, but can "
+			 "still write the memory of those of its user through /proc/PID/mem; run "
+			 "docker exec sessions through palisade exec", err.msg);
 	struct spawn_ctx sctx = { .user = user, .cfg = cfg };
 	int status;
 	log_debug("starting %s: user %s, no capabilities, no_new_privs, %s; PID 1 keeps "
@@ -414,6 +430,9 @@ int main(int argc, char **argv, char **envp)
 	 * "status" is a command like any other. */
 	if (argc == 2 && strcmp(argv[1], "status") == 0 && getpid() != 1)
 		return dnsfilter_print_status(stdout);
+	/* `palisade exec -- CMD`, run with docker exec: CMD as the agent runs. */
+	if (argc >= 2 && strcmp(argv[1], "exec") == 0 && getpid() != 1)
+		return session_exec(argc - 1, argv + 1, envp);
 
 	if (config_parse(&cfg, argc, argv, envp, DEFAULT_ALLOW_FILE, &err) < 0) {
 		fail(&err);
