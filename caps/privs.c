@@ -75,14 +75,21 @@ int privs_landlock_abi(struct perr *err)
 {
 	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
 	if (abi < 0) {
-		/* Not built in (ENOSYS), not enabled at boot (EOPNOTSUPP), or
-		 * refused by a container runtime's filter (EPERM). */
-		perr_set(err, "the kernel offers no Landlock (%s)", strerror(errno));
+		if (errno == ENOSYS)
+			perr_set(err, "no Landlock here (the kernel has none)");
+		else if (errno == EOPNOTSUPP)
+			perr_set(err, "no Landlock here (the kernel has it, but not enabled: add "
+				 "landlock to its lsm= boot option)");
+		else if (errno == EPERM)
+			perr_set(err, "no Landlock here (the container's seccomp profile refuses it, "
+				 "as Docker's did before version 23)");
+		else
+			perr_set(err, "no Landlock here (%s)", strerror(errno));
 		return 0;
 	}
 	if (abi < 2) {
-		perr_set(err, "the kernel's Landlock is version 1, which would also refuse every "
-			 "rename between directories");
+		perr_set(err, "no usable Landlock here (version 1 would also refuse every rename "
+			 "between directories)");
 		return 0;
 	}
 	return (int)abi;

@@ -41,6 +41,7 @@
  *       close-eio:N   close(N) -> EIO (the descriptor stays open)
  *       write-enospc:N  write(N, ...) -> ENOSPC
  *       no-fd-statx   statx(fd, "", AT_EMPTY_PATH, ...) -> EPERM
+ *       no-landlock   landlock_create_ruleset(NULL, 0, VERSION) -> EPERM
  */
 #include <arpa/inet.h>
 #include <linux/audit.h>
@@ -654,6 +655,9 @@ static int cmd_inject(int argc, char **argv)
 			/* statx(fd, "", AT_EMPTY_PATH, ...): as under a seccomp
 			 * profile that denies statx */
 			nr = SYS_statx; i1 = 2; a1 = AT_EMPTY_PATH; e = EPERM;
+		} else if (!strcmp(argv[i], "no-landlock")) {
+			/* the ABI query, refused as by Docker's profile before 23 */
+			nr = SYS_landlock_create_ruleset; i1 = 2; a1 = 1; e = EPERM;
 		} else {
 			fprintf(stderr, "probe inject: unknown fault %s\n", argv[i]);
 			return 2;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../caps/privs.h"
 #include "../../caps/seccomp.h"
 #include "../syscalls.h"
 
@@ -198,6 +200,46 @@ static void test_allow_and_pid1(void **state)
 	assert_int_equal(r[n - 2].err, EPERM);
 }
 
+/* strace (when installed) under the agent's filter and ptrace
+ * confinement: it runs a program it starts (PTRACE_TRACEME when
+ * PTRACE_SEIZE is refused), and cannot attach to another process. */
+static int under_agent(const char *const argv[])
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct perr e;
+		int null = open("/dev/null", O_WRONLY);
+		if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(2);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || privs_scope_ptrace(&e) < 0 ||
+		    sc_load(SC_AGENT, NULL, 0, &e) < 0)
+			_exit(3);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	int ws;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	assert_true(WIFEXITED(ws));
+	return WEXITSTATUS(ws);
+}
+
+static void test_debuggers(void **state)
+{
+	(void)state;
+	const char *const start[] = { "strace", "-f", "-o", "/dev/null", "true", NULL };
+	int rc = under_agent(start);
+	if (rc == 127) {
+		skip(); /* no strace here */
+		return;
+	}
+	assert_int_equal(rc, 0);
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)getppid());
+	const char *const attach[] = { "strace", "-o", "/dev/null", "-p", pid, NULL };
+	assert_int_not_equal(under_agent(attach), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_control_without_filter),
 		cmocka_unit_test(test_other_abis),
 		cmocka_unit_test(test_allow_and_pid1),
+		cmocka_unit_test(test_debuggers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
