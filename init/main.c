@@ -107,6 +107,21 @@ static int check(const struct config *cfg, const struct agent_user *user)
 	return 0;
 }
 
+/* One file in RUN_DIR; a failure is a warning, except on a read-only root,
+ * where nothing waits on it. */
+static bool run_write(int rundir, const char *name, const char *data, size_t len,
+		      const char *consequence)
+{
+	struct perr err;
+	if (rundir_write(rundir, name, data, len, &err) == 0)
+		return true;
+	if (errno == EROFS)
+		log_debug("%s", err.msg);
+	else
+		log_warn("%s%s", err.msg, consequence);
+	return false;
+}
+
 /* What PID 1 leaves in RUN_DIR once the fence is up and the root
  * filesystem stripped, for whoever comes next to it: the agent's terms for
  * palisade exec, the status, and last the ready marker (the startup line).
@@ -120,15 +135,17 @@ static void ready_mark(int rundir, const struct config *cfg, struct dnsfilter *f
 	struct perr err;
 	char terms[4096];
 	long tl = session_terms_format(cfg, terms, sizeof(terms), &err);
-	if (tl < 0 || rundir_write(rundir, RUN_AGENT, terms, (size_t)tl, &err) < 0)
+	if (tl < 0)
 		log_warn("%s: palisade exec will refuse to run", err.msg);
+	else
+		run_write(rundir, RUN_AGENT, terms, (size_t)tl, ": palisade exec will refuse to run");
 	dnsfilter_set_status_dir(filter, rundir);
 	char line[2048];
 	int n = snprintf(line, sizeof(line), "%s\n", summary);
-	if (n < 0 || (size_t)n >= sizeof(line) ||
-	    rundir_write(rundir, RUN_READY, line, (size_t)n, &err) < 0)
-		log_warn("%s", n < 0 || (size_t)n >= sizeof(line) ? "the startup line is too long for "
-			 RUN_DIR "/" RUN_READY : err.msg);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		log_warn("the startup line is too long for %s/%s", RUN_DIR, RUN_READY);
+	else
+		run_write(rundir, RUN_READY, line, (size_t)n, "");
 }
 
 static void strip_summary(const struct strip_stats *st, struct text *t)

@@ -77,7 +77,6 @@ int rundir_open(bool create, struct perr *err)
 	}
 	if (rc == 0)
 		rc = check_parent(run, "/run", err);
-	/* A umask must not hide the files from the agent's user. */
 	if (rc == 0 && made_run && fchmod(run, 0755) < 0)
 		rc = perr_set(err, "cannot chmod /run: %s", strerror(errno));
 	if (rc == 0 && create && mkdirat(run, "palisade", 0755) < 0 && errno != EEXIST)
@@ -107,7 +106,12 @@ int rundir_open(bool create, struct perr *err)
 		errno = e;
 		return -1;
 	}
-	if (create && fchmod(dir, 0755) < 0) {
+	/* A umask must not hide the files from the agent's user (made 0700,
+	 * say); a mode that is already right is left alone (a read-only
+	 * root refuses even that). */
+	struct stat st;
+	if (create && (fstat(dir, &st) < 0 ||
+		       ((st.st_mode & 07777) != 0755 && fchmod(dir, 0755) < 0))) {
 		e = errno;
 		close(dir);
 		errno = e;
@@ -132,8 +136,11 @@ int rundir_write(int dirfd, const char *name, const char *data, size_t len, stru
 		rc = perr_set(err, "cannot write %s/%s: %s", RUN_DIR, name, strerror(errno));
 	if (rc == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
 		rc = perr_set(err, "cannot write %s/%s: %s", RUN_DIR, name, strerror(errno));
-	if (rc < 0)
+	if (rc < 0) {
+		int e = errno;
 		(void)unlinkat(dirfd, tmp, 0);
+		errno = e;
+	}
 	return rc;
 }
 

@@ -27,7 +27,8 @@
 int rundir_open(bool create, struct perr *err);
 
 /* Writes name in the directory atomically (a new file, renamed over the
- * old one), mode 0644 whatever the umask. */
+ * old one), mode 0644 whatever the umask. On failure, errno is the
+ * failed step's (EROFS on a read-only root). */
 int rundir_write(int dirfd, const char *name, const char *data, size_t len, struct perr *err);
 
 /* Reads RUN_DIR/name, after the checks, into buf (NUL-terminated); a file
