@@ -6,11 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/landlock.h>
 #include <linux/securebits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Securebits the agent gets, each locked: uid 0 gains no capabilities
@@ -52,6 +54,80 @@ int privs_become_user(const struct agent_user *u, struct perr *err)
 		return perr_set(err, "setgid(0) still succeeds after the switch to %s: refusing "
 				"to start the agent", u->name);
 	return 0;
+}
+
+int privs_drop_unprivileged(struct perr *err)
+{
+	if (capng_get_caps_process() < 0)
+		return perr_set(err, "reading this process's capabilities: %s", strerror(errno));
+	bool bounding = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
+	capng_clear(bounding ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS);
+	if (capng_apply(bounding ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS) < 0)
+		return perr_set(err, "dropping capabilities: %s", strerror(errno));
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return perr_set(err, "clearing the ambient capabilities: %s", strerror(errno));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return perr_set(err, "setting no_new_privs: %s", strerror(errno));
+	return 0;
+}
+
+int privs_landlock_abi(struct perr *err)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 0) {
+		if (errno == ENOSYS)
+			perr_set(err, "no Landlock here (the kernel has none)");
+		else if (errno == EOPNOTSUPP)
+			perr_set(err, "no Landlock here (the kernel has it, but not enabled: add "
+				 "landlock to its lsm= boot option)");
+		else if (errno == EPERM)
+			perr_set(err, "no Landlock here (the container's seccomp profile refuses it, "
+				 "as Docker's did before version 23)");
+		else
+			perr_set(err, "no Landlock here (%s)", strerror(errno));
+		return 0;
+	}
+	if (abi < 2) {
+		perr_set(err, "no usable Landlock here (version 1 would also refuse every rename "
+			 "between directories)");
+		return 0;
+	}
+	return (int)abi;
+}
+
+int privs_scope_ptrace(struct perr *err)
+{
+	if (privs_landlock_abi(err) == 0)
+		return 0;
+	/* A domain must handle some file access: it handles only REFER
+	 * (renames and links between directories), which any domain denies
+	 * anyway, and grants it under /, so no file access changes. */
+	struct landlock_ruleset_attr attr = { .handled_access_fs = LANDLOCK_ACCESS_FS_REFER };
+	int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (rs < 0)
+		return perr_set(err, "Landlock: creating a ruleset: %s", strerror(errno));
+	int root = open("/", O_PATH | O_CLOEXEC);
+	if (root < 0) {
+		int e = errno;
+		close(rs);
+		return perr_set(err, "Landlock: opening /: %s", strerror(e));
+	}
+	struct landlock_path_beneath_attr beneath = {
+		.allowed_access = LANDLOCK_ACCESS_FS_REFER,
+		.parent_fd = root,
+	};
+	long rc = syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0);
+	int e = errno;
+	close(root);
+	if (rc == 0) {
+		rc = syscall(SYS_landlock_restrict_self, rs, 0);
+		e = errno;
+	}
+	close(rs);
+	if (rc < 0)
+		return perr_set(err, "Landlock: confining ptrace to the agent's own processes: %s",
+				strerror(e));
+	return 1;
 }
 
 int privs_restrict_pid1(const int *keep, size_t nkeep, bool no_seccomp, struct perr *err)
@@ -181,6 +257,31 @@ int privs_verify(const struct agent_user *u, bool want_seccomp, struct perr *err
 			return perr_set(err, "verification failed: gid %u is not %u just before exec",
 					st.gid[i], (unsigned)u->gid);
 	}
+	if (st.no_new_privs != 1)
+		return perr_set(err, "verification failed: NoNewPrivs is %d, not 1", st.no_new_privs);
+	if (want_seccomp && st.seccomp != 2)
+		return perr_set(err, "verification failed: Seccomp is %d, not 2 (filter)", st.seccomp);
+	return 0;
+}
+
+int privs_verify_unprivileged(bool want_seccomp, struct perr *err)
+{
+	struct proc_status st;
+	if (proc_status_read("/proc/self/status", &st, err) < 0)
+		return -1;
+	struct { const char *name; unsigned long long v; } caps[] = {
+		{ "CapInh", st.cap_inh }, { "CapPrm", st.cap_prm }, { "CapEff", st.cap_eff },
+		{ "CapAmb", st.cap_amb },
+	};
+	for (size_t i = 0; i < 4; i++)
+		if (caps[i].v != 0)
+			return perr_set(err, "verification failed: %s is %016llx, not 0, just before "
+					"exec", caps[i].name, caps[i].v);
+	for (int i = 0; i < 4; i++)
+		if (st.uid[i] == 0)
+			return perr_set(err, "verification failed: one of the uids is 0 (real %u, "
+					"effective %u, saved %u, file system %u)", st.uid[0], st.uid[1],
+					st.uid[2], st.uid[3]);
 	if (st.no_new_privs != 1)
 		return perr_set(err, "verification failed: NoNewPrivs is %d, not 1", st.no_new_privs);
 	if (want_seccomp && st.seccomp != 2)

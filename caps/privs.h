@@ -15,6 +15,28 @@
  * no_new_privs set. A setuid(0) that still succeeds afterwards is fatal. */
 int privs_become_user(const struct agent_user *u, struct perr *err);
 
+/* For a process that is not root (palisade exec under docker exec -u):
+ * it cannot change its user, groups or securebits. Empties its effective,
+ * permitted, inheritable and ambient sets (and the bounding set when it
+ * holds CAP_SETPCAP), and sets no_new_privs, so that nothing it runs can
+ * gain a capability. */
+int privs_drop_unprivileged(struct perr *err);
+
+/* Whether Landlock can confine ptrace here: its ABI version (2 or more:
+ * version 1 would refuse every rename between directories), or 0 with
+ * err saying why not. */
+int privs_landlock_abi(struct perr *err);
+
+/* Puts the calling process (no_new_privs set) in a Landlock domain of its
+ * own that restricts no file access: the kernel then refuses it, and all
+ * it starts, every ptrace-mode access to processes outside the domain:
+ * PTRACE_ATTACH, /proc/PID/mem, process_vm_writev, pidfd_getfd, and the
+ * reading of /proc/PID/environ, maps and fd. Its own children stay
+ * traceable (PTRACE_TRACEME, and attach where the filter allows it).
+ * Returns 1 when confined, 0 when the kernel cannot (err says why), -1 on
+ * error. */
+int privs_scope_ptrace(struct perr *err);
+
 /* For PID 1 once the agent runs: keeps only the capabilities in keep[]
  * (in every set, the bounding set included), locks the securebits so uid 0
  * gains nothing by exec, sets no_new_privs, and loads PID 1's own system
@@ -38,6 +60,11 @@ int proc_status_read(const char *path, struct proc_status *st, struct perr *err)
  * every capability set empty, no_new_privs set and, when want_seccomp, a
  * seccomp filter loaded. Any difference is an error naming it. */
 int privs_verify(const struct agent_user *u, bool want_seccomp, struct perr *err);
+
+/* privs_verify for a process that was not root: every capability set but
+ * the bounding set empty, no uid 0 among real, effective, saved and file
+ * system uids, no_new_privs, and the filter when want_seccomp. */
+int privs_verify_unprivileged(bool want_seccomp, struct perr *err);
 
 /* Checks PID 1's own status: effective, permitted and bounding sets exactly
  * keep[], nothing inheritable or ambient, no_new_privs, and a filter. */

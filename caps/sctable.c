@@ -84,6 +84,15 @@ const struct sc_entry sc_table[] = {
 	{ "setsockopt", SC_MCAST_JOIN, EPERM, false,
 	  "joining multicast groups makes the kernel announce agent-chosen addresses to the link" },
 
+	/* Other processes of the agent's user that this filter does not hold
+	 * (docker exec sessions): taking one over runs code outside the
+	 * filter. --allow-ptrace lets them through (and PTRACE_TRACEME, with
+	 * which debuggers start their own programs, always works). */
+	{ "ptrace", SC_PTRACE_ATTACH, EPERM, false,
+	  "PTRACE_ATTACH/SEIZE on a process outside the filter (a docker exec session) runs code outside it" },
+	DENY("process_vm_writev", "writes another process's memory, one outside the filter included"),
+	DENY("pidfd_getfd", "takes another process's descriptors, such as an editor's terminal"),
+
 	/* PID 1 runs nothing after it starts the agent. */
 	{ "execve", SC_ALWAYS, EPERM, true, "PID 1 never runs another program once the agent runs" },
 	{ "execveat", SC_ALWAYS, EPERM, true, "PID 1 never runs another program once the agent runs" },

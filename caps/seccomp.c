@@ -7,6 +7,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 
 #ifndef CLONE_NEWTIME
@@ -19,6 +20,14 @@ static bool allowed(const char *name, const char *const *allow, size_t nallow)
 		if (strcmp(allow[i], name) == 0)
 			return true;
 	return false;
+}
+
+const char *const sc_ptrace_calls[] = { "ptrace", "process_vm_writev", "pidfd_getfd" };
+const size_t sc_ptrace_ncalls = sizeof(sc_ptrace_calls) / sizeof(sc_ptrace_calls[0]);
+
+bool sc_allows_ptrace(const char *const *allow, size_t nallow)
+{
+	return allowed("ptrace", allow, nallow);
 }
 
 int sc_check_allow(const char *const *allow, size_t nallow, struct perr *err)
@@ -101,6 +110,15 @@ static int add(scmp_filter_ctx ctx, const struct sc_entry *e, int nr, struct per
 			rc = seccomp_rule_add(ctx, act, nr, 1,
 					      SCMP_A0(SCMP_CMP_GE, (unsigned long)AF_MAX));
 		break;
+	case SC_PTRACE_ATTACH:
+		/* The request is a long: compared whole, as the kernel reads it.
+		 * PTRACE_TRACEME, with which a debugger's own child asks to be
+		 * traced, and every request on a tracee stay allowed. */
+		rc = seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_EQ, PTRACE_ATTACH));
+		if (rc == 0)
+			rc = seccomp_rule_add(ctx, act, nr, 1,
+					      SCMP_A0(SCMP_CMP_EQ, (unsigned long)PTRACE_SEIZE));
+		break;
 	}
 	if (rc < 0)
 		return perr_set(err, "seccomp: adding the rule for %s: %s", e->name, strerror(-rc));
@@ -129,6 +147,13 @@ static scmp_filter_ctx build(enum sc_who who, const char *const *allow, size_t n
 		if (e->pid1_only && who != SC_PID1)
 			continue;
 		if (who == SC_AGENT && allowed(e->name, allow, nallow))
+			continue;
+		/* The calls on other processes guard exec sessions against the
+		 * agent. PID 1 has no CAP_SYS_PTRACE: the kernel already refuses
+		 * it every process of another user and every one with more
+		 * capabilities, and it needs ptrace on itself for a leak check
+		 * at exit (sanitizer builds). */
+		if (who == SC_PID1 && allowed(e->name, sc_ptrace_calls, sc_ptrace_ncalls))
 			continue;
 		int nr = seccomp_syscall_resolve_name(e->name);
 		if (nr == __NR_SCMP_ERROR)

@@ -18,6 +18,7 @@ enum sc_match {
 	SC_SOCKET_FAMILY, /* socket/socketpair outside AF_UNIX, INET, INET6, NETLINK */
 	SC_MCAST_JOIN,    /* setsockopt options that join multicast groups or set
 			   * their sources, on the low 32 bits */
+	SC_PTRACE_ATTACH, /* ptrace PTRACE_ATTACH or PTRACE_SEIZE (PTRACE_TRACEME stays) */
 };
 
 struct sc_entry {
@@ -42,6 +43,16 @@ int sc_load(enum sc_who who, const char *const *allow, size_t nallow,
 
 /* Checks --seccomp-allow names against the table (for configuration). */
 int sc_check_allow(const char *const *allow, size_t nallow, struct perr *err);
+
+/* The calls that act on other processes, denied to the agent unless
+ * --allow-ptrace: ptrace attach, process_vm_writev, pidfd_getfd. PID 1's
+ * own filter leaves them alone. */
+extern const char *const sc_ptrace_calls[];
+extern const size_t sc_ptrace_ncalls;
+
+/* Whether allow[] lets the agent attach to other processes with ptrace:
+ * then it is not confined to its own processes either (see privs.h). */
+bool sc_allows_ptrace(const char *const *allow, size_t nallow);
 
 /* Writes the filter's BPF, as libseccomp's pseudo-filter text, to fd. */
 int sc_export(enum sc_who who, const char *const *allow, size_t nallow, int fd,

@@ -247,16 +247,31 @@ int strip_setid(const char *root, struct strip_stats *stats, struct perr *err)
 	return rc;
 }
 
+/* The root mount, as remove_tree recognises it: by mount id, or, on
+ * kernels without STATX_MNT_ID (before 5.8), by device. */
+struct root_mount {
+	bool use_mnt_id;
+	uint64_t mnt_id;
+	unsigned dev_major, dev_minor;
+};
+
+static bool on_root_mount(const struct root_mount *rm, const struct statx *sx)
+{
+	if (rm->use_mnt_id)
+		return sx->stx_mnt_id == rm->mnt_id;
+	return sx->stx_dev_major == rm->dev_major && sx->stx_dev_minor == rm->dev_minor;
+}
+
 /* Removes path and, for a directory, everything in it, without following
  * symlinks. Only on the root mount. Returns 1 removed, 0 absent, -1 error. */
-static int remove_tree(int parent, const char *name, uint64_t root_mnt, bool use_mnt_id,
+static int remove_tree(int parent, const char *name, const struct root_mount *rm,
 		       const char *shown, struct perr *err)
 {
 	struct statx sx;
 	if (statx(parent, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MNT_ID, &sx) < 0)
 		return errno == ENOENT || errno == ENOTDIR ? 0
 			: perr_set(err, "inspecting %s: %s", shown, strerror(errno));
-	if (use_mnt_id && sx.stx_mnt_id != root_mnt)
+	if (!on_root_mount(rm, &sx))
 		return 0; /* a mount of the host's: not ours to remove */
 	if (S_ISDIR(sx.stx_mode)) {
 		int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -272,7 +287,7 @@ static int remove_tree(int parent, const char *name, uint64_t root_mnt, bool use
 		while (rc >= 0 && (de = readdir(d))) {
 			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 				continue;
-			rc = remove_tree(dirfd(d), de->d_name, root_mnt, use_mnt_id, shown, err);
+			rc = remove_tree(dirfd(d), de->d_name, rm, shown, err);
 		}
 		closedir(d);
 		if (rc < 0)
@@ -302,24 +317,34 @@ int strip_sudo(const char *root, struct strip_stats *stats, struct perr *err)
 	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return perr_set(err, "opening %s: %s", root, strerror(errno));
+	/* Without knowing the root's mount, sudo in a host directory mounted
+	 * over /usr/bin would be removed: fail instead. */
 	struct statx sx;
-	bool use_mnt_id = statx(rootfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 &&
-			  (sx.stx_mask & STATX_MNT_ID);
-	uint64_t root_mnt = sx.stx_mnt_id;
+	if (statx(rootfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0) {
+		int e = errno;
+		close(rootfd);
+		return perr_set(err, "inspecting %s: %s", root, strerror(e));
+	}
+	struct root_mount rm = {
+		.use_mnt_id = sx.stx_mask & STATX_MNT_ID,
+		.mnt_id = sx.stx_mnt_id,
+		.dev_major = sx.stx_dev_major,
+		.dev_minor = sx.stx_dev_minor,
+	};
 	int rc = 0;
 	char rel[PATH_MAX], shown[PATH_MAX + 2];
 	for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]) && rc >= 0; d++) {
 		for (size_t t = 0; t < sizeof(tools) / sizeof(tools[0]) && rc >= 0; t++) {
 			snprintf(rel, sizeof(rel), "%s/%s", dirs[d], tools[t]);
 			snprintf(shown, sizeof(shown), "/%s", rel);
-			rc = remove_tree(rootfd, rel, root_mnt, use_mnt_id, shown, err);
+			rc = remove_tree(rootfd, rel, &rm, shown, err);
 			if (rc > 0)
 				stats->removed++;
 		}
 	}
 	for (size_t c = 0; c < sizeof(configs) / sizeof(configs[0]) && rc >= 0; c++) {
 		snprintf(shown, sizeof(shown), "/%s", configs[c]);
-		rc = remove_tree(rootfd, configs[c], root_mnt, use_mnt_id, shown, err);
+		rc = remove_tree(rootfd, configs[c], &rm, shown, err);
 		if (rc > 0)
 			stats->removed++;
 	}

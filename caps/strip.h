@@ -29,7 +29,9 @@ struct strip_stats {
 int strip_setid(const char *root, struct strip_stats *stats, struct perr *err);
 
 /* Removes sudo, sudoedit, doas, pkexec and their configuration, where they
- * are on the root mount. */
+ * are on the root mount (by mount id; before Linux 5.8, which has none, by
+ * device). When root's own mount cannot be inspected, nothing is removed
+ * and it is an error. */
 int strip_sudo(const char *root, struct strip_stats *stats, struct perr *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../caps/seccomp.h"
 #include "../lib/fdio.h"
 
 static const char usage_text[] =
@@ -51,11 +52,17 @@ static const char usage_text[] =
 	"\n"
 	"Privileges:\n"
 	"      --seccomp-allow NAME   let the agent use system call NAME; repeatable\n"
+	"      --allow-ptrace         let the agent attach to any process of its user\n"
+	"                             (gdb -p, strace -p) and write its memory; off by\n"
+	"                             default, since that takes over docker exec\n"
+	"                             sessions that palisade exec did not start\n"
 	"      --no-seccomp           no system call filter (not recommended)\n"
 	"\n"
 	"Running:\n"
 	"      status                 (palisade status, with docker exec) print what is\n"
 	"                             allowed now and what was refused\n"
+	"      exec [--] CMD [ARG...] (palisade exec, with docker exec) run CMD as the\n"
+	"                             agent runs: its user, no privileges, its filter\n"
 	"      --check                print the plan and exit; changes nothing\n"
 	"  -g                         send signals to COMMAND's whole process group\n"
 	"  -v, --verbose              say each step\n"
@@ -87,6 +94,7 @@ enum {
 	OPT_AUDIT,
 	OPT_AUDIT_REPORT,
 	OPT_ALLOW_PRIVATE,
+	OPT_ALLOW_PTRACE,
 };
 
 static const struct option long_options[] = {
@@ -111,6 +119,7 @@ static const struct option long_options[] = {
 	{ "audit", no_argument, NULL, OPT_AUDIT },
 	{ "audit-report", required_argument, NULL, OPT_AUDIT_REPORT },
 	{ "allow-private", required_argument, NULL, OPT_ALLOW_PRIVATE },
+	{ "allow-ptrace", no_argument, NULL, OPT_ALLOW_PTRACE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -153,6 +162,20 @@ static const char *getenv_from(char **envp, const char *name)
 		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
 			return *e + n + 1;
 	return NULL;
+}
+
+/* --seccomp-allow NAME, once each. */
+static int add_seccomp_allow(struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_seccomp_allow; i++)
+		if (strcmp(c->seccomp_allow[i], name) == 0)
+			return 0;
+	const char **n = realloc(c->seccomp_allow, (c->n_seccomp_allow + 1) * sizeof(*n));
+	if (!n)
+		return -1;
+	c->seccomp_allow = n;
+	c->seccomp_allow[c->n_seccomp_allow++] = name;
+	return 0;
 }
 
 /* The item text of an option, for messages: "--allow", "-a" as typed. */
@@ -247,15 +270,16 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 						optarg, PORT_LIST_MAX);
 			break;
 		}
-		case OPT_SECCOMP_ALLOW: {
-			const char **n = realloc(c->seccomp_allow,
-						 (c->n_seccomp_allow + 1) * sizeof(*n));
-			if (!n)
+		case OPT_SECCOMP_ALLOW:
+			if (add_seccomp_allow(c, optarg) < 0)
 				return perr_set(err, "out of memory");
-			c->seccomp_allow = n;
-			c->seccomp_allow[c->n_seccomp_allow++] = optarg;
 			break;
-		}
+		case OPT_ALLOW_PTRACE:
+			c->allow_ptrace = true;
+			for (size_t i = 0; i < sc_ptrace_ncalls; i++)
+				if (add_seccomp_allow(c, sc_ptrace_calls[i]) < 0)
+					return perr_set(err, "out of memory");
+			break;
 		case OPT_NO_SECCOMP:
 			c->no_seccomp = true;
 			break;

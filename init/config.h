@@ -19,6 +19,8 @@ enum {
 };
 
 #define DEFAULT_ALLOW_FILE "/etc/palisade/allow"
+#define PASSWD_FILE "/etc/passwd"
+#define GROUP_FILE "/etc/group"
 #define DEFAULT_PORTS "80,443,443/udp"
 #define DEFAULT_RESOLVE_TIMEOUT_MS 5000u
 #define DEFAULT_DNS_GRACE 600u
@@ -34,11 +36,12 @@ struct config {
 	bool strict;             /* a name that does not resolve is fatal */
 	bool kill_group;         /* -g: signals go to the command's process group */
 	bool no_seccomp;
+	bool allow_ptrace;       /* ptrace attach and the rest of sc_ptrace_calls allowed */
 	enum log_level verbosity;
 	unsigned resolve_timeout_ms;
 	struct port_list default_ports;
 	struct port_list expose;
-	const char **seccomp_allow;
+	const char **seccomp_allow; /* --seccomp-allow, and sc_ptrace_calls with --allow-ptrace */
 	size_t n_seccomp_allow;
 	const char *allow_file;  /* the default file, read when it exists */
 	unsigned dns_grace;      /* seconds an address from DNS outlives its TTL */

@@ -14,6 +14,7 @@
 #include "../lib/fdio.h"
 #include "../lib/log.h"
 #include "../lib/text.h"
+#include "rundir.h"
 
 #define NAMES_MAX 4096          /* addresses whose name PID 1 remembers */
 #define TTL_MAX 86400u          /* longer TTLs count as a day */
@@ -59,6 +60,7 @@ struct dnsfilter {
 	unsigned long long q_allowed, q_refused, q_failed, refused, audited;
 	bool dirty;
 	uint64_t status_at;
+	int status_dir;         /* RUN_DIR, checked by PID 1, or -1: no status */
 	/* log rate limit */
 	double tokens;
 	uint64_t tokens_at_ms;
@@ -600,19 +602,23 @@ static void write_status(struct dnsfilter *f)
 	      f->audited);
 	if (t.used >= sizeof(buf))
 		return;
-	static const char tmp[] = STATUS_FILE ".new";
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return; /* no /run/palisade (a read-only root): no status */
-	bool ok = write(fd, buf, t.used) == (ssize_t)t.used;
-	if (close(fd) < 0 || !ok || rename(tmp, STATUS_FILE) < 0)
-		(void)unlink(tmp);
+	struct perr err;
+	if (rundir_write(f->status_dir, RUN_STATUS, buf, t.used, &err) < 0)
+		log_debug("%s", err.msg);
+}
+
+void dnsfilter_set_status_dir(struct dnsfilter *f, int dirfd)
+{
+	f->status_dir = dirfd;
+	write_status(f);
+	f->dirty = false;
+	f->status_at = clock_ms();
 }
 
 void dnsfilter_tick(struct dnsfilter *f)
 {
 	uint64_t now = clock_ms();
-	if (f->dirty && now - f->status_at >= 1000) {
+	if (f->dirty && f->status_dir >= 0 && now - f->status_at >= 1000) {
 		write_status(f);
 		f->dirty = false;
 		f->status_at = now;
@@ -647,6 +653,7 @@ struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *p
 		report_add(f, line);
 	}
 	f->dirty = true;
+	f->status_dir = -1;
 	f->ipset = ipset_open(err);
 	if (!f->ipset) {
 		free(f);
@@ -674,27 +681,35 @@ int dnsfilter_write_report(struct dnsfilter *f, int fd, struct perr *err)
 	int rc = 0;
 	snprintf(line, sizeof(line), "# palisade --audit report: an allowlist that lets this run "
 		 "through.\n# Already allowed:\n");
-	rc |= write_full(fd, line, strlen(line));
-	for (size_t i = 0; i < f->cfg->allow.n; i++) {
+	rc = write_full(fd, line, strlen(line));
+	for (size_t i = 0; i < f->cfg->allow.n && rc == 0; i++) {
 		char e[ALLOW_LINE_MAX];
 		entry_format(&f->cfg->allow.v[i], e, sizeof(e));
 		snprintf(line, sizeof(line), "%s\n", e);
-		rc |= write_full(fd, line, strlen(line));
+		rc = write_full(fd, line, strlen(line));
 	}
-	for (size_t i = 0; i < f->cfg->allow.npriv; i++) {
+	for (size_t i = 0; i < f->cfg->allow.npriv && rc == 0; i++) {
 		const struct private_name *p = &f->cfg->allow.priv[i];
 		snprintf(line, sizeof(line), "private %s%s\n", p->kind == ENTRY_WILDCARD ? "*." : "",
 			 p->name);
-		rc |= write_full(fd, line, strlen(line));
+		rc = write_full(fd, line, strlen(line));
 	}
-	snprintf(line, sizeof(line), "# Reached only because of --audit (%zu):\n", f->nreport);
-	rc |= write_full(fd, line, strlen(line));
-	for (size_t i = 0; i < f->nreport; i++) {
+	if (rc == 0) {
+		snprintf(line, sizeof(line), "# Reached only because of --audit (%zu):\n",
+			 f->nreport);
+		rc = write_full(fd, line, strlen(line));
+	}
+	for (size_t i = 0; i < f->nreport && rc == 0; i++) {
 		snprintf(line, sizeof(line), "%s\n", f->report[i]);
-		rc |= write_full(fd, line, strlen(line));
+		rc = write_full(fd, line, strlen(line));
 	}
-	if (rc < 0)
-		return perr_set(err, "writing the audit report: %s", strerror(errno));
+	int write_errno = rc < 0 ? errno : 0;
+	/* Closed whatever happened; on a network file system, close is where
+	 * a failed write shows. */
+	if (close(fd) < 0 && write_errno == 0)
+		return perr_set(err, "closing the audit report: %s", strerror(errno));
+	if (write_errno)
+		return perr_set(err, "writing the audit report: %s", strerror(write_errno));
 	return 0;
 }
 
@@ -702,20 +717,13 @@ int dnsfilter_write_report(struct dnsfilter *f, int fd, struct perr *err)
 
 int dnsfilter_print_status(FILE *out)
 {
-	char buf[8192];
-	int fd = open(STATUS_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		log_error("status: cannot read %s: %s; is palisade this container's PID 1?",
-			  STATUS_FILE, strerror(errno));
+	char buf[8192 + 1];
+	struct perr rerr;
+	if (rundir_read(RUN_STATUS, buf, sizeof(buf), &rerr) < 0) {
+		log_error("status: %s%s", rerr.msg, errno == ENOENT ? "; is palisade this "
+			  "container's PID 1?" : "");
 		return 1;
 	}
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0) {
-		log_error("status: reading %s: %s", STATUS_FILE, strerror(errno));
-		return 1;
-	}
-	buf[n] = '\0';
 	unsigned long long qa = 0, qr = 0, qf = 0, cr = 0, au = 0;
 	char audit[8] = "off";
 	const char *names = strncmp(buf, "names", 5) == 0 ? buf + 5 : "";

@@ -17,8 +17,6 @@
 #include "config.h"
 #include "policy.h"
 
-#define STATUS_FILE "/run/palisade/status"
-
 struct dnsfilter;
 
 /* cfg and pol (its plan, and the container's addresses and gateways for
@@ -34,13 +32,19 @@ extern const struct dnsproxy_ops dnsfilter_ops;
 /* One refused (or, in audit mode, logged) packet from the fence's NFLOG. */
 void dnsfilter_on_nflog(void *ctx, const struct nflog_event *ev);
 
+/* The directory for the status file (RUN_DIR, checked by the caller, who
+ * keeps it open): written at once, then at most once a second when it
+ * changed. Without it, there is no status file. */
+void dnsfilter_set_status_dir(struct dnsfilter *f, int dirfd);
+
 /* After each pass of the loop: status file, summaries of suppressed log
  * lines. */
 void dnsfilter_tick(struct dnsfilter *f);
 
 /* Audit mode: writes, to fd, an allowlist that would have allowed the run:
  * the entries already allowed, then the names and destinations that were
- * let through only because of --audit. */
+ * let through only because of --audit. Closes fd, also on failure; a
+ * failed write or close is an error. */
 int dnsfilter_write_report(struct dnsfilter *f, int fd, struct perr *err);
 
 /* `palisade status`: prints the status file's names and counts, and the

@@ -29,14 +29,14 @@
 #include "../lib/loop.h"
 #include "plan.h"
 #include "policy.h"
+#include "rundir.h"
+#include "session.h"
 #include "supervise.h"
 
 #ifndef PALISADE_VERSION
 #define PALISADE_VERSION "unknown"
 #endif
 
-#define PASSWD_FILE "/etc/passwd"
-#define GROUP_FILE "/etc/group"
 
 /* The only capabilities PID 1 keeps once the agent runs: the agent is
  * another user, and forwarding signals to it needs CAP_KILL; the DNS filter
@@ -45,18 +45,25 @@
 static const int pid1_caps[] = { CAP_KILL, CAP_NET_ADMIN };
 #define PID1_NCAPS (sizeof(pid1_caps) / sizeof(pid1_caps[0]))
 
+/* The longest command or user name the startup line shows whole. */
+#define SUMMARY_NAME_MAX 200
+
 struct spawn_ctx {
 	const struct agent_user *user;
 	const struct config *cfg;
 };
 
 /* In the child, between fork and exec: the agent's user, no capabilities,
- * no_new_privs, then the system call filter, loaded last, and a check of
- * all of it in /proc/self/status. */
+ * no_new_privs, ptrace confined to its own processes (unless
+ * --allow-ptrace), then the system call filter, loaded last, and a check
+ * of all of it in /proc/self/status. */
 static int child_setup(void *arg, struct perr *err)
 {
 	const struct spawn_ctx *c = arg;
 	if (privs_become_user(c->user, err) < 0)
+		return -1;
+	if (!sc_allows_ptrace(c->cfg->seccomp_allow, c->cfg->n_seccomp_allow) &&
+	    privs_scope_ptrace(err) < 0)
 		return -1;
 	if (!c->cfg->no_seccomp &&
 	    sc_load(SC_AGENT, c->cfg->seccomp_allow, c->cfg->n_seccomp_allow, err) < 0)
@@ -100,45 +107,45 @@ static int check(const struct config *cfg, const struct agent_user *user)
 	return 0;
 }
 
-/* /run/palisade/ready exists once the fence is up and the root filesystem
- * stripped. A restarted container keeps its files, so it is removed first. */
-#define READY_DIR "/run/palisade"
-#define READY_FILE READY_DIR "/ready"
-
-static void ready_clear(void)
+/* One file in RUN_DIR; a failure is a warning, except on a read-only root,
+ * where nothing waits on it. */
+static bool run_write(int rundir, const char *name, const char *data, size_t len,
+		      const char *consequence)
 {
-	if (unlink(READY_FILE) < 0 && errno != ENOENT)
-		log_warn("cannot remove the stale %s: %s", READY_FILE, strerror(errno));
+	struct perr err;
+	if (rundir_write(rundir, name, data, len, &err) == 0)
+		return true;
+	if (errno == EROFS)
+		log_debug("%s", err.msg);
+	else
+		log_warn("%s%s", err.msg, consequence);
+	return false;
 }
 
-static void ready_mark(const char *summary)
+/* What PID 1 leaves in RUN_DIR once the fence is up and the root
+ * filesystem stripped, for whoever comes next to it: the agent's terms for
+ * palisade exec, the status, and last the ready marker (the startup line).
+ * The directory was checked and emptied of an earlier run's files at
+ * start. */
+static void ready_mark(int rundir, const struct config *cfg, struct dnsfilter *filter,
+		       const char *summary)
 {
-	if (mkdir("/run", 0755) < 0 && errno != EEXIST)
-		goto fail;
-	if (mkdir(READY_DIR, 0755) < 0 && errno != EEXIST)
-		goto fail;
-	/* Only a directory that palisade could have made: not a symbolic link
-	 * the image or an earlier run of the container left to point elsewhere. */
-	struct stat sb;
-	if (lstat(READY_DIR, &sb) < 0)
-		goto fail;
-	if (!S_ISDIR(sb.st_mode) || sb.st_uid != 0 || (sb.st_mode & 022)) {
-		log_warn("%s is not a root-owned directory that only root can write: "
-			 "%s not written", READY_DIR, READY_FILE);
+	if (rundir < 0)
 		return;
-	}
-	int fd = open(READY_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto fail;
-	size_t len = strlen(summary);
-	bool ok = write(fd, summary, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
-	if (close(fd) < 0 || !ok)
-		goto fail;
-	return;
-fail:
-	/* A read-only root: nothing waits on the file there, and nothing else
-	 * depends on it. */
-	log_debug("cannot write %s: %s", READY_FILE, strerror(errno));
+	struct perr err;
+	char terms[4096];
+	long tl = session_terms_format(cfg, terms, sizeof(terms), &err);
+	if (tl < 0)
+		log_warn("%s: palisade exec will refuse to run", err.msg);
+	else
+		run_write(rundir, RUN_AGENT, terms, (size_t)tl, ": palisade exec will refuse to run");
+	dnsfilter_set_status_dir(filter, rundir);
+	char line[2048];
+	int n = snprintf(line, sizeof(line), "%s\n", summary);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		log_warn("the startup line is too long for %s/%s", RUN_DIR, RUN_READY);
+	else
+		run_write(rundir, RUN_READY, line, (size_t)n, "");
 }
 
 static void strip_summary(const struct strip_stats *st, struct text *t)
@@ -163,6 +170,7 @@ struct live {
 	struct dnsfilter *filter;
 	struct nflog *nflog;
 	int report_fd;
+	int rundir;             /* RUN_DIR, checked, or -1 */
 	struct loop *loop;
 };
 
@@ -173,6 +181,8 @@ static void live_free(struct live *lv)
 	nflog_close(lv->nflog);
 	if (lv->report_fd >= 0)
 		close(lv->report_fd);
+	if (lv->rundir >= 0)
+		close(lv->rundir);
 	if (lv->have_pol)
 		policy_free(&lv->pol);
 }
@@ -282,7 +292,7 @@ static int run_as_pid1(struct config *cfg, const struct agent_user *user,
 	struct supervisor sup;
 	if (supervise_init(&sup, cfg->kill_group, &err) < 0)
 		return fail(&err);
-	struct live lv = { .report_fd = -1 };
+	struct live lv = { .report_fd = -1, .rundir = -1 };
 	int rc = run_fenced(cfg, user, envp, &sup, &lv);
 	live_free(&lv);
 	return rc;
@@ -296,7 +306,17 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 	if (cfg->audit_report && (lv->report_fd = open_report(cfg->audit_report, &err)) < 0)
 		return fail(&err);
 
-	ready_clear();
+	/* RUN_DIR: checked, and emptied of what an earlier run of the
+	 * container left (a restarted container keeps its files). */
+	lv->rundir = rundir_open(true, &err);
+	if (lv->rundir < 0) {
+		/* A read-only root: nothing waits on the files there. */
+		if (errno == EROFS)
+			log_debug("%s: no ready marker, status or palisade exec", err.msg);
+		else
+			log_warn("%s: no %s/%s, palisade status or palisade exec", err.msg, RUN_DIR,
+				 RUN_READY);
+	}
 
 	/* 1. The fence: checked first, so that a kernel or container without
 	 * what it needs fails before anything is changed. */
@@ -325,13 +345,17 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 		return fail(&err);
 	if (live_start(lv, cfg, no_v6, &err) < 0)
 		return fail(&err);
-	char summary[2048];
+	/* One line, under the log's 2048 bytes: the command's and the user's
+	 * names are shortened so that what the fence is stays in it. */
+	char summary[2000];
 	struct text t;
 	text_init(&t, summary, sizeof(summary));
-	textf(&t, "started %s as %s (uid %u); ", cfg->command[0], user->name,
-	      (unsigned)user->uid);
-	policy_summary(pol, summary + t.used, sizeof(summary) - t.used);
-	t.used += strlen(summary + t.used);
+	textf(&t, "started ");
+	text_short(&t, cfg->command[0], SUMMARY_NAME_MAX);
+	textf(&t, " as ");
+	text_short(&t, user->name, SUMMARY_NAME_MAX);
+	textf(&t, " (uid %u); ", (unsigned)user->uid);
+	policy_summary(pol, &t);
 	textf(&t, "; DNS filter on 127.0.0.1%s%s", dnsproxy_has_v6(lv->proxy) ? " and ::1" : "",
 	      cfg->audit ? "; AUDIT MODE: nothing is refused" : "");
 
@@ -357,7 +381,7 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 	/* The fence and the stripping hold for every process of the container
 	 * from here on, docker exec sessions included: say so for whoever waits
 	 * (a devcontainer's postStartCommand, a test). */
-	ready_mark(summary);
+	ready_mark(lv->rundir, cfg, lv->filter, summary);
 
 	/* 3. The agent's process: its user, no privileges, the filter; PID 1
 	 * drops its own before the agent may exec. */
@@ -366,6 +390,11 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 		perr_set(&err, "out of memory");
 		return fail(&err);
 	}
+	if (!sc_allows_ptrace(cfg->seccomp_allow, cfg->n_seccomp_allow) &&
+	    privs_landlock_abi(&err) == 0)
+		log_warn("%s: the agent cannot attach to other processes with ptrace, but can "
+			 "still write the memory of those of its user through /proc/PID/mem; run "
+			 "docker exec sessions through palisade exec", err.msg);
 	struct spawn_ctx sctx = { .user = user, .cfg = cfg };
 	int status;
 	log_debug("starting %s: user %s, no capabilities, no_new_privs, %s; PID 1 keeps "
@@ -398,15 +427,12 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 	}
 	loop_close(&loop);
 	if (lv->report_fd >= 0) {
-		if (dnsfilter_write_report(lv->filter, lv->report_fd, &err) < 0 ||
-		    close(lv->report_fd) < 0) {
-			lv->report_fd = -1;
-			log_error("--audit-report %s: %s", cfg->audit_report,
-				  err.msg[0] ? err.msg : strerror(errno));
-		} else {
+		int fd = lv->report_fd;
+		lv->report_fd = -1; /* closed by dnsfilter_write_report */
+		if (dnsfilter_write_report(lv->filter, fd, &err) < 0)
+			log_error("--audit-report %s: %s", cfg->audit_report, err.msg);
+		else
 			log_info("audit report written to %s", cfg->audit_report);
-		}
-		lv->report_fd = -1;
 	}
 	return sup.exit_status;
 }
@@ -422,6 +448,9 @@ int main(int argc, char **argv, char **envp)
 	 * "status" is a command like any other. */
 	if (argc == 2 && strcmp(argv[1], "status") == 0 && getpid() != 1)
 		return dnsfilter_print_status(stdout);
+	/* `palisade exec -- CMD`, run with docker exec: CMD as the agent runs. */
+	if (argc >= 2 && strcmp(argv[1], "exec") == 0 && getpid() != 1)
+		return session_exec(argc - 1, argv + 1, envp);
 
 	if (config_parse(&cfg, argc, argv, envp, DEFAULT_ALLOW_FILE, &err) < 0) {
 		fail(&err);

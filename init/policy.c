@@ -284,15 +284,13 @@ static void count_family(const struct fence_plan *plan, int f, size_t *hosts, si
 	free(all);
 }
 
-void policy_summary(const struct policy *p, char *buf, size_t len)
+void policy_summary(const struct policy *p, struct text *t)
 {
-	struct text t;
-	text_init(&t, buf, len);
-	textf(&t, "fenced:");
+	textf(t, "fenced:");
 	for (int f = 0; f < 2; f++) {
 		enum net_family fam = f ? NET_V6 : NET_V4;
 		if (f == 1 && p->no_v6) {
-			textf(&t, "; IPv6: not present in this container");
+			textf(t, "; IPv6: not present in this container");
 			continue;
 		}
 		size_t names = 0, hosts, nets;
@@ -303,17 +301,17 @@ void policy_summary(const struct policy *p, char *buf, size_t len)
 			names += has;
 		}
 		count_family(&p->plan, f, &hosts, &nets);
-		textf(&t, "%s %s: %zu name%s, %zu address%s, %zu CIDR%s", f ? ";" : "",
+		textf(t, "%s %s: %zu name%s, %zu address%s, %zu CIDR%s", f ? ";" : "",
 		      f ? "IPv6" : "IPv4", names, names == 1 ? "" : "s", hosts,
 		      hosts == 1 ? "" : "es", nets, nets == 1 ? "" : "s");
 	}
 	if (p->unresolved) {
-		textf(&t, "; did not resolve:");
+		textf(t, "; did not resolve:");
 		for (size_t i = 0; i < p->nnames; i++)
 			if (p->resolved[i].status != 0)
-				textf(&t, " %s", p->names[i]);
+				textf(t, " %s", p->names[i]);
 	}
 	if (p->nrefused)
-		textf(&t, "; %zu answer%s refused (the warnings above say why)", p->nrefused,
+		textf(t, "; %zu answer%s refused (the warnings above say why)", p->nrefused,
 		      p->nrefused == 1 ? "" : "s");
 }

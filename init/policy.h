@@ -10,6 +10,7 @@
 #include "../fw/rebind.h"
 #include "../fw/resolve.h"
 #include "../fw/resolvconf.h"
+#include "../lib/text.h"
 #include "config.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
@@ -54,7 +55,7 @@ void policy_log_refused(const struct policy *p, bool audit);
 void policy_print(const struct policy *p, FILE *out);
 
 /* The startup summary: names, addresses and CIDRs per family, and the
- * names that did not resolve. */
-void policy_summary(const struct policy *p, char *buf, size_t len);
+ * names that did not resolve, appended to t. */
+void policy_summary(const struct policy *p, struct text *t);
 
 #endif

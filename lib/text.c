@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 void text_init(struct text *t, char *buf, size_t len)
 {
@@ -22,4 +23,13 @@ void textf(struct text *t, const char *fmt, ...)
 	va_end(ap);
 	if (n > 0)
 		t->used += (size_t)n;
+}
+
+void text_short(struct text *t, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n <= max)
+		textf(t, "%s", s);
+	else
+		textf(t, "%.*s...", (int)max, s);
 }

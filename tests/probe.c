@@ -45,6 +45,19 @@
  *   probe kernel FEATURE...            what the kernel offers, asked without
  *                                      palisade: "FEATURE: yes" or
  *                                      "FEATURE: no: REASON" (see kernel.h)
+ *   probe idle                         sleeps in short naps forever: a process
+ *                                      for others to attach to
+ *   probe ptrace-inject PID            attaches to PID with ptrace and makes it
+ *                                      call socket(AF_VSOCK), unshare(CLONE_NEWUSER)
+ *                                      and io_uring_setup; prints each result
+ *   probe mem-inject PID               writes code into PID through /proc/PID/mem
+ *                                      (or, failing that, process_vm_writev) that
+ *                                      calls socket(AF_VSOCK) and exits with its
+ *                                      result's low byte (255: EPERM)
+ *   probe steal-fd PID FD              pidfd_getfd: takes PID's descriptor FD
+ *   probe debug-child                  as a debugger does: a child asks to be
+ *                                      traced (PTRACE_TRACEME) and is read;
+ *                                      then attaching to a child is tried
  *   probe inject FAULT... -- CMD...    runs CMD with system calls failing as a
  *                                      kernel without a feature would:
  *       no-ia32       any 32-bit system call kills the process (int 0x80
@@ -56,6 +69,10 @@
  *       no-ip6tables  getsockopt(SOL_IPV6, IP6T_SO_GET_INFO) -> ENOPROTOOPT
  *       no-nfnetlink  socket(AF_NETLINK, *, NETLINK_NETFILTER) -> EPROTONOSUPPORT
  *       no-ipv6       socket(AF_INET6, ...) -> EAFNOSUPPORT
+ *       close-eio:N   close(N) -> EIO (the descriptor stays open)
+ *       write-enospc:N  write(N, ...) -> ENOSPC
+ *       no-fd-statx   statx(fd, "", AT_EMPTY_PATH, ...) -> EPERM
+ *       no-landlock   landlock_create_ruleset(NULL, 0, VERSION) -> EPERM
  */
 #include <arpa/inet.h>
 #include <linux/audit.h>
@@ -71,6 +88,9 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sched.h>
+#include <sys/user.h>
 #include <grp.h>
 #include <net/if.h>
 
@@ -94,6 +114,15 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Under the agent's filter, a sanitizer build's leak check at exit cannot
+ * attach to the probe's own threads (ptrace attach is denied): it is left
+ * off there. */
+int __lsan_is_turned_off(void);
+int __lsan_is_turned_off(void)
+{
+	return prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2;
+}
 
 static long now_ms(void)
 {
@@ -1619,6 +1648,17 @@ static int cmd_inject(int argc, char **argv)
 			nr = SYS_io_uring_setup; i1 = -1; e = EPERM;
 		} else if (!strcmp(argv[i], "no-perf")) {
 			nr = SYS_perf_event_open; i1 = -1; e = ENOSYS;
+		} else if (!strncmp(argv[i], "close-eio:", 10)) {
+			nr = SYS_close; i1 = 0; a1 = atoi(argv[i] + 10); e = EIO;
+		} else if (!strncmp(argv[i], "write-enospc:", 13)) {
+			nr = SYS_write; i1 = 0; a1 = atoi(argv[i] + 13); e = ENOSPC;
+		} else if (!strcmp(argv[i], "no-fd-statx")) {
+			/* statx(fd, "", AT_EMPTY_PATH, ...): as under a seccomp
+			 * profile that denies statx */
+			nr = SYS_statx; i1 = 2; a1 = AT_EMPTY_PATH; e = EPERM;
+		} else if (!strcmp(argv[i], "no-landlock")) {
+			/* the ABI query, refused as by Docker's profile before 23 */
+			nr = SYS_landlock_create_ruleset; i1 = 2; a1 = 1; e = EPERM;
 		} else {
 			fprintf(stderr, "probe inject: unknown fault %s\n", argv[i]);
 			return 2;
@@ -1804,6 +1844,230 @@ static int cmd_fence_change(void)
 	return 0;
 }
 
+
+/* ---- a same-user process, attacked ---- */
+
+static _Noreturn void cmd_idle(void)
+{
+	printf("idle pid=%d\n", (int)getpid());
+	for (;;) {
+		struct timespec ts = { .tv_nsec = 50 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static const char *errno_name(int e)
+{
+	return strerrorname_np(e) ? strerrorname_np(e) : "?";
+}
+
+#ifdef __x86_64__
+/* Makes the stopped tracee run one system call at the syscall instruction
+ * it is blocked behind (rip - 2), and restores its registers. Returns the
+ * call's raw result (-errno on failure). */
+static long remote_call(pid_t pid, const struct user_regs_struct *saved, long nr, long a0,
+			long a1, long a2)
+{
+	struct user_regs_struct r = *saved;
+	r.rip = saved->rip - 2;
+	r.rax = (unsigned long long)nr;
+	r.orig_rax = (unsigned long long)-1; /* no syscall restart on the way out */
+	r.rdi = (unsigned long long)a0;
+	r.rsi = (unsigned long long)a1;
+	r.rdx = (unsigned long long)a2;
+	if (ptrace(PTRACE_SETREGS, pid, NULL, &r) < 0 ||
+	    ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL) < 0)
+		return -100000 - errno;
+	int ws;
+	if (waitpid(pid, &ws, __WALL) < 0 || !WIFSTOPPED(ws))
+		return -100000;
+	if (ptrace(PTRACE_GETREGS, pid, NULL, &r) < 0)
+		return -100000 - errno;
+	return (long)r.rax;
+}
+
+static void print_remote(const char *what, long rc)
+{
+	if (rc <= -100000)
+		printf("injected %s: injection failed\n", what);
+	else if (rc < 0)
+		printf("injected %s: %s\n", what, errno_name((int)-rc));
+	else
+		printf("injected %s: ok\n", what);
+}
+
+static int cmd_ptrace_inject(int argc, char **argv)
+{
+	if (argc < 1)
+		return 2;
+	pid_t pid = (pid_t)atoi(argv[0]);
+	long rc = ptrace(PTRACE_ATTACH, pid, NULL, NULL);
+	report("ptrace(ATTACH)", rc);
+	if (rc < 0) {
+		rc = ptrace(PTRACE_SEIZE, pid, NULL, NULL);
+		report("ptrace(SEIZE)", rc);
+		if (rc < 0)
+			return 1;
+		if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) < 0) {
+			report("ptrace(INTERRUPT)", -1);
+			return 1;
+		}
+	}
+	int ws;
+	if (waitpid(pid, &ws, __WALL) < 0 || !WIFSTOPPED(ws)) {
+		printf("the tracee did not stop\n");
+		return 1;
+	}
+	struct user_regs_struct saved;
+	if (ptrace(PTRACE_GETREGS, pid, NULL, &saved) < 0) {
+		report("ptrace(GETREGS)", -1);
+		return 1;
+	}
+	errno = 0;
+	long word = ptrace(PTRACE_PEEKTEXT, pid, (void *)(saved.rip - 2), NULL);
+	if (errno || (word & 0xffff) != 0x050f) {
+		printf("the tracee is not stopped behind a syscall instruction\n");
+		ptrace(PTRACE_DETACH, pid, NULL, NULL);
+		return 1;
+	}
+	long fd = remote_call(pid, &saved, SYS_socket, AF_VSOCK, SOCK_STREAM, 0);
+	print_remote("socket(AF_VSOCK)", fd);
+	if (fd >= 0)
+		remote_call(pid, &saved, SYS_close, fd, 0, 0);
+	print_remote("unshare(CLONE_NEWUSER)",
+		     remote_call(pid, &saved, SYS_unshare, CLONE_NEWUSER, 0, 0));
+	/* Without a filter: EINVAL (no entries) or EFAULT; with it: EPERM. */
+	print_remote("io_uring_setup", remote_call(pid, &saved, SYS_io_uring_setup, 0, 0, 0));
+	if (ptrace(PTRACE_SETREGS, pid, NULL, &saved) < 0 ||
+	    ptrace(PTRACE_DETACH, pid, NULL, NULL) < 0) {
+		report("restoring the tracee", -1);
+		return 1;
+	}
+	return 0;
+}
+
+/* socket(AF_VSOCK, SOCK_STREAM, 0), then exit_group with its result. */
+static const unsigned char vsock_exit_code[] = {
+	0xb8, 0x29, 0x00, 0x00, 0x00, /* mov eax, 41 (socket) */
+	0xbf, 0x28, 0x00, 0x00, 0x00, /* mov edi, 40 (AF_VSOCK) */
+	0xbe, 0x01, 0x00, 0x00, 0x00, /* mov esi, 1 (SOCK_STREAM) */
+	0x31, 0xd2,                   /* xor edx, edx */
+	0x0f, 0x05,                   /* syscall */
+	0x89, 0xc7,                   /* mov edi, eax */
+	0xb8, 0xe7, 0x00, 0x00, 0x00, /* mov eax, 231 (exit_group) */
+	0x0f, 0x05,                   /* syscall */
+};
+
+/* The address the process returns to from the system call it sleeps in,
+ * from /proc/PID/syscall ("NR args... sp pc"). */
+static int sleeping_pc(pid_t pid, unsigned long *pc)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	for (int tries = 0; tries < 100; tries++) {
+		int fd = open(path, O_RDONLY);
+		if (fd < 0)
+			return -1;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		int e = errno;
+		close(fd);
+		if (n < 0) {
+			errno = e;
+			return -1;
+		}
+		buf[n] = '\0';
+		char *last = strrchr(buf, ' ');
+		if (strncmp(buf, "running", 7) != 0 && last) {
+			*pc = strtoul(last + 1, NULL, 16);
+			return 0;
+		}
+		usleep(5000);
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+static int cmd_mem_inject(int argc, char **argv)
+{
+	if (argc < 1)
+		return 2;
+	pid_t pid = (pid_t)atoi(argv[0]);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	report("open /proc/PID/mem for writing", fd);
+	unsigned long pc = 0;
+	int have_pc = sleeping_pc(pid, &pc);
+	report("read /proc/PID/syscall", have_pc);
+	if (fd >= 0 && have_pc == 0) {
+		ssize_t w = pwrite(fd, vsock_exit_code, sizeof(vsock_exit_code), (off_t)pc);
+		report("write /proc/PID/mem", w == (ssize_t)sizeof(vsock_exit_code) ? 0 : -1);
+		close(fd);
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	/* The other door: process_vm_writev, at the return address if known
+	 * (EFAULT without any fence, when it is not). */
+	struct iovec local = { .iov_base = (void *)vsock_exit_code,
+			       .iov_len = sizeof(vsock_exit_code) };
+	struct iovec remote = { .iov_base = (void *)(have_pc == 0 ? pc : 4096),
+				.iov_len = sizeof(vsock_exit_code) };
+	report("process_vm_writev", process_vm_writev(pid, &local, 1, &remote, 1, 0));
+	return 0;
+}
+#endif
+
+static int cmd_steal_fd(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	int pidfd = (int)syscall(SYS_pidfd_open, atoi(argv[0]), 0);
+	report("pidfd_open", pidfd);
+	if (pidfd < 0)
+		return 1;
+	long fd = syscall(SYS_pidfd_getfd, pidfd, atoi(argv[1]), 0);
+	report("pidfd_getfd", fd);
+	return 0;
+}
+
+static int cmd_debug_child(void)
+{
+	pid_t c = fork();
+	if (c < 0)
+		return 1;
+	if (c == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
+			_exit(3);
+		raise(SIGSTOP);
+		_exit(7);
+	}
+	int ws;
+	if (waitpid(c, &ws, 0) < 0 || !WIFSTOPPED(ws)) {
+		printf("traced own child (PTRACE_TRACEME): %s\n",
+		       WIFEXITED(ws) && WEXITSTATUS(ws) == 3 ? "refused" : "did not stop");
+	} else {
+		errno = 0;
+		long v = ptrace(PTRACE_PEEKUSER, c, NULL, NULL);
+		printf("traced own child (PTRACE_TRACEME): %s\n",
+		       v == -1 && errno ? errno_name(errno) : "ok");
+		ptrace(PTRACE_CONT, c, NULL, NULL);
+		waitpid(c, &ws, 0);
+	}
+	c = fork();
+	if (c < 0)
+		return 1;
+	if (c == 0) {
+		pause();
+		_exit(0);
+	}
+	long rc = ptrace(PTRACE_ATTACH, c, NULL, NULL);
+	report("ptrace(ATTACH) own child", rc);
+	kill(c, SIGKILL);
+	waitpid(c, &ws, 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1870,6 +2134,18 @@ int main(int argc, char **argv)
 		return cmd_inject(argc, argv);
 	if (!strcmp(cmd, "kernel"))
 		return cmd_kernel(argc, argv);
+	if (!strcmp(cmd, "idle"))
+		cmd_idle();
+#ifdef __x86_64__
+	if (!strcmp(cmd, "ptrace-inject"))
+		return cmd_ptrace_inject(argc, argv);
+	if (!strcmp(cmd, "mem-inject"))
+		return cmd_mem_inject(argc, argv);
+#endif
+	if (!strcmp(cmd, "debug-child"))
+		return cmd_debug_child();
+	if (!strcmp(cmd, "steal-fd"))
+		return cmd_steal_fd(argc, argv);
 	if (!strcmp(cmd, "exit"))
 		return argc > 0 ? atoi(argv[0]) : 0;
 	fprintf(stderr, "probe: unknown command %s\n", cmd);

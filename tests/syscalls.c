@@ -8,7 +8,9 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,6 +123,12 @@ size_t exercise_native(struct call_result *out, size_t max)
 	SETSOCKOPT("MCAST_UNBLOCK_SOURCE (IPv6)", SOL_IPV6, MCAST_UNBLOCK_SOURCE);
 	SETSOCKOPT("MCAST_MSFILTER (IPv6)", SOL_IPV6, MCAST_MSFILTER);
 #undef SETSOCKOPT
+	/* Attaching to pid -1: ESRCH without the filter. */
+	CALL("ptrace PTRACE_ATTACH", EPERM, syscall(SYS_ptrace, PTRACE_ATTACH, -1, NULL, NULL));
+	CALL("ptrace PTRACE_SEIZE", EPERM, syscall(SYS_ptrace, PTRACE_SEIZE, -1, NULL, NULL));
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	CALL("process_vm_writev", EPERM, syscall(SYS_process_vm_writev, -1, &iov, 1, &iov, 1, 0));
+	CALL("pidfd_getfd", EPERM, syscall(SYS_pidfd_getfd, -1, 0, 0));
 	/* Allowed, for contrast. */
 	CALL("socket AF_INET (allowed)", 0, syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0));
 	CALL("socket AF_UNIX (allowed)", 0, syscall(SYS_socket, AF_UNIX, SOCK_DGRAM, 0));

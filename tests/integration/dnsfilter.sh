@@ -209,6 +209,57 @@ expect_eq "TCP: pipelined queries answered in order, then closed" "1:0 2:3 3:0 c
 kill -TERM "$PID1" 2>/dev/null # palisade forwards it to sleep, and exits
 wait "$BG" 2>/dev/null
 
+# The status file: a stale one from an earlier run of the container is
+# never shown, since PID 1 writes its own before the agent starts.
+mkdir -p "$R/run/palisade"
+printf 'names stale.test\nqueries-allowed 99\n' > "$R/run/palisade/status"
+run_palisade "$R" -q -u agent -a rotating.test -- cat /run/palisade/status
+expect_match "status: PID 1's own, from the start" '^names rotating\.test$' "$OUT"
+expect_no_match "status: a stale one from an earlier run is never shown" 'stale\.test' "$OUT"
+# A /run/palisade that the agent owns (as an image may ship it): the agent
+# plants a FIFO where PID 1 writes the status, and a forged status. PID 1
+# writes nothing there (else it would block on the FIFO, and with it the
+# DNS filter), and palisade status believes nothing there.
+rm -rf "$R/run/palisade"
+mkdir -p "$R/run/palisade"
+chown 1000:1000 "$R/run/palisade"
+cat > "$R/work/forge.sh" <<'SH'
+busybox mkfifo -m 0666 /run/palisade/status.new
+echo 'names forged.test' > /run/palisade/status
+probe dns rotating.test 127.0.0.1 >/dev/null
+sleep 1.5
+echo "after: $(probe dns rotating.test 127.0.0.1 | head -n 1)"
+echo forged
+exec sleep 30
+SH
+in_sandbox "$R" /sbin/palisade -u agent -a rotating.test -- /bin/sh /work/forge.sh \
+    >"$WORK/forge.log" 2>&1 </dev/null &
+BG=$!
+PID1=$(sandbox_pid1 "$BG")
+if wait_for_text "$WORK/forge.log" forged 10; then
+    expect_match "agent-owned /run/palisade: the DNS filter still answers" '^after: NOERROR' \
+        "$(grep '^after:' "$WORK/forge.log")"
+    expect_match "agent-owned /run/palisade: PID 1 says it does not use it" \
+        '/run/palisade is not a root-owned directory that only root can write \(uid 1000' \
+        "$(cat "$WORK/forge.log")"
+    ST=$(nsenter -t "$PID1" -n -m -p chroot "$R" /sbin/palisade status 2>&1)
+    expect_eq "agent-owned /run/palisade: palisade status fails" 1 "$?"
+    expect_no_match "agent-owned /run/palisade: palisade status shows nothing forged" 'forged' "$ST"
+    expect_match "agent-owned /run/palisade: palisade status says why" \
+        '^palisade: status: /run/palisade is not a root-owned directory' "$ST"
+else
+    fail "agent-owned /run/palisade: the agent did not get through: $(cat "$WORK/forge.log")"
+fi
+kill -TERM "$PID1" 2>/dev/null
+for _ in $(seq 1 40); do kill -0 "$PID1" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$PID1" 2>/dev/null; then
+    fail "agent-owned /run/palisade: PID 1 no longer handles SIGTERM (blocked on the FIFO)"
+    cat "$R/run/palisade/status.new" >/dev/null 2>&1 &
+    kill -KILL "$PID1" 2>/dev/null
+fi
+wait "$BG" 2>/dev/null
+rm -rf "$R/run/palisade"
+
 # 5. Audit mode: nothing refused, and the report lets the same run through
 # with the fence on.
 cat > "$R/work/audit.sh" <<'SH'
@@ -247,5 +298,34 @@ expect_no_match "the report as the allowlist: nothing was refused" 'refused' "$E
 run_palisade "$R" -u agent -a rotating.test --allow-private rotating.test -- /bin/sh /work/audit.sh
 expect_eq "control: without the report the name does not resolve" "" "$(result blocked-answer)"
 expect_match "control: without the report the address is refused" '^refused' "$(result addr-tcp443)"
+
+# The report's file when writing or closing it fails (a full disk, an
+# NFS server gone): the failure is named, with its cause. The failures are
+# injected on the report's descriptor, found in a first run.
+in_sandbox "$R" /sbin/palisade -q -u agent --audit --audit-report /tmp/report -- sleep 2 \
+    >/dev/null 2>&1 </dev/null &
+BG=$!
+PID1=$(sandbox_pid1 "$BG")
+rfd=
+for i in $(seq 1 40); do
+    rfd=$(for f in /proc/"$PID1"/fd/*; do
+        [ "$(readlink "$f")" = "$R/tmp/report" ] && basename "$f"; done)
+    [ -n "$rfd" ] && break
+    sleep 0.05
+done
+wait "$BG"
+if [ -n "$rfd" ]; then
+    SANDBOX_WRAP="$PROBE inject close-eio:$rfd --" run_palisade "$R" -u agent --audit \
+        --audit-report /tmp/report -- /bin/true
+    expect_eq "audit report, close fails: the agent's status" 0 "$RC"
+    expect_match "audit report, close fails: palisade names the failure and its cause" \
+        '^palisade: --audit-report /tmp/report: closing the audit report: Input/output error$' "$ERR"
+    SANDBOX_WRAP="$PROBE inject write-enospc:$rfd --" run_palisade "$R" -u agent --audit \
+        --audit-report /tmp/report -- /bin/true
+    expect_match "audit report, a write fails: palisade names the failure and its cause" \
+        '^palisade: --audit-report /tmp/report: writing the audit report: No space left on device$' "$ERR"
+else
+    fail "the audit report's descriptor was not found in PID 1"
+fi
 
 finish

@@ -52,6 +52,21 @@ expect_match "-v: the command's exit" 'palisade: the command exited: status 4' "
 run_palisade "$R" -q -u agent -- sh -c 'exit 4'
 expect_eq "-q: nothing on stderr" "" "$ERR"
 
+# A command whose name alone is longer than the startup line's buffer
+# (3000 bytes of path): the name is shortened, the rest of the line is
+# whole, and the command runs. (A write past the buffer aborts PID 1 under
+# ASan, or corrupts its stack.)
+long=/work
+for i in $(seq 1 15); do long="$long/$(printf 'd%.0s' $(seq 1 199))"; done
+mkdir -p "$R$long"
+ln -s /bin/busybox "$R$long/true"
+run_palisade "$R" -u agent -- "$long/true"
+expect_eq "a 3000-byte command name: it runs, status 0" 0 "$RC"
+expect_match "a 3000-byte command name: the startup line shortens it and says the rest" \
+    '^palisade: started /work/d{150,}[.][.][.] as agent \(uid 1000\); fenced: IPv4.*system call filter on$' \
+    "$(printf '%s\n' "$ERR" | grep '^palisade: started')"
+expect_no_match "a 3000-byte command name: no memory error" 'AddressSanitizer|stack smashing|runtime error' "$ERR"
+
 # Zombie reaping: orphans re-parented to PID 1 are reaped. They live 50 ms;
 # the agent waits until no process of theirs, running or zombie, is left
 # (at most 5 s), then counts the zombies.

@@ -203,4 +203,16 @@ run_palisade "$R" -u agent --seccomp-allow read -- /bin/touch /tmp/ran
 expect_eq "--seccomp-allow with an unknown name: 125" 125 "$RC"
 expect_match "--seccomp-allow with an unknown name: message" 'seccomp-allow "read": palisade does not deny' "$ERR"
 check "--seccomp-allow with an unknown name: the command never ran" test ! -e "$R/tmp/ran"
+# statx on a descriptor refused (as under an old seccomp profile): the
+# mount check for sudo and its kind cannot be made, so palisade fails
+# closed and removes nothing, not even in a host directory mounted over
+# /usr/local/bin.
+mkdir -p "$WORK/hostbin" "$R/usr/local/bin"
+cp "$PROBE" "$WORK/hostbin/sudo"
+SANDBOX_SETUP="mount --bind '$WORK/hostbin' \"\$r/usr/local/bin\"" \
+SANDBOX_WRAP="$PROBE inject no-fd-statx --" run_palisade "$R" -u agent -- /bin/touch /tmp/ran
+check "statx refused: sudo in the host's directory is still there" test -e "$WORK/hostbin/sudo"
+expect_eq "statx refused: palisade fails closed (125)" 125 "$RC"
+expect_match "statx refused: the message names the step" 'inspecting /: Operation not permitted' "$ERR"
+check "statx refused: the command never ran" test ! -e "$R/tmp/ran"
 finish

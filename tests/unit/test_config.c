@@ -140,6 +140,17 @@ static void test_options(void **state)
 	assert_string_equal(c.audit_report, "/work/allow");
 	config_free(&c);
 
+	/* --allow-ptrace: the calls that act on other processes, once each. */
+	char *pt[] = { "palisade", "-u", "node", "--seccomp-allow", "ptrace", "--allow-ptrace",
+		       "--seccomp-allow", "pidfd_getfd", "true", NULL };
+	assert_int_equal(parse(&c, pt, none, &e), 0);
+	assert_true(c.allow_ptrace);
+	assert_int_equal(c.n_seccomp_allow, 3);
+	assert_string_equal(c.seccomp_allow[0], "ptrace");
+	assert_string_equal(c.seccomp_allow[1], "process_vm_writev");
+	assert_string_equal(c.seccomp_allow[2], "pidfd_getfd");
+	config_free(&c);
+
 	char *h[] = { "palisade", "--help", NULL };
 	assert_int_equal(parse(&c, h, none, &e), 0); /* help needs no user */
 	assert_true(c.help);

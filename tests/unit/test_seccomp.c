@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "../../caps/privs.h"
 #include "../../caps/seccomp.h"
 #include "../kernel.h"
 #include "../syscalls.h"
@@ -46,7 +48,8 @@ static void test_table(void **state)
 				   "io_uring_register", "open_by_handle_at", "name_to_handle_at",
 				   "ioctl", "acct", "swapon", "swapoff", "reboot", "settimeofday",
 				   "clock_settime", "adjtimex", "syslog", "quotactl", "iopl",
-				   "ioperm", "socket", "socketpair", "setsockopt" };
+				   "ioperm", "socket", "socketpair", "setsockopt", "ptrace",
+				   "process_vm_writev", "pidfd_getfd" };
 	for (size_t r = 0; r < sizeof(required) / sizeof(required[0]); r++) {
 		bool found = false;
 		for (size_t i = 0; i < sc_table_len && !found; i++)
@@ -265,6 +268,47 @@ static void test_allow_and_pid1(void **state)
 	assert_int_equal(r[n - 1].err, EPERM);
 }
 
+/* strace (when installed) under the agent's filter and ptrace
+ * confinement: it runs a program it starts (PTRACE_TRACEME when
+ * PTRACE_SEIZE is refused), and cannot attach to another process. */
+static int under_agent(const char *const argv[])
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct perr e;
+		int null = open("/dev/null", O_WRONLY);
+		if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(2);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || privs_scope_ptrace(&e) < 0 ||
+		    sc_load(SC_AGENT, NULL, 0, &e) < 0)
+			_exit(3);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	int ws;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	assert_true(WIFEXITED(ws));
+	return WEXITSTATUS(ws);
+}
+
+static void test_debuggers(void **state)
+{
+	(void)state;
+	const char *const start[] = { "strace", "-f", "-o", "/dev/null", "true", NULL };
+	int rc = under_agent(start);
+	if (rc == 127) {
+		print_message("skip - strace under the agent's filter: strace is not installed\n");
+		skip();
+		return;
+	}
+	assert_int_equal(rc, 0);
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)getppid());
+	const char *const attach[] = { "strace", "-o", "/dev/null", "-p", pid, NULL };
+	assert_int_not_equal(under_agent(attach), 0);
+}
+
 int main(void)
 {
 	const struct kernel_feature *ia32 = kernel_feature("ia32"), *x32 = kernel_feature("x32");
@@ -309,5 +353,6 @@ int main(void)
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_x32);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_allow_and_pid1);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_debuggers);
 	return _cmocka_run_group_tests("seccomp", tests, n, NULL, NULL);
 }
