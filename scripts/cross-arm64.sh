@@ -12,14 +12,20 @@
 #   scripts/install-deps.sh does for the build machine) into
 #   $IPTC_ARM64_PREFIX (default /usr/local/lib/palisade-arm64);
 # - meson with cross/aarch64-linux-gnu.ini into BUILD_DIR (default
-#   build-arm64), with -Dwerror=true like scripts/test.sh.
+#   build-arm64), with -Dwerror=true like scripts/test.sh;
+# - then tests/cross/qemu-arm64.sh: the binary's --version and --check, and
+#   the unit tests, under qemu-aarch64-static.
 #
 # Run as root. Safe to run again: installed packages and built archives are
 # kept, and the build directory is reconfigured.
 #
-#   scripts/cross-arm64.sh [--deps] [BUILD_DIR]
+#   scripts/cross-arm64.sh [--deps] [--no-test] [BUILD_DIR]
 #
 #   --deps      only install the packages and build the libiptc archives
+#   --no-test   build, but do not run the tests under qemu
+#
+# PALISADE_NATIVE, when set, names this machine's palisade built from the
+# same source: the test then compares the two --check plans.
 set -Eeuo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
@@ -28,10 +34,12 @@ IPTC_ARM64_PREFIX=${IPTC_ARM64_PREFIX:-/usr/local/lib/palisade-arm64}
 TRIPLET=aarch64-linux-gnu
 build_dir=build-arm64
 deps_only=no
+run_tests=yes
 for arg in "$@"; do
     case $arg in
     --deps) deps_only=yes ;;
-    -*) echo "usage: scripts/cross-arm64.sh [--deps] [BUILD_DIR]" >&2; exit 2 ;;
+    --no-test) run_tests=no ;;
+    -*) echo "usage: scripts/cross-arm64.sh [--deps] [--no-test] [BUILD_DIR]" >&2; exit 2 ;;
     *) build_dir=$arg ;;
     esac
 done
@@ -179,7 +187,7 @@ else
     meson setup "$build_dir" "${opts[@]}" >/dev/null
 fi
 # palisade alone: the test helpers of tests/meson.build are partly written
-# for x86_64.
+# for x86_64; tests/cross/qemu-arm64.sh builds the unit tests it runs.
 meson compile -C "$build_dir" palisade
 
 # What was built: a static aarch64 executable.
@@ -193,3 +201,7 @@ case $desc in
 *) die "$build_dir/palisade is not statically linked: $desc" ;;
 esac
 say "built $build_dir/palisade: $desc"
+
+if [ $run_tests = yes ]; then
+    tests/cross/qemu-arm64.sh "$build_dir"
+fi
