@@ -6,6 +6,8 @@
 #   allowlist of addresses and networks only (nothing is looked up), whose
 #   plan must be the same as the build machine's palisade's when
 #   PALISADE_NATIVE names one; bad input exits 125 with its message;
+# - as PID 1 (root: in namespaces of its own, chrooted), where qemu passes
+#   on no netfilter, palisade fails closed with status 125;
 # - every cmocka unit test of the build, except those that cannot run
 #   under qemu-user, each said with its reason.
 #
@@ -106,7 +108,6 @@ else
     show "$out"
 fi
 
-# --- the unit tests ---
 # What qemu-user cannot give a test, asked of qemu itself where it can be.
 "$CROSS_CC" -static -O2 -Wall -Wextra -Werror -o "$work/qemu-probe" tests/cross/qemu-probe.c
 # probe FEATURE: sets WHY when qemu does not offer it. In a network
@@ -120,6 +121,33 @@ probe() {
     return 1
 }
 
+# As PID 1, where qemu cannot pass on what the fence is made of: palisade
+# must fail closed, with status 125 (the command never ran). In namespaces
+# of its own, chrooted into a root that holds only palisade, qemu, and
+# /etc/passwd and /etc/group.
+if [ "$(id -u)" -ne 0 ]; then
+    skip "as PID 1 without a fence, status 125" "needs root (namespaces, chroot)"
+elif probe netfilter; then
+    skip "as PID 1 without a fence, status 125" "this qemu passes on netfilter: palisade could fence and strip here"
+else
+    root=$work/root
+    mkdir -p "$root/etc" "$root/proc" "$root/bin"
+    cp "$build/palisade" "$root/palisade"
+    cp "$(command -v "$QEMU")" "$root/bin/qemu"
+    printf 'root:x:0:0::/root:/bin/false\nnobody:x:65534:65534::/nonexistent:/bin/false\n' > "$root/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+    out=$(unshare -fpmn --propagation private sh -c \
+          'mount -t proc proc "$1/proc" && exec chroot "$1" /bin/qemu /palisade -u nobody -a 192.0.2.1 /bin/false' \
+          sh "$root" 2>&1) && rc=0 || rc=$?
+    if [ $rc -eq 125 ] && grep -q '^palisade: ' <<< "$out"; then
+        ok "as PID 1 under qemu, which cannot pass on the fence: status 125 ($out)"
+    else
+        bad "as PID 1 under qemu, which cannot pass on the fence: expected status 125 and palisade's message, got $rc:"
+        show "$out"
+    fi
+fi
+
+# --- the unit tests ---
 # Unit tests not built for aarch64, with the reason.
 declare -A not_built=(
     [seccomp]="not built for aarch64: its helpers (tests/syscalls.c, syscalls32.c, kernel.c) make x86 system calls (iopl, ioperm, int 0x80)"
