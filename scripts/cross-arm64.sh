@@ -61,7 +61,7 @@ apt_opts=(-o DPkg::Lock::Timeout=900)
 # libip4tc-dev whose version (and headers) the aarch64 archives follow.
 scripts/install-deps.sh --build
 
-host_pkgs=(gcc-$TRIPLET qemu-user-static)
+host_pkgs=("gcc-$TRIPLET" qemu-user-static)
 # libc6-dev:arm64 rather than the cross compiler's libc6-dev-arm64-cross
 # (only recommended by it): palisade links glibc statically, and this one
 # is the build machine's glibc version, with Debian's security updates.
@@ -108,7 +108,7 @@ if [ ${#want[@]} -gt 0 ]; then
         plan=$(simulate "${want[@]}" "${pins[@]}") ||
             die "apt cannot install ${want[*]} ${pins[*]} (above: why)"
         new=0
-        while read -r action name old ver; do
+        while read -r action name _old ver; do
             [ "$action" = Inst ] && [[ $name == *:arm64 ]] || continue
             base=${name%:arm64}
             installed "$base:$native" || continue
@@ -139,7 +139,7 @@ fi
 # The glibc that goes into the binary.
 libc_a=$($TRIPLET-gcc -print-file-name=libc.a)
 case $(readlink -f "$libc_a") in
-/usr/lib/$TRIPLET/libc.a) ;;
+"/usr/lib/$TRIPLET/libc.a") ;;
 *) echo "cross-arm64: warning: $TRIPLET-gcc links $libc_a, not libc6-dev:arm64's" \
         "(is libc6-dev-arm64-cross installed? its glibc may lack Debian's security updates)" >&2 ;;
 esac
@@ -180,7 +180,7 @@ fi
 say "dependencies ready (static aarch64 libiptc in $IPTC_ARM64_PREFIX)"
 [ $deps_only = no ] || exit 0
 
-opts=(--cross-file cross/$TRIPLET.ini -Diptc_dir="$IPTC_ARM64_PREFIX" -Dwerror=true)
+opts=(--cross-file "cross/$TRIPLET.ini" -Diptc_dir="$IPTC_ARM64_PREFIX" -Dwerror=true)
 if [ -f "$build_dir/build.ninja" ]; then
     meson setup --reconfigure "$build_dir" "${opts[@]}" >/dev/null
 else

@@ -49,7 +49,7 @@ echo "== aarch64 palisade under $QEMU ($("$QEMU" --version | head -n 1))"
 version=$(meson introspect "$build" --projectinfo |
           python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
 out=$("$QEMU" "$build/palisade" --version 2>&1) && rc=0 || rc=$?
-if [ $rc -eq 0 ] && [ "$out" = "palisade $version" ]; then
+if [ "$rc" -eq 0 ] && [ "$out" = "palisade $version" ]; then
     ok "--version: $out"
 else
     bad "--version: expected [palisade $version] and status 0, got status $rc:"
@@ -61,7 +61,8 @@ fi
 cp "$build/palisade" "$work/palisade"
 check_args=(--check -u nobody -a 192.0.2.1 -a 198.51.100.0/24:22 -a '[2001:db8::1]:8443'
             -a 2001:db8:1::/48 true)
-as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+as_nobody=()
+[ "$(id -u)" -ne 0 ] || as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 out=$("${as_nobody[@]}" "$QEMU" "$work/palisade" "${check_args[@]}" 2>&1) && rc=0 || rc=$?
 missing=()
 for want in '^user: nobody \(uid 65534' \
@@ -73,7 +74,7 @@ for want in '^user: nobody \(uid 65534' \
             '^-A OUTPUT -j REJECT --reject-with icmp6-adm-prohibited$'; do
     grep -Eq -- "$want" <<< "$out" || missing+=("$want")
 done
-if [ $rc -eq 0 ] && [ ${#missing[@]} -eq 0 ]; then
+if [ "$rc" -eq 0 ] && [ ${#missing[@]} -eq 0 ]; then
     ok "--check as an unprivileged user: status 0, the plan with both rulesets"
 else
     bad "--check as an unprivileged user: status $rc${missing[*]:+, lacks ${missing[*]}}:"
@@ -94,14 +95,14 @@ fi
 
 # Bad input: status 125 and the message that names it.
 out=$("$QEMU" "$work/palisade" --check -u nobody -a 'exa mple.com' true 2>&1) && rc=0 || rc=$?
-if [ $rc -eq 125 ] && grep -q '"exa mple.com" is not a domain, address or CIDR' <<< "$out"; then
+if [ "$rc" -eq 125 ] && grep -q '"exa mple.com" is not a domain, address or CIDR' <<< "$out"; then
     ok "--check with a bad allowlist entry: status 125 and the entry named"
 else
     bad "--check with a bad allowlist entry: expected status 125 and the entry named, got $rc:"
     show "$out"
 fi
 out=$("$QEMU" "$work/palisade" --check -u nobody-at-all true 2>&1) && rc=0 || rc=$?
-if [ $rc -eq 125 ] && grep -q 'nobody-at-all' <<< "$out"; then
+if [ "$rc" -eq 125 ] && grep -q 'nobody-at-all' <<< "$out"; then
     ok "--check with an unknown user: status 125 and the user named"
 else
     bad "--check with an unknown user: expected status 125 and the user named, got $rc:"
@@ -139,7 +140,7 @@ else
     out=$(unshare -fpmn --propagation private sh -c \
           'mount -t proc proc "$1/proc" && exec chroot "$1" /bin/qemu /palisade -u nobody -a 192.0.2.1 /bin/false' \
           sh "$root" 2>&1) && rc=0 || rc=$?
-    if [ $rc -eq 125 ] && grep -q '^palisade: ' <<< "$out"; then
+    if [ "$rc" -eq 125 ] && grep -q '^palisade: ' <<< "$out"; then
         ok "as PID 1 under qemu, which cannot pass on the fence: status 125 ($out)"
     else
         bad "as PID 1 under qemu, which cannot pass on the fence: expected status 125 and palisade's message, got $rc:"
