@@ -37,7 +37,8 @@
 # scripts/test.sh runs this after its own run ("== the suite in a fresh
 # Debian root"), unless given --no-docker or --no-fresh. The run inside uses
 # --no-docker, which never starts this check again; PALISADE_FRESH_ROOT=1,
-# set inside, makes sure of it.
+# set inside, makes sure of it. PALISADE_CROSS goes in as it is here
+# (scripts/test.sh --no-cross sets it to no: no aarch64 build inside).
 #
 # On 2 cores it takes about 3 minutes once Docker's engine and the base
 # image are there (scripts/docker-engine.sh makes them in about a minute
@@ -128,7 +129,7 @@ trap 'exit 143' TERM
             "${caps[@]}" \
             --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
             --security-opt systempaths=unconfined \
-            -e PALISADE_FRESH_ROOT=1 -v "$out:/out" \
+            -e PALISADE_FRESH_ROOT=1 -e PALISADE_CROSS -v "$out:/out" \
             "$BASE" bash -c "$inner" 2>&1 |
         sed -u 's/^/fresh| /'
 ) &

@@ -2,29 +2,43 @@
 # Installs what palisade needs and runs the whole test suite: unit tests and
 # kernel integration tests, in a release build and in an AddressSanitizer +
 # UndefinedBehaviorSanitizer build, 30 seconds of fuzzing of the DNS
-# parser, then the end-to-end tests under a real Docker engine (installed
-# and started when none runs), and last the same suite again in a fresh
-# Debian root (scripts/fresh-check.sh), which shows what
+# parser, a static aarch64 build tested under qemu-user-static
+# (scripts/cross-arm64.sh), then the end-to-end tests under a real Docker
+# engine (installed and started when none runs), and last the same suite
+# again in a fresh Debian root (scripts/fresh-check.sh), which shows what
 # scripts/install-deps.sh fails to install. Run as root on Debian bookworm:
 # the integration tests make network, PID and mount namespaces.
 #
-#   scripts/test.sh [--no-docker] [--no-fresh]
+#   scripts/test.sh [--no-docker] [--no-fresh] [--no-cross]
 #
 #   --no-docker   neither the Docker tests nor the fresh root (it needs Docker)
 #   --no-fresh    the Docker tests, but not the fresh root (about 3 minutes)
+#   --no-cross    no aarch64 build, here or in the fresh root (the first run
+#                 installs the cross compiler and the :arm64 packages and
+#                 builds libiptc for aarch64: 3-5 minutes; later ones, about
+#                 one); also PALISADE_CROSS=no
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
 
 docker=yes
 fresh=yes
+cross=${PALISADE_CROSS:-yes}
 for arg in "$@"; do
     case $arg in
     --no-docker) docker=no ;;
     --no-fresh) fresh=no ;;
-    *) echo "usage: scripts/test.sh [--no-docker] [--no-fresh]" >&2; exit 2 ;;
+    --no-cross) cross=no ;;
+    *) echo "usage: scripts/test.sh [--no-docker] [--no-fresh] [--no-cross]" >&2; exit 2 ;;
     esac
 done
+case $cross in
+yes|no) ;;
+*) echo "scripts/test.sh: PALISADE_CROSS is \"$cross\": use yes or no" >&2; exit 2 ;;
+esac
+# The fresh root (scripts/fresh-check.sh) runs this script again: it takes
+# the choice with it.
+export PALISADE_CROSS=$cross
 # Inside the fresh root the suite runs with --no-docker; never start
 # another fresh root from there.
 [ -z "${PALISADE_FRESH_ROOT:-}" ] || fresh=no
@@ -56,6 +70,11 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 
 echo "== fuzzing the DNS parser (libFuzzer, bounded)"
 scripts/fuzz.sh 30
+
+if [ "$cross" = yes ]; then
+    echo "== arm64: a static aarch64 build, tested under qemu-user-static"
+    PALISADE_NATIVE=build/palisade scripts/cross-arm64.sh build-arm64
+fi
 
 if [ "$docker" = yes ]; then
     echo "== Docker end-to-end tests"
