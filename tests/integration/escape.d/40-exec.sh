@@ -109,7 +109,7 @@ fi
 
 # 1b. Without Landlock (refused here as by an old Docker's seccomp
 # profile): palisade says so, the filter still refuses attaching, and, as
-# the README says, /proc/PID/mem of a plain session stays writable.
+# docs/security.md says, /proc/PID/mem of a plain session stays writable.
 if SANDBOX_WRAP="$PROBE inject no-landlock --" x9_palisade "$WORK/x9-n.log"; then
     x9_exec "$WORK/x9-n.session" 1000 /bin/probe idle
     if x9_attack "$WORK/x9-n.session"; then
