@@ -45,7 +45,7 @@ build_pkgs=(
 )
 test_pkgs=(
     libcmocka-dev busybox-static iproute2 iptables ipset dnsmasq-base util-linux procps
-    libcap2-bin clang-14 libclang-rt-14-dev python3
+    libcap2-bin clang-14 libclang-rt-14-dev python3 strace
 )
 docker_pkgs=(docker.io debootstrap)
 # The Dev Containers CLI comes from npm; use the machine's npm when it has one.
