@@ -476,9 +476,11 @@ int ipset_list(struct ipset *s, const char *name, struct set_elem **v, size_t *n
 int ipset_index(const char *name, enum net_family family, uint16_t *index,
 		struct perr *err)
 {
-	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	/* The kernel takes SO_IP_SET on any IPv4 socket, with CAP_NET_ADMIN:
+	 * a UDP one needs no CAP_NET_RAW. */
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return fail_errno(err, "ipset: cannot open a raw socket to look up sets", errno);
+		return fail_errno(err, "ipset: cannot open a socket to look up sets", errno);
 	struct ip_set_req_version ver = { .op = IP_SET_OP_VERSION };
 	socklen_t len = sizeof(ver);
 	if (getsockopt(fd, SOL_IP, SO_IP_SET, &ver, &len) < 0) {
