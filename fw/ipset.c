@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/ipset/ip_set.h>
 #include <linux/netfilter/ipset/ip_set_hash.h>
@@ -17,6 +18,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "../lib/capmsg.h"
 
 /* Messages stay well under the kernel's socket buffer. */
 #define BATCH_BYTES (32 * 1024)
@@ -64,8 +67,7 @@ static const char *ipset_strerror(int e)
 static int fail_errno(struct perr *err, const char *what, int e)
 {
 	if (e == EPERM || e == EACCES)
-		return perr_set(err, "%s: permission denied: run the container with "
-				"--cap-add NET_ADMIN", what);
+		return cap_refused(err, CAP_NET_ADMIN, cap_held(CAP_NET_ADMIN), what);
 	if (e == EPROTONOSUPPORT || e == EOPNOTSUPP || e == ENOENT || e == EAFNOSUPPORT)
 		return perr_set(err, "%s: the kernel has no ip_set support (%s); load it on the "
 				"host with modprobe ip_set ip_set_hash_net ip_set_hash_netport",

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <libiptc/libip6tc.h>
 #include <libiptc/libiptc.h>
+#include <linux/capability.h>
 #include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_NFLOG.h>
@@ -18,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/capmsg.h"
 #include "ipset.h"
 
 #define ENTRY_MAX 1024
@@ -124,9 +126,11 @@ static const char *cmd_name(enum net_family f)
 static int table_error(struct perr *err, enum net_family family, const char *what, int e,
 		       const struct tc_ops *ops)
 {
-	if (e == EPERM || e == EACCES)
-		return perr_set(err, "%s: %s: permission denied: run the container with "
-				"--cap-add NET_ADMIN", cmd_name(family), what);
+	if (e == EPERM || e == EACCES) {
+		char where[600];
+		snprintf(where, sizeof(where), "%s: %s", cmd_name(family), what);
+		return cap_refused(err, CAP_NET_ADMIN, cap_held(CAP_NET_ADMIN), where);
+	}
 	if (e == ENOPROTOOPT || e == ENOENT || e == EAFNOSUPPORT || e == EPROTONOSUPPORT)
 		return perr_set(err, "%s: %s: the kernel has no %s support (%s); load it on the "
 				"host with modprobe %s", cmd_name(family), what,

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../caps/need.h"
 #include "../caps/privs.h"
 #include "../caps/seccomp.h"
 #include "../caps/strip.h"
@@ -293,6 +294,9 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 {
 	struct perr err;
 	struct supervisor sup = *supp;
+	/* 0. Every capability that every start needs, before any change. */
+	if (caps_preflight(user->name, &err) < 0)
+		return fail(&err);
 	if (cfg->audit_report && (lv->report_fd = open_report(cfg->audit_report, &err)) < 0)
 		return fail(&err);
 
