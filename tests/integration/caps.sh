@@ -133,4 +133,27 @@ strip_refused "a file with file capabilities, without SETFCAP" SETFCAP '/usr/bin
 ran "a file with file capabilities, with SETFCAP" $(only "$NEEDED,setfcap")
 expect_eq "a file with file capabilities: they are gone" "" "$(getcap "$R/usr/bin/ping")"
 rm -f "$R/usr/bin/ping"
+# A resolv.conf another user owns, which palisade points at its DNS filter.
+chown 1001:1001 "$R/etc/resolv.conf"
+strip_refused "a resolv.conf another user owns, without DAC_OVERRIDE" DAC_OVERRIDE \
+    '/etc/resolv.conf' $(only "$NEEDED")
+ran "a resolv.conf another user owns, with DAC_OVERRIDE" $(only "$NEEDED,dac_override")
+expect_eq "a resolv.conf another user owns: it names palisade's filter" "nameserver 127.0.0.1" \
+    "$(grep -m 1 '^nameserver' "$R/etc/resolv.conf")"
+echo "nameserver 10.77.0.1" > "$R/etc/resolv.conf"
+chown 0:0 "$R/etc/resolv.conf"
+# An audit report in a directory another user owns (a workspace).
+mkdir -p "$R/work/report"
+chown 1001:1001 "$R/work/report"
+refused_report() {
+    fresh_fence
+    SANDBOX_WRAP="$(only "$NEEDED")" run_palisade "$R" -u agent --audit --audit-report /work/report/allow \
+        -a 10.77.0.10 -- /bin/touch /tmp/ran
+    expect_eq "an audit report in a directory another user owns, without DAC_OVERRIDE: exit 125" 125 "$RC"
+    expect_match "an audit report in a directory another user owns: the message" \
+        '^palisade: --audit-report /work/report/allow: cannot create it: permission denied: palisade lacks CAP_DAC_OVERRIDE; run the container with --cap-add DAC_OVERRIDE ' "$ERR"
+    check "an audit report in a directory another user owns: the command never ran" test ! -e "$R/tmp/ran"
+}
+refused_report
+rm -rf "$R/work/report"
 finish
