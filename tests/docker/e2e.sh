@@ -303,6 +303,44 @@ expect_eq "with --user 1000: 125" 125 "$RC"
 expect_match "with --user 1000: the message says to remove it" 'remove --user from docker run' "$(cat "$WORK/err")"
 expect_no_match "with --user 1000: the agent never ran" AGENT-RAN "$OUT"
 
+# --cap-drop ALL (Kubernetes, a careful user): with NET_ADMIN alone every
+# missing capability is named, with the flags; with the README's list the
+# fence goes up. NET_RAW is not on it (Podman drops it by default), and
+# NET_BIND_SERVICE only where port 53 is privileged (Podman), which the
+# message says.
+CAPS=(--cap-drop ALL)
+for c in NET_ADMIN SETUID SETGID SETPCAP KILL NET_BIND_SERVICE; do CAPS+=(--cap-add "$c"); done
+OUT=$($ENGINE run --rm --label "$LABEL" --cap-drop ALL --cap-add NET_ADMIN --network "$NET" \
+      $P/agent echo AGENT-RAN 2>"$WORK/err"); RC=$?
+expect_eq "--cap-drop ALL --cap-add NET_ADMIN: 125" 125 "$RC"
+expect_match "--cap-drop ALL --cap-add NET_ADMIN: each missing capability named, with the flags" \
+    '^palisade: the container lacks (CAP_NET_BIND_SERVICE \([^)]*\), )?CAP_SETGID \([^)]*\), CAP_SETUID \([^)]*\), CAP_SETPCAP \([^)]*\), CAP_KILL \([^)]*\); run the container with (--cap-add NET_BIND_SERVICE )?--cap-add SETGID --cap-add SETUID --cap-add SETPCAP --cap-add KILL \(docker run, podman run; Kubernetes: securityContext\.capabilities\.add: \[' \
+    "$(cat "$WORK/err")"
+expect_no_match "--cap-drop ALL --cap-add NET_ADMIN: the agent never ran" AGENT-RAN "$OUT"
+OUT=$($ENGINE run --rm --label "$LABEL" "${CAPS[@]}" --network "$NET" --dns "$DNS" \
+      -e PALISADE_ALLOW=allowed.test -e PALISADE_ALLOW_PRIVATE=allowed.test $P/agent \
+      sh -c "probe tcp $A 443; probe tcp $B 443; echo ran" 2>"$WORK/err"); RC=$?
+expect_eq "--cap-drop ALL and the README's list: the agent runs" 0 "$RC"
+expect_match "--cap-drop ALL and the README's list: the allowed address is reached" '^open' "$(printf '%s\n' "$OUT" | sed -n 1p)"
+expect_match "--cap-drop ALL and the README's list: the other address is refused" '^refused' "$(printf '%s\n' "$OUT" | sed -n 2p)"
+
+# A read-only root filesystem (Kubernetes' readOnlyRootFilesystem): the
+# engine mounts resolv.conf read-only too, so the agent resolves no names,
+# and palisade says so; a writable copy of the engine's own resolv.conf
+# mounted over it (in Kubernetes, an emptyDir file that an init container
+# filled) gives DNS back.
+NAME_RUN='echo "name: $(nc -w 3 allowed.test 80 </dev/null 2>&1 | head -n 1)"'
+OUT=$(agent --read-only $P/agent sh -c "$NAME_RUN" 2>"$WORK/err")
+expect_match "--read-only: palisade says that the agent resolves no names" \
+    'resolv\.conf is read-only: .*resolves no names' "$(cat "$WORK/err")"
+expect_match "--read-only: the agent resolves no names" "bad address 'allowed.test'" "$(field name)"
+$ENGINE run --rm --network "$NET" --dns "$DNS" --entrypoint cat $P/agent /etc/resolv.conf \
+    > "$WORK/resolv.conf"
+OUT=$(agent --read-only -v "$WORK/resolv.conf":/etc/resolv.conf $P/agent sh -c "$NAME_RUN" 2>"$WORK/err")
+expect_eq "--read-only, a writable copy of resolv.conf: the allowed name is reached" hello "$(field name)"
+expect_match "--read-only, a writable copy of resolv.conf: it names palisade's filter" \
+    '^nameserver 127\.0\.0\.1' "$(cat "$WORK/resolv.conf")"
+
 # docker restart fences the container again; docker exec sessions as the
 # agent's user are fenced and cannot get privileges back.
 C=$P-restart-$$
@@ -342,6 +380,16 @@ expect_match "claude-code: runs claude --dangerously-skip-permissions" 'claude s
 expect_match "claude-code: as node" '^node$' "$OUT"
 expect_match "claude-code: allows the anthropic preset" 'did not resolve: api\.anthropic\.com' "$(cat "$WORK/err")"
 expect_match "claude-code: and its published address ranges" 'IPv4: 0 names, 0 addresses, 1 CIDR' "$(cat "$WORK/err")"
+# A real image has more to strip: apt's partial downloads are _apt's alone.
+OUT=$($ENGINE run --rm --label "$LABEL" "${CAPS[@]}" --network none $P/claude-code 2>"$WORK/err"); RC=$?
+expect_eq "claude-code, --cap-drop ALL without DAC_READ_SEARCH: 125" 125 "$RC"
+expect_match "claude-code, --cap-drop ALL without DAC_READ_SEARCH: the directory and the flag named" \
+    '/var/cache/apt/archives/partial: permission denied: palisade lacks CAP_DAC_READ_SEARCH; run the container with --cap-add DAC_READ_SEARCH ' \
+    "$(cat "$WORK/err")"
+OUT=$($ENGINE run --rm --label "$LABEL" "${CAPS[@]}" --cap-add DAC_READ_SEARCH --cap-add FOWNER \
+      --cap-add SETFCAP --network none $P/claude-code 2>"$WORK/err"); RC=$?
+expect_eq "claude-code, --cap-drop ALL and the README's whole list: runs" 0 "$RC"
+expect_match "claude-code, --cap-drop ALL and the README's whole list: stripped" 'stripped [1-9][0-9]* set-uid' "$(cat "$WORK/err")"
 OUT=$($ENGINE run --rm --label "$LABEL" --network none --entrypoint /sbin/palisade \
       -e PALISADE_ALLOW=@npm $P/claude-code --check 2>&1)
 expect_match "claude-code: PALISADE_ALLOW adds to the image's list" 'registry\.npmjs\.org .*\[@npm\]' "$OUT"
