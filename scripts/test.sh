@@ -3,26 +3,31 @@
 # kernel integration tests, in a release build and in an AddressSanitizer +
 # UndefinedBehaviorSanitizer build, 30 seconds of fuzzing of the DNS
 # parser, then the end-to-end tests under a real Docker engine (installed
-# and started when none runs), and last the same suite again in a fresh
-# Debian root (scripts/fresh-check.sh), which shows what
-# scripts/install-deps.sh fails to install. Run as root on Debian bookworm:
-# the integration tests make network, PID and mount namespaces.
+# and started when none runs) and again under rootful Podman, and last the
+# same suite again in a fresh Debian root (scripts/fresh-check.sh), which
+# shows what scripts/install-deps.sh fails to install. Run as root on
+# Debian bookworm: the integration tests make network, PID and mount
+# namespaces.
 #
-#   scripts/test.sh [--no-docker] [--no-fresh]
+#   scripts/test.sh [--no-docker] [--no-podman] [--no-fresh]
 #
-#   --no-docker   neither the Docker tests nor the fresh root (it needs Docker)
-#   --no-fresh    the Docker tests, but not the fresh root (about 3 minutes)
+#   --no-docker   no end-to-end tests and no fresh root (it needs Docker)
+#   --no-podman   the end-to-end tests under Docker only (Podman's pass
+#                 takes about 3 minutes, 11 the first time)
+#   --no-fresh    the end-to-end tests, but not the fresh root (about 3 minutes)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
 cd "$(dirname "$0")/.."
 
 docker=yes
+podman=yes
 fresh=yes
 for arg in "$@"; do
     case $arg in
     --no-docker) docker=no ;;
+    --no-podman) podman=no ;;
     --no-fresh) fresh=no ;;
-    *) echo "usage: scripts/test.sh [--no-docker] [--no-fresh]" >&2; exit 2 ;;
+    *) echo "usage: scripts/test.sh [--no-docker] [--no-podman] [--no-fresh]" >&2; exit 2 ;;
     esac
 done
 # Inside the fresh root the suite runs with --no-docker; never start
@@ -61,6 +66,17 @@ if [ "$docker" = yes ]; then
     echo "== Docker end-to-end tests"
     scripts/docker-engine.sh
     tests/docker/e2e.sh build
+    # scripts/install-deps.sh --docker installs Podman too; a machine
+    # where it is not there skips the pass, and says so.
+    if [ "$podman" = no ]; then
+        :
+    elif command -v podman >/dev/null; then
+        echo "== the end-to-end tests under rootful Podman"
+        scripts/docker-engine.sh podman
+        ENGINE=podman tests/docker/e2e.sh build
+    else
+        echo "== no podman: the end-to-end tests under Podman are skipped"
+    fi
     if [ "$fresh" = yes ]; then
         echo "== the suite in a fresh Debian root"
         scripts/fresh-check.sh
