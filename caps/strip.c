@@ -36,8 +36,8 @@ struct walk {
 };
 
 /* What failed, with errno e: when the kernel refused (EACCES, EPERM), the
- * capability that lets root do it is named, with the flag that gives it;
- * otherwise the error. Returns -1. */
+ * capability that lets root do it (cap, or none when -1) is named, with the
+ * flag that gives it; otherwise the error. Returns -1. */
 static int failed(struct perr *err, int e, int cap, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static int failed(struct perr *err, int e, int cap, const char *fmt, ...)
@@ -47,7 +47,7 @@ static int failed(struct perr *err, int e, int cap, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	if (e == EACCES || e == EPERM)
+	if ((e == EACCES || e == EPERM) && cap >= 0)
 		return cap_refused(err, cap, cap_held(cap), what);
 	return perr_set(err, "%s: %s", what, strerror(e));
 }
@@ -75,9 +75,10 @@ static int strip_file(struct walk *w, int dirfd, const char *name, const struct 
 	w->st->files++;
 	mode_t mode = sx->stx_mode;
 	if (mode & (S_ISUID | S_ISGID)) {
-		/* Another user's file: only CAP_FOWNER lets root change its mode. */
+		/* Another user's file: only CAP_FOWNER lets root change its mode
+		 * (root's own may be immutable: no capability of palisade's helps). */
 		if (fchmodat(dirfd, name, mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID), 0) < 0)
-			return failed(w->err, errno, CAP_FOWNER,
+			return failed(w->err, errno, sx->stx_uid ? CAP_FOWNER : -1,
 				      "removing the set-uid/set-gid bits of %s/%s (owned by uid %u)",
 				      w->path, name, (unsigned)sx->stx_uid);
 		if (mode & S_ISUID)

@@ -28,8 +28,9 @@
  * IPPROTO_RAW) only to pass their getsockopt and setsockopt calls to the
  * kernel, whose ip_tables and ip6_tables take them on any socket of the
  * family and ask for CAP_NET_ADMIN alone. A raw socket would also need
- * CAP_NET_RAW, which Podman and Kubernetes' restricted profiles drop, and
- * the libraries take no socket from their caller. So palisade is linked
+ * CAP_NET_RAW, which Podman drops by default (and Kubernetes' restricted
+ * Pod Security level with every other), and the libraries take no socket
+ * from their caller. So palisade is linked
  * with -Wl,--wrap=socket (meson.build): every socket() call of the binary
  * comes here, and this one kind gets a UDP socket in its place; palisade
  * itself never wants a raw IP socket. Every other call goes through
