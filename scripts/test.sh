@@ -13,7 +13,8 @@
 #
 #   --no-docker   no end-to-end tests and no fresh root (it needs Docker)
 #   --no-podman   the end-to-end tests under Docker only (Podman's pass
-#                 takes about 3 minutes, 11 the first time)
+#                 takes about 3 minutes, 5 when the source changed, 11 the
+#                 first time)
 #   --no-fresh    the end-to-end tests, but not the fresh root (about 3 minutes)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
