@@ -36,6 +36,7 @@ docker)
     # network's names and aliases itself and asks --dns for the rest.
     ENGINE_DNS=127.0.0.11
     ENGINE_DNS_NAME="Docker's embedded DNS"
+    ENGINE_DNS_TCP=yes
     RESOLVES="Docker's embedded DNS resolves the allowed name through palisade"
     NAMES_AT_UPSTREAM=no
     # What the engine adds to a container it creates.
@@ -53,6 +54,9 @@ podman)
     # there for the direct-query checks.
     ENGINE_DNS=$SUBNET.1
     ENGINE_DNS_NAME="Podman's aardvark-dns"
+    # aardvark-dns 1.4 serves UDP alone: a TCP query to it is refused by
+    # the kernel, fence or no fence, and would show nothing.
+    ENGINE_DNS_TCP=no
     RESOLVES="the allowed name resolves through palisade"
     NAMES_AT_UPSTREAM=yes
     ENGINE_FILES='^/run/\.containerenv$'
@@ -194,7 +198,11 @@ expect_match "*.wild.test: and is reached" '^open' "$(field wild-tcp)"
 expect_match "*.wild.test: not wild.test itself" '^NXDOMAIN' "$(field wild-apex)"
 expect_match "*.wild.test: not notwild.test" '^NXDOMAIN' "$(field wild-sibling)"
 expect_match "a direct query to $ENGINE_DNS_NAME ($ENGINE_DNS) is refused (UDP)" '^(refused|denied)' "$(field embedded-direct)"
-expect_match "a direct query to $ENGINE_DNS_NAME ($ENGINE_DNS) is refused (TCP)" '^(refused|denied)' "$(field embedded-direct-tcp)"
+if [ $ENGINE_DNS_TCP = yes ]; then
+    expect_match "a direct query to $ENGINE_DNS_NAME ($ENGINE_DNS) is refused (TCP)" '^(refused|denied)' "$(field embedded-direct-tcp)"
+else
+    skip "a direct query to $ENGINE_DNS_NAME ($ENGINE_DNS) is refused (TCP)" "$ENGINE_DNS_NAME serves no TCP"
+fi
 expect_match "a direct query to the upstream resolver is refused" '^(refused|denied)' "$(field upstream-direct)"
 expect_eq "a name the engine does not know goes to the upstream through palisade" "$A" "$(field rotating)"
 expect_match "tunnelling: NXDOMAIN" '^NXDOMAIN' "$(field tunnel)"
