@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,8 @@
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#include "../lib/capmsg.h"
 
 #define CAP_XATTR "security.capability"
 
@@ -30,6 +34,23 @@ struct walk {
 	struct strip_stats *st;
 	struct perr *err;
 };
+
+/* What failed, with errno e: when the kernel refused (EACCES, EPERM), the
+ * capability that lets root do it (cap, or none when -1) is named, with the
+ * flag that gives it; otherwise the error. Returns -1. */
+static int failed(struct perr *err, int e, int cap, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int failed(struct perr *err, int e, int cap, const char *fmt, ...)
+{
+	char what[PATH_MAX + 128];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if ((e == EACCES || e == EPERM) && cap >= 0)
+		return cap_refused(err, cap, cap_held(cap), what);
+	return perr_set(err, "%s: %s", what, strerror(e));
+}
 
 /* Whether the entry is on the root mount. */
 static bool same_mount(struct walk *w, const struct statx *sx, const char *name)
@@ -54,9 +75,12 @@ static int strip_file(struct walk *w, int dirfd, const char *name, const struct 
 	w->st->files++;
 	mode_t mode = sx->stx_mode;
 	if (mode & (S_ISUID | S_ISGID)) {
+		/* Another user's file: only CAP_FOWNER lets root change its mode
+		 * (root's own may be immutable: no capability of palisade's helps). */
 		if (fchmodat(dirfd, name, mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID), 0) < 0)
-			return perr_set(w->err, "removing the set-uid/set-gid bits of %s/%s: %s",
-					w->path, name, strerror(errno));
+			return failed(w->err, errno, sx->stx_uid ? CAP_FOWNER : -1,
+				      "removing the set-uid/set-gid bits of %s/%s (owned by uid %u)",
+				      w->path, name, (unsigned)sx->stx_uid);
 		if (mode & S_ISUID)
 			w->st->setuid++;
 		if (mode & S_ISGID)
@@ -74,9 +98,12 @@ static int strip_file(struct walk *w, int dirfd, const char *name, const struct 
 	snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, name);
 	if (lgetxattr(p, CAP_XATTR, NULL, 0) >= 0) {
 		if (lremovexattr(p, CAP_XATTR) < 0)
-			return perr_set(w->err, "removing the file capabilities of %s/%s: %s",
-					w->path, name, strerror(errno));
+			return failed(w->err, errno, CAP_SETFCAP,
+				      "removing the file capabilities of %s/%s", w->path, name);
 		w->st->filecaps++;
+	} else if (errno == EACCES) {
+		return failed(w->err, errno, CAP_DAC_READ_SEARCH,
+			      "reading the file capabilities of %s/%s", w->path, name);
 	} else if (errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP) {
 		return perr_set(w->err, "reading the file capabilities of %s/%s: %s (is /proc "
 				"mounted?)", w->path, name, strerror(errno));
@@ -96,7 +123,9 @@ static int visit(struct walk *w, int dirfd, const char *name, unsigned char type
 		  STATX_TYPE | STATX_MODE | STATX_UID | STATX_MNT_ID, &sx) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return perr_set(w->err, "inspecting %s/%s: %s", w->path, name, strerror(errno));
+		/* A directory of another user's that root may not search. */
+		return failed(w->err, errno, CAP_DAC_READ_SEARCH, "inspecting %s/%s", w->path,
+			      name);
 	}
 	if (!same_mount(w, &sx, name)) {
 		w->st->mounts++;
@@ -111,8 +140,8 @@ static int visit(struct walk *w, int dirfd, const char *name, unsigned char type
 		return 0;
 	}
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return perr_set(w->err, "opening %s/%s: %s", w->path, name, strerror(errno));
+	if (fd < 0) /* another user's, that root may not read */
+		return failed(w->err, errno, CAP_DAC_READ_SEARCH, "opening %s/%s", w->path, name);
 	size_t saved = w->pathlen;
 	int n = snprintf(w->path + saved, sizeof(w->path) - saved, "%s%s",
 			 saved > 1 ? "/" : "", name);
@@ -142,7 +171,8 @@ static int walk_dir(struct walk *w, int dirfd, unsigned depth)
 	for (;;) {
 		long n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
 		if (n < 0)
-			return perr_set(w->err, "reading directory %s: %s", w->path, strerror(errno));
+			return failed(w->err, errno, CAP_DAC_READ_SEARCH, "reading directory %s",
+				      w->path);
 		if (n == 0)
 			return 0;
 		for (long off = 0; off < n;) {
@@ -276,7 +306,7 @@ static int remove_tree(int parent, const char *name, const struct root_mount *rm
 	if (S_ISDIR(sx.stx_mode)) {
 		int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
-			return perr_set(err, "opening %s: %s", shown, strerror(errno));
+			return failed(err, errno, CAP_DAC_READ_SEARCH, "opening %s", shown);
 		DIR *d = fdopendir(fd);
 		if (!d) {
 			close(fd);
@@ -293,11 +323,12 @@ static int remove_tree(int parent, const char *name, const struct root_mount *rm
 		if (rc < 0)
 			return -1;
 		if (unlinkat(parent, name, AT_REMOVEDIR) < 0)
-			return perr_set(err, "removing %s: %s", shown, strerror(errno));
+			return failed(err, errno, CAP_DAC_OVERRIDE, "removing %s", shown);
 		return 1;
 	}
+	/* From a directory of another user's, root needs CAP_DAC_OVERRIDE. */
 	if (unlinkat(parent, name, 0) < 0)
-		return perr_set(err, "removing %s: %s", shown, strerror(errno));
+		return failed(err, errno, CAP_DAC_OVERRIDE, "removing %s", shown);
 	return 1;
 }
 

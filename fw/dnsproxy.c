@@ -3,8 +3,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -12,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/capmsg.h"
 #include "../lib/clock.h"
 
 #define QUERY_MAX 4096          /* a query larger than this is not a query */
@@ -725,6 +728,12 @@ static int bind_listener(struct dnsproxy *p, enum net_family fam, bool tcp, stru
 		int e = errno;
 		close(fd);
 		errno = e;
+		char what[96];
+		snprintf(what, sizeof(what), "DNS filter: cannot listen on %s port 53 (%s)",
+			 fam == NET_V4 ? "127.0.0.1" : "[::1]", tcp ? "TCP" : "UDP");
+		if (e == EACCES) /* a privileged port in this network namespace */
+			return cap_refused(err, CAP_NET_BIND_SERVICE, cap_held(CAP_NET_BIND_SERVICE),
+					   what);
 		return perr_set(err, "DNS filter: cannot listen on %s port 53 (%s): %s",
 				fam == NET_V4 ? "127.0.0.1" : "[::1]", tcp ? "TCP" : "UDP",
 				e == EADDRINUSE ? "another program of the image serves DNS there; "

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/ipset/ip_set.h>
 #include <linux/netfilter/ipset/ip_set_hash.h>
@@ -17,6 +18,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "../lib/capmsg.h"
 
 /* Messages stay well under the kernel's socket buffer. */
 #define BATCH_BYTES (32 * 1024)
@@ -64,8 +67,7 @@ static const char *ipset_strerror(int e)
 static int fail_errno(struct perr *err, const char *what, int e)
 {
 	if (e == EPERM || e == EACCES)
-		return perr_set(err, "%s: permission denied: run the container with "
-				"--cap-add NET_ADMIN", what);
+		return cap_refused(err, CAP_NET_ADMIN, cap_held(CAP_NET_ADMIN), what);
 	if (e == EPROTONOSUPPORT || e == EOPNOTSUPP || e == ENOENT || e == EAFNOSUPPORT)
 		return perr_set(err, "%s: the kernel has no ip_set support (%s); load it on the "
 				"host with modprobe ip_set ip_set_hash_net ip_set_hash_netport",
@@ -476,9 +478,11 @@ int ipset_list(struct ipset *s, const char *name, struct set_elem **v, size_t *n
 int ipset_index(const char *name, enum net_family family, uint16_t *index,
 		struct perr *err)
 {
-	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	/* The kernel takes SO_IP_SET on any IPv4 socket, with CAP_NET_ADMIN:
+	 * a UDP one needs no CAP_NET_RAW. */
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return fail_errno(err, "ipset: cannot open a raw socket to look up sets", errno);
+		return fail_errno(err, "ipset: cannot open a socket to look up sets", errno);
 	struct ip_set_req_version ver = { .op = IP_SET_OP_VERSION };
 	socklen_t len = sizeof(ver);
 	if (getsockopt(fd, SOL_IP, SO_IP_SET, &ver, &len) < 0) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <libiptc/libip6tc.h>
 #include <libiptc/libiptc.h>
+#include <linux/capability.h>
 #include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_NFLOG.h>
@@ -18,9 +19,33 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/capmsg.h"
 #include "ipset.h"
 
 #define ENTRY_MAX 1024
+
+/* libiptc and libip6tc open socket(AF_INET or AF_INET6, SOCK_RAW,
+ * IPPROTO_RAW) only to pass their getsockopt and setsockopt calls to the
+ * kernel, whose ip_tables and ip6_tables take them on any socket of the
+ * family and ask for CAP_NET_ADMIN alone. A raw socket would also need
+ * CAP_NET_RAW, which Podman drops by default (and Kubernetes' restricted
+ * Pod Security level with every other), and the libraries take no socket
+ * from their caller. So palisade is linked
+ * with -Wl,--wrap=socket (meson.build): every socket() call of the binary
+ * comes here, and this one kind gets a UDP socket in its place; palisade
+ * itself never wants a raw IP socket. Every other call goes through
+ * untouched. */
+int __real_socket(int domain, int type, int protocol);
+int __wrap_socket(int domain, int type, int protocol);
+
+int __wrap_socket(int domain, int type, int protocol)
+{
+	const int kind = 0xf; /* the kernel's SOCK_TYPE_MASK; flags lie above it */
+	if ((domain == AF_INET || domain == AF_INET6) && (type & kind) == SOCK_RAW &&
+	    protocol == IPPROTO_RAW)
+		return __real_socket(domain, (type & ~kind) | SOCK_DGRAM, IPPROTO_UDP);
+	return __real_socket(domain, type, protocol);
+}
 
 /* The two libraries have the same shape with different names and entry
  * types; this table hides the difference. */
@@ -102,9 +127,11 @@ static const char *cmd_name(enum net_family f)
 static int table_error(struct perr *err, enum net_family family, const char *what, int e,
 		       const struct tc_ops *ops)
 {
-	if (e == EPERM || e == EACCES)
-		return perr_set(err, "%s: %s: permission denied: run the container with "
-				"--cap-add NET_ADMIN", cmd_name(family), what);
+	if (e == EPERM || e == EACCES) {
+		char where[600];
+		snprintf(where, sizeof(where), "%s: %s", cmd_name(family), what);
+		return cap_refused(err, CAP_NET_ADMIN, cap_held(CAP_NET_ADMIN), where);
+	}
 	if (e == ENOPROTOOPT || e == ENOENT || e == EAFNOSUPPORT || e == EPROTONOSUPPORT)
 		return perr_set(err, "%s: %s: the kernel has no %s support (%s); load it on the "
 				"host with modprobe %s", cmd_name(family), what,
@@ -367,8 +394,7 @@ size_t iptc_encode(const struct rule *r, enum net_family family, uint16_t set_in
 /* The newest revision of the set match that the kernel has, up to 4. */
 static uint8_t set_match_revision(enum net_family family)
 {
-	int fd = socket(family == NET_V4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC,
-			IPPROTO_RAW);
+	int fd = socket(family == NET_V4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return 1;
 	struct xt_get_revision rev;

@@ -19,8 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
+
+#include "../lib/capmsg.h"
 
 /* How much of each packet the kernel copies: enough for an IPv6 header,
  * a few extension headers and the ports. */
@@ -178,35 +179,26 @@ int nflog_parse_packet(const uint8_t *pkt, size_t len, struct nflog_event *ev)
 
 /* --- the socket ---------------------------------------------------------- */
 
-/* Whether the process has CAP_NET_ADMIN in its effective set: 1, 0, or -1
- * when the kernel does not say. */
-static int have_net_admin(void)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
-	if (syscall(SYS_capget, &h, d) < 0)
-		return -1;
-	return !!(d[CAP_TO_INDEX(CAP_NET_ADMIN)].effective & CAP_TO_MASK(CAP_NET_ADMIN));
-}
-
 static int open_fail(struct perr *err, uint16_t group, int nlerr)
 {
+	char what[64];
+	snprintf(what, sizeof(what), "nflog: binding NFLOG group %u", group);
 	switch (nlerr) {
 	case NLE_PERM:
 		/* The kernel says EPERM both without CAP_NET_ADMIN and when
 		 * another socket owns the group. */
-		switch (have_net_admin()) {
+		switch (cap_held(CAP_NET_ADMIN)) {
 		case 0:
-			return perr_set(err, "nflog: binding NFLOG group %u: permission denied: "
-					"CAP_NET_ADMIN is needed; run the container with "
-					"--cap-add NET_ADMIN", group);
+			return cap_refused(err, CAP_NET_ADMIN, 0, what);
 		case 1:
-			return perr_set(err, "nflog: binding NFLOG group %u: another program "
-					"(ulogd?) listens on that group; stop it", group);
-		default:
-			return perr_set(err, "nflog: binding NFLOG group %u: permission denied: run "
-					"the container with --cap-add NET_ADMIN, and make sure no other "
-					"program (ulogd?) listens on that group", group);
+			return perr_set(err, "%s: another program (ulogd?) listens on that group; "
+					"stop it", what);
+		default: {
+			struct perr e;
+			cap_refused(&e, CAP_NET_ADMIN, -1, what);
+			return perr_set(err, "%s; and make sure that no other program (ulogd?) "
+					"listens on that group", e.msg);
+		}
 		}
 	case NLE_BUSY:
 		/* What the kernel says to a socket that binds its group twice. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <linux/openat2.h>
@@ -15,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../caps/need.h"
 #include "../caps/privs.h"
 #include "../caps/seccomp.h"
 #include "../caps/strip.h"
@@ -22,6 +24,7 @@
 #include "../fw/conntrack.h"
 #include "../fw/dnsproxy.h"
 #include "../fw/nflog.h"
+#include "../lib/capmsg.h"
 #include "../lib/log.h"
 #include "../lib/text.h"
 #include "config.h"
@@ -198,6 +201,11 @@ static int open_report(const char *path, struct perr *err)
 		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd < 0 && errno == EACCES) { /* in a directory of another user's */
+		char what[PATH_MAX + 64];
+		snprintf(what, sizeof(what), "--audit-report %s: cannot create it", path);
+		return cap_refused(err, CAP_DAC_OVERRIDE, cap_held(CAP_DAC_OVERRIDE), what);
+	}
 	if (fd < 0)
 		return perr_set(err, "--audit-report %s: cannot create it: %s%s", path,
 				strerror(errno), errno == ELOOP ? " (a symbolic link is on its path)"
@@ -225,6 +233,9 @@ static int live_start(struct live *lv, const struct config *cfg, bool no_v6,
 	if (ol < 0)
 		return perr_set(err, "%s is too long to rewrite", RESOLV_CONF);
 	if (resolvconf_write(RESOLV_CONF, out, (size_t)ol) < 0) {
+		if (errno == EACCES) /* a file of another user's */
+			return cap_refused(err, CAP_DAC_OVERRIDE, cap_held(CAP_DAC_OVERRIDE),
+					   "cannot point " RESOLV_CONF " at palisade's DNS filter");
 		if (errno != EROFS)
 			return perr_set(err, "cannot point %s at palisade's DNS filter: %s",
 					RESOLV_CONF, strerror(errno));
@@ -303,6 +314,9 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 {
 	struct perr err;
 	struct supervisor sup = *supp;
+	/* 0. Every capability that every start needs, before any change. */
+	if (caps_preflight(user->name, &err) < 0)
+		return fail(&err);
 	if (cfg->audit_report && (lv->report_fd = open_report(cfg->audit_report, &err)) < 0)
 		return fail(&err);
 

@@ -8,8 +8,8 @@
 #
 #   scripts/install-deps.sh            build and test dependencies
 #   scripts/install-deps.sh --build    only what building needs (the Dockerfile)
-#   scripts/install-deps.sh --docker   also Docker's engine, debootstrap and npm
-#                                      (the end-to-end tests)
+#   scripts/install-deps.sh --docker   also Docker's engine, Podman, debootstrap
+#                                      and npm (the end-to-end tests)
 #   scripts/install-deps.sh --bench    also the benchmark tools
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/errtrap.sh"
@@ -47,7 +47,9 @@ test_pkgs=(
     libcmocka-dev busybox-static iproute2 iptables ipset dnsmasq-base util-linux procps
     libcap2-bin clang-14 libclang-rt-14-dev python3 strace
 )
-docker_pkgs=(docker.io debootstrap)
+# Podman's network backend is netavark, with aardvark-dns answering a
+# network's names; without them (recommends only) Podman falls back to CNI.
+docker_pkgs=(docker.io debootstrap podman netavark aardvark-dns)
 # The Dev Containers CLI comes from npm; use the machine's npm when it has one.
 command -v npm >/dev/null 2>&1 || docker_pkgs+=(nodejs npm)
 bench_pkgs=(hyperfine dnsperf gnuplot-nox tini dnsutils)

@@ -239,7 +239,7 @@ failure() { # failure "what" "message regex" [wrapper...]
     expect_no_match "$what: no rule was installed" 'DROP|REJECT' "$(sandbox_save -t filter; sandbox_save6 -t filter)"
     expect_eq "$what: no set was made" "" "$(ip netns exec "$SANDBOX_NS" ipset list -n)"
 }
-failure "without NET_ADMIN" '^palisade: iptables: .*permission denied: run the container with --cap-add NET_ADMIN$' \
+failure "without NET_ADMIN" '^palisade: the container lacks CAP_NET_ADMIN \(to install the fence\); run the container with --cap-add NET_ADMIN ' \
     setpriv --bounding-set=-net_admin --
 failure "without ip_tables" '^palisade: iptables: .*the kernel has no ip_tables support.*modprobe ip_tables' \
     "$PROBE" inject no-iptables --
