@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../fw/dnsmsg.h"
+#include "../dns/dnsmsg.h"
 #include "presets.h"
 #include "safefile.h"
 

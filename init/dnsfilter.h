@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 
-#include "../fw/dnsproxy.h"
+#include "../dns/dnsproxy.h"
 #include "../fw/fence.h"
 #include "../fw/nflog.h"
 #include "config.h"

@@ -20,7 +20,7 @@
 #include "../caps/strip.h"
 #include "../caps/user.h"
 #include "../fw/conntrack.h"
-#include "../fw/dnsproxy.h"
+#include "../dns/dnsproxy.h"
 #include "../fw/nflog.h"
 #include "../lib/log.h"
 #include "../lib/text.h"

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../fw/dnsmsg.h"
+#include "../../dns/dnsmsg.h"
 
 /* A DNS message being written by a test. */
 struct msg {

@@ -15,7 +15,7 @@
 
 #include "../../fw/fence.h"
 #include "../../fw/iptc.h"
-#include "../../fw/resolvconf.h"
+#include "../../dns/resolvconf.h"
 #include "../../fw/rules.h"
 
 static struct net_addr A(const char *s)

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "net.h"
+#include "../fw/net.h"
 
 #define DNS_HEADER_LEN 12
 #define DNS_NAME_MAX 253        /* longest name in text form, without the final dot */

@@ -19,10 +19,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../fw/net.h"
 #include "../lib/err.h"
 #include "../lib/loop.h"
 #include "dnsmsg.h"
-#include "net.h"
 
 #define DNSPROXY_UPSTREAMS_MAX 16
 #define DNSPROXY_PENDING_MAX 512   /* forwarded queries waiting for an answer */
