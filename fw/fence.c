@@ -61,6 +61,28 @@ static void set_unique(struct set_plan *s)
 	s->n = k;
 }
 
+size_t fence_dest_members(const struct fence_dest *d, uint32_t timeout, struct set_elem v[2],
+			  enum set_kind *kind)
+{
+	v[0] = (struct set_elem){ .net = d->net, .timeout = timeout };
+	switch (d->ports) {
+	case PORTS_ONE:
+		*kind = SET_PORT;
+		v[1] = v[0];
+		v[0].proto = PROTO_TCP;
+		v[1].proto = PROTO_UDP;
+		v[0].port = v[1].port = d->port;
+		return 2;
+	case PORTS_ALL:
+		*kind = SET_ALL;
+		return 1;
+	case PORTS_DEFAULT:
+	default:
+		*kind = SET_DEFAULT;
+		return 1;
+	}
+}
+
 int fence_plan_build(const struct fence_dest *dests, size_t n,
 		     const struct fence_spec *spec, bool v6, struct fence_plan *plan,
 		     struct perr *err)
@@ -83,26 +105,13 @@ int fence_plan_build(const struct fence_dest *dests, size_t n,
 		const struct fence_dest *d = &dests[i];
 		if (d->net.family == NET_V6 && !v6)
 			continue;
-		struct set_plan *sets = plan->sets[fam_index(d->net.family)];
-		struct set_elem e = { .net = d->net };
-		int rc = 0;
-		switch (d->ports) {
-		case PORTS_DEFAULT:
-			rc = set_push(&sets[SET_DEFAULT], &e);
-			break;
-		case PORTS_ALL:
-			rc = set_push(&sets[SET_ALL], &e);
-			break;
-		case PORTS_ONE:
-			e.port = d->port;
-			e.proto = PROTO_TCP;
-			rc = set_push(&sets[SET_PORT], &e);
-			e.proto = PROTO_UDP;
-			rc |= set_push(&sets[SET_PORT], &e);
-			break;
-		}
-		if (rc < 0)
-			return perr_set(err, "out of memory");
+		struct set_elem v[2];
+		enum set_kind kind;
+		size_t nv = fence_dest_members(d, 0, v, &kind);
+		struct set_plan *s = &plan->sets[fam_index(d->net.family)][kind];
+		for (size_t k = 0; k < nv; k++)
+			if (set_push(s, &v[k]) < 0)
+				return perr_set(err, "out of memory");
 	}
 	for (int f = 0; f < 2; f++) {
 		for (int k = 0; k < SET_KINDS; k++) {
@@ -113,6 +122,40 @@ int fence_plan_build(const struct fence_dest *dests, size_t n,
 		}
 	}
 	return 0;
+}
+
+static bool is_permanent(const struct set_plan *s, const struct set_elem *e)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (set_elem_equal(&s->v[i], e))
+			return true;
+	return false;
+}
+
+size_t fence_allow_members(const struct fence_plan *plan, const struct fence_dest *d,
+			   uint32_t timeout, struct set_elem out[2], const char **set)
+{
+	if (d->net.family == NET_V6 && !plan->v6)
+		return 0;
+	struct set_elem v[2];
+	enum set_kind kind;
+	size_t nv = fence_dest_members(d, timeout, v, &kind);
+	const struct set_plan *s = &plan->sets[fam_index(d->net.family)][kind];
+	size_t n = 0;
+	for (size_t k = 0; k < nv; k++)
+		if (!is_permanent(s, &v[k]))
+			out[n++] = v[k];
+	*set = s->name;
+	return n;
+}
+
+int fence_allow(struct ipset *is, const struct fence_plan *plan, const struct fence_dest *d,
+		uint32_t timeout, struct perr *err)
+{
+	struct set_elem v[2];
+	const char *set;
+	size_t n = fence_allow_members(plan, d, timeout, v, &set);
+	return n ? ipset_add(is, set, v, n, err) : 0;
 }
 
 void fence_plan_free(struct fence_plan *plan)

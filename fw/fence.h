@@ -39,12 +39,31 @@ struct fence_plan {
 bool set_elem_equal(const struct set_elem *a, const struct set_elem *b);
 int set_elem_cmp(const void *a, const void *b);
 
+/* The members that let d through, each with timeout (0: permanent), and
+ * the kind of set of d's family they go in: one member, or two (TCP and
+ * UDP) for one port. Returns how many. The plan made at start and the
+ * addresses the DNS filter adds later both take their members from here. */
+size_t fence_dest_members(const struct fence_dest *d, uint32_t timeout, struct set_elem v[2],
+			  enum set_kind *kind);
+
 /* Plans the sets and rules. Destinations of a family that is not fenced
  * are left out. Duplicates are dropped. */
 int fence_plan_build(const struct fence_dest *dests, size_t n,
 		     const struct fence_spec *spec, bool v6, struct fence_plan *plan,
 		     struct perr *err);
 void fence_plan_free(struct fence_plan *plan);
+
+/* Lets d through the installed fence for timeout seconds: adds its members
+ * to their set (an existing member gets the new timeout), except those the
+ * plan holds permanently (an address of the allowlist, or of a name
+ * resolved at start), which a timeout would make expire. A destination of
+ * a family the plan does not fence is left out. */
+int fence_allow(struct ipset *is, const struct fence_plan *plan, const struct fence_dest *d,
+		uint32_t timeout, struct perr *err);
+/* What fence_allow adds: the members (at most 2) and their set's name.
+ * Returns how many. Pure. */
+size_t fence_allow_members(const struct fence_plan *plan, const struct fence_dest *d,
+			   uint32_t timeout, struct set_elem out[2], const char **set);
 
 /* Prints the sets and both filter tables, like ipset list and iptables-save. */
 void fence_plan_print(const struct fence_plan *plan, FILE *out);

@@ -53,7 +53,6 @@ struct dnsfilter {
 	const struct fence_plan *plan;
 	const struct hostnet *host;     /* the container's neighbourhood */
 	struct ipset *ipset;
-	bool v6;
 	struct addr_name names[NAMES_MAX];
 	size_t nnames;
 	/* counts, for `palisade status` */
@@ -275,45 +274,16 @@ static bool decide(void *ctx, const struct dns_query *q, bool tcp)
 	return false;
 }
 
-static bool is_permanent(const struct set_plan *s, const struct set_elem *e)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (set_elem_equal(&s->v[i], e))
-			return true;
-	return false;
-}
-
 /* Adds one address to the sets of every entry that allows name. */
 static int allow_addr(struct dnsfilter *f, const char *name, const struct net_addr *a,
 		      uint32_t timeout, struct perr *err)
 {
-	int fi = a->family == NET_V4 ? 0 : 1;
-	if (fi == 1 && !f->v6)
-		return 0;
 	for (size_t i = 0; i < f->cfg->allow.n; i++) {
 		const struct entry *e = &f->cfg->allow.v[i];
 		if (!entry_matches(e, name))
 			continue;
-		struct set_elem v[2] = { { .net = *a, .timeout = timeout },
-					 { .net = *a, .timeout = timeout } };
-		size_t n = 1;
-		enum set_kind kind = SET_DEFAULT;
-		if (e->ports == PORTS_ALL) {
-			kind = SET_ALL;
-		} else if (e->ports == PORTS_ONE) {
-			kind = SET_PORT;
-			v[0].proto = PROTO_TCP;
-			v[1].proto = PROTO_UDP;
-			v[0].port = v[1].port = e->port;
-			n = 2;
-		}
-		const struct set_plan *sp = &f->plan->sets[fi][kind];
-		struct set_elem add[2];
-		size_t nadd = 0;
-		for (size_t k = 0; k < n; k++)
-			if (!is_permanent(sp, &v[k]))
-				add[nadd++] = v[k];
-		if (nadd && ipset_add(f->ipset, sp->name, add, nadd, err) < 0)
+		struct fence_dest d = { .net = *a, .ports = e->ports, .port = e->port };
+		if (fence_allow(f->ipset, f->plan, &d, timeout, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -632,7 +602,7 @@ void dnsfilter_tick(struct dnsfilter *f)
 }
 
 struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *pol,
-				bool v6, struct perr *err)
+				struct perr *err)
 {
 	struct dnsfilter *f = calloc(1, sizeof(*f));
 	if (!f) {
@@ -642,7 +612,6 @@ struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *p
 	f->cfg = cfg;
 	f->plan = &pol->plan;
 	f->host = &pol->host;
-	f->v6 = v6;
 	/* Audit mode: a private answer refused at start goes into the report
 	 * as the opt-in that lets it through. */
 	for (size_t i = 0; cfg->audit && i < pol->nrefused; i++) {

@@ -19,11 +19,11 @@
 
 struct dnsfilter;
 
-/* cfg and pol (its plan, and the container's addresses and gateways for
- * the answer policy) must outlive the filter. v6: IPv6 is fenced. Opens
- * the ipset socket (before privileges are dropped). */
+/* cfg and pol (its plan, which says whether IPv6 is fenced, and the
+ * container's addresses and gateways for the answer policy) must outlive
+ * the filter. Opens the ipset socket (before privileges are dropped). */
 struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *pol,
-				bool v6, struct perr *err);
+				struct perr *err);
 void dnsfilter_free(struct dnsfilter *f);
 
 /* The decisions, for dnsproxy_attach (ctx: the filter). */

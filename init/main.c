@@ -236,7 +236,7 @@ static int live_start(struct live *lv, const struct config *cfg, bool no_v6,
 	}
 	log_debug("%s points at 127.0.0.1%s; upstreams: %zu", RESOLV_CONF,
 		  dnsproxy_has_v6(lv->proxy) ? " and ::1" : "", rs->n);
-	lv->filter = dnsfilter_new(cfg, &lv->pol, !no_v6, err);
+	lv->filter = dnsfilter_new(cfg, &lv->pol, err);
 	if (!lv->filter)
 		return -1;
 	lv->nflog = nflog_open(NFLOG_GROUP, err);

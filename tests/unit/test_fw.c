@@ -438,6 +438,60 @@ static void test_plan_sets(void **state)
 	fence_plan_free(&p);
 }
 
+/* What a name's answer adds to the installed fence: the entry's scope
+ * picks the set, a member the plan holds for good is not given a timeout
+ * (it would expire), and an unfenced family is left out. */
+static void test_allow_members(void **state)
+{
+	(void)state;
+	struct port_list def, expose = { 0 };
+	port_list_parse("443", &def, NULL, 0);
+	struct fence_spec spec = { NULL, 0, &def, &expose, false, false, false };
+	struct fence_dest start[] = {
+		{ A("192.0.2.1"), PORTS_DEFAULT, 0 },
+		{ A("192.0.2.2"), PORTS_ONE, 22 },
+	};
+	struct fence_plan p;
+	struct perr err;
+	assert_int_equal(fence_plan_build(start, 2, &spec, false, &p, &err), 0);
+	struct set_elem v[2];
+	const char *set = NULL;
+
+	struct fence_dest d = { A("192.0.2.9"), PORTS_DEFAULT, 0 };
+	assert_int_equal(fence_allow_members(&p, &d, 300, v, &set), 1);
+	assert_string_equal(set, "palisade4");
+	assert_true(net_equal(&v[0].net, &d.net));
+	assert_int_equal(v[0].port, 0);
+	assert_int_equal(v[0].timeout, 300);
+
+	d = (struct fence_dest){ A("192.0.2.9"), PORTS_ONE, 8443 };
+	assert_int_equal(fence_allow_members(&p, &d, 60, v, &set), 2);
+	assert_string_equal(set, p.sets[0][SET_PORT].name);
+	assert_int_equal(v[0].proto, PROTO_TCP);
+	assert_int_equal(v[1].proto, PROTO_UDP);
+	assert_int_equal(v[0].port, 8443);
+	assert_int_equal(v[1].port, 8443);
+	assert_int_equal(v[1].timeout, 60);
+
+	d = (struct fence_dest){ A("192.0.2.9"), PORTS_ALL, 0 };
+	assert_int_equal(fence_allow_members(&p, &d, 60, v, &set), 1);
+	assert_string_equal(set, p.sets[0][SET_ALL].name);
+
+	/* Held for good since start: nothing to add. */
+	d = (struct fence_dest){ A("192.0.2.1"), PORTS_DEFAULT, 0 };
+	assert_int_equal(fence_allow_members(&p, &d, 300, v, &set), 0);
+	d = (struct fence_dest){ A("192.0.2.2"), PORTS_ONE, 22 };
+	assert_int_equal(fence_allow_members(&p, &d, 300, v, &set), 0);
+	/* The same address on another port is another member. */
+	d = (struct fence_dest){ A("192.0.2.2"), PORTS_ONE, 23 };
+	assert_int_equal(fence_allow_members(&p, &d, 300, v, &set), 2);
+
+	/* IPv6 is not fenced in this plan. */
+	d = (struct fence_dest){ A("2001:db8::1"), PORTS_DEFAULT, 0 };
+	assert_int_equal(fence_allow_members(&p, &d, 300, v, &set), 0);
+	fence_plan_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_ruleset_dns_filter),
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_plan_sets),
+		cmocka_unit_test(test_allow_members),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
