@@ -515,10 +515,3 @@ bool dns_name_under(const char *suffix, const char *name)
 		return false;
 	return name[nlen - slen - 1] == '.' && strcmp(name + nlen - slen, suffix) == 0;
 }
-
-bool dns_name_match(const char *pattern, const char *name)
-{
-	if (pattern[0] != '*' || pattern[1] != '.')
-		return strcmp(pattern, name) == 0;
-	return dns_name_under(pattern + 2, name);
-}

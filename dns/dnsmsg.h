@@ -148,13 +148,10 @@ int dns_answer_client(uint8_t *msg, size_t len, const uint8_t *query, const stru
 uint16_t dns_get_id(const uint8_t *msg);
 void dns_set_id(uint8_t *msg, uint16_t id);
 
-/* True when name (lowercase, as in dns_query) is pattern or, for a
- * "*.suffix" pattern, a name strictly under suffix: "*.example.com"
- * matches "a.example.com" and "a.b.example.com", not "example.com" nor
- * "badexample.com". Patterns are lowercase. */
-bool dns_name_match(const char *pattern, const char *name);
-/* The wildcard case of dns_name_match, with the suffix alone
- * ("example.com" for "*.example.com"). */
+/* True when name (lowercase, as in dns_query) is strictly under suffix
+ * (lowercase): "example.com" has "a.example.com" and "a.b.example.com"
+ * under it, not "example.com" nor "badexample.com". An empty suffix has
+ * nothing under it. */
 bool dns_name_under(const char *suffix, const char *name);
 
 #endif

@@ -410,14 +410,26 @@ int allowlist_add_private_list(struct allowlist *l, const char *text, const char
 	return 0;
 }
 
+/* name is pattern (ENTRY_DOMAIN) or strictly under it (ENTRY_WILDCARD). */
+static bool name_matches(enum entry_kind kind, const char *pattern, const char *name)
+{
+	if (kind == ENTRY_DOMAIN)
+		return strcmp(pattern, name) == 0;
+	if (kind == ENTRY_WILDCARD)
+		return dns_name_under(pattern, name);
+	return false;
+}
+
+bool entry_matches(const struct entry *e, const char *name)
+{
+	return name_matches(e->kind, e->name, name);
+}
+
 bool allowlist_private_ok(const struct allowlist *l, const char *name)
 {
-	for (size_t i = 0; i < l->npriv; i++) {
-		const struct private_name *p = &l->priv[i];
-		if (p->kind == ENTRY_DOMAIN ? strcmp(p->name, name) == 0
-					    : dns_name_under(p->name, name))
+	for (size_t i = 0; i < l->npriv; i++)
+		if (name_matches(l->priv[i].kind, l->priv[i].name, name))
 			return true;
-	}
 	return false;
 }
 

@@ -208,15 +208,6 @@ static void name_unrecord(struct dnsfilter *f, const struct net_addr *a)
 
 /* ---- decisions ---- */
 
-static bool entry_matches(const struct entry *e, const char *name)
-{
-	if (e->kind == ENTRY_DOMAIN)
-		return strcmp(e->name, name) == 0;
-	if (e->kind == ENTRY_WILDCARD)
-		return dns_name_under(e->name, name); /* e->name is the suffix */
-	return false;
-}
-
 static bool name_allowed(const struct dnsfilter *f, const char *name)
 {
 	for (size_t i = 0; i < f->cfg->allow.n; i++)

@@ -21,7 +21,7 @@ static struct dnsfilter *filter(struct config *cfg, struct policy *plan)
 	struct perr e;
 	assert_int_equal(allowlist_add(&cfg->allow, "allowed.example", "--allow", &e), 0);
 	memset(plan, 0, sizeof(*plan));
-	struct dnsfilter *f = dnsfilter_new(cfg, plan, true, &e);
+	struct dnsfilter *f = dnsfilter_new(cfg, plan, &e);
 	if (!f)
 		fail_msg("dnsfilter_new: %s", e.msg);
 	return f;
