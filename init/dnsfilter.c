@@ -14,25 +14,15 @@
 #include "../lib/fdio.h"
 #include "../lib/log.h"
 #include "../lib/text.h"
+#include "dnspolicy.h"
 #include "rundir.h"
 
-#define NAMES_MAX 4096          /* addresses whose name PID 1 remembers */
-#define TTL_MAX 86400u          /* longer TTLs count as a day */
 #define LOG_BURST 20            /* log lines at once before the rate limit */
 #define LOG_PER_SEC 5           /* then this many a second */
 #define REPEAT_SEC 30           /* the same refusal is logged once in this time */
 #define RECENT_MAX 128
 #define REPORT_MAX 4096
 #define REFUSED_RECENT_MAX 64   /* refused answers remembered, for repeats */
-
-/* The name an address was last an answer for, and until when an answer
- * keeps it in the sets. */
-struct addr_name {
-	bool used;
-	struct net_addr addr;
-	char name[DNS_NAME_MAX + 1];
-	uint64_t until;         /* monotonic seconds */
-};
 
 struct recent {
 	uint8_t proto;
@@ -53,8 +43,7 @@ struct dnsfilter {
 	const struct fence_plan *plan;
 	const struct hostnet *host;     /* the container's neighbourhood */
 	struct ipset *ipset;
-	struct addr_name names[NAMES_MAX];
-	size_t nnames;
+	struct dnspolicy *policy;
 	/* counts, for `palisade status` */
 	unsigned long long q_allowed, q_refused, q_failed, refused, audited;
 	bool dirty;
@@ -136,85 +125,7 @@ static const char *qtype_text(uint16_t t, char *buf, size_t len)
 	}
 }
 
-/* ---- names ---- */
-
-static size_t addr_hash(const struct net_addr *a)
-{
-	uint32_t h = 2166136261u;
-	size_t n = a->family == NET_V4 ? 4 : 16;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ a->bytes[i]) * 16777619u;
-	return h % NAMES_MAX;
-}
-
-/* The slot of addr, or where it would go; NULL when the table is full. */
-static struct addr_name *name_slot(struct dnsfilter *f, const struct net_addr *a)
-{
-	size_t i = addr_hash(a);
-	for (size_t k = 0; k < NAMES_MAX; k++, i = (i + 1) % NAMES_MAX) {
-		struct addr_name *s = &f->names[i];
-		if (!s->used || net_equal(&s->addr, a))
-			return s;
-	}
-	return NULL;
-}
-
-static const char *name_of(struct dnsfilter *f, const struct net_addr *a)
-{
-	struct addr_name *s = name_slot(f, a);
-	return s && s->used ? s->name : NULL;
-}
-
-/* Records that addr is an answer for name until `until`; returns the later
- * of until and what was recorded before. *fresh says whether the sets must
- * be told: not when the same name already put addr there for at least as
- * long, as when a busy client asks for the same name many times a second
- * (a netlink round trip saved per answer). */
-static uint64_t name_record(struct dnsfilter *f, const struct net_addr *a, const char *name,
-			    uint64_t until, bool *fresh)
-{
-	*fresh = true;
-	if (f->nnames >= NAMES_MAX * 3 / 4) {
-		/* Full: start again. Only names in log lines are lost; the sets
-		 * keep their own timeouts. */
-		memset(f->names, 0, sizeof(f->names));
-		f->nnames = 0;
-	}
-	struct addr_name *s = name_slot(f, a);
-	if (!s)
-		return until;
-	if (!s->used) {
-		s->used = true;
-		s->addr = *a;
-		s->until = 0;
-		f->nnames++;
-	} else if (strcmp(s->name, name) == 0 && s->until >= until) {
-		*fresh = false;
-	}
-	snprintf(s->name, sizeof(s->name), "%s", name);
-	if (s->until > until)
-		until = s->until;
-	s->until = until;
-	return until;
-}
-
-/* The sets could not be told: the next answer tries again. */
-static void name_unrecord(struct dnsfilter *f, const struct net_addr *a)
-{
-	struct addr_name *s = name_slot(f, a);
-	if (s && s->used)
-		s->until = 0;
-}
-
 /* ---- decisions ---- */
-
-static bool name_allowed(const struct dnsfilter *f, const char *name)
-{
-	for (size_t i = 0; i < f->cfg->allow.n; i++)
-		if (entry_matches(&f->cfg->allow.v[i], name))
-			return true;
-	return false;
-}
 
 static void report_add(struct dnsfilter *f, const char *line)
 {
@@ -236,13 +147,14 @@ static bool decide(void *ctx, const struct dns_query *q, bool tcp)
 	(void)tcp;
 	struct dnsfilter *f = ctx;
 	f->dirty = true;
-	if (name_allowed(f, q->name)) {
+	enum dns_decision d = dnspolicy_query(f->policy, q->name);
+	if (d == DNS_ALLOWED) {
 		f->q_allowed++;
 		return true;
 	}
 	char tb[16];
 	const char *type = qtype_text(q->qtype, tb, sizeof(tb));
-	if (f->cfg->audit) {
+	if (d == DNS_AUDITED) {
 		f->audited++;
 		if (log_allowed(f))
 			log_info("audit: DNS query for %s (%s) would be refused", q->name, type);
@@ -265,19 +177,12 @@ static bool decide(void *ctx, const struct dns_query *q, bool tcp)
 	return false;
 }
 
-/* Adds one address to the sets of every entry that allows name. */
-static int allow_addr(struct dnsfilter *f, const char *name, const struct net_addr *a,
-		      uint32_t timeout, struct perr *err)
+/* The policy's way into the fence. */
+static int allow_in_fence(void *ctx, const struct fence_dest *d, uint32_t timeout,
+			  struct perr *err)
 {
-	for (size_t i = 0; i < f->cfg->allow.n; i++) {
-		const struct entry *e = &f->cfg->allow.v[i];
-		if (!entry_matches(e, name))
-			continue;
-		struct fence_dest d = { .net = *a, .ports = e->ports, .port = e->port };
-		if (fence_allow(f->ipset, f->plan, &d, timeout, err) < 0)
-			return -1;
-	}
-	return 0;
+	struct dnsfilter *f = ctx;
+	return fence_allow(f->ipset, f->plan, d, timeout, err);
 }
 
 static uint32_t str_hash(const char *s)
@@ -346,34 +251,20 @@ static void answer_refused(struct dnsfilter *f, const char *name, bool allowed,
 static int answered(void *ctx, const struct dns_query *q, const struct dns_answer *a)
 {
 	struct dnsfilter *f = ctx;
-	bool allowed = name_allowed(f, q->name);
-	bool opted_in = allowlist_private_ok(&f->cfg->allow, q->name);
-	uint64_t now = clock_ms() / 1000;
-	for (size_t i = 0; i < a->naddrs; i++) {
-		uint32_t ttl = a->addrs[i].ttl < TTL_MAX ? a->addrs[i].ttl : TTL_MAX;
-		bool fresh;
-		char why[REBIND_WHY_MAX];
-		enum rebind_verdict v = rebind_classify(&a->addrs[i].addr, f->host, why, sizeof(why));
-		if (!rebind_allowed(v, opted_in)) {
-			/* Never in the sets for this name: remembered only to name
-			 * a refused connection to it (an until of 0 leaves the time
-			 * another name keeps it there unchanged). */
-			name_record(f, &a->addrs[i].addr, q->name, 0, &fresh);
-			answer_refused(f, q->name, allowed, &a->addrs[i].addr, v, why);
-			continue;
-		}
-		uint64_t until = name_record(f, &a->addrs[i].addr, q->name,
-					     now + ttl + f->cfg->dns_grace, &fresh);
-		if (!allowed || !fresh)
-			continue; /* audit mode (remembered for naming only), or already there */
-		struct perr err;
-		if (allow_addr(f, q->name, &a->addrs[i].addr, (uint32_t)(until - now), &err) < 0) {
-			name_unrecord(f, &a->addrs[i].addr);
-			log_error("DNS filter: cannot allow an address of %s: %s; the query gets "
-				  "SERVFAIL", q->name, err.msg);
-			f->q_failed++;
-			return -1;
-		}
+	bool allowed = dnspolicy_query(f->policy, q->name) == DNS_ALLOWED;
+	struct dns_refusal refused[DNS_ADDRS_MAX];
+	size_t nrefused;
+	struct perr err;
+	int rc = dnspolicy_answer(f->policy, q->name, a, clock_ms() / 1000, refused, &nrefused,
+				  &err);
+	for (size_t i = 0; i < nrefused; i++)
+		answer_refused(f, q->name, allowed, &refused[i].addr, refused[i].verdict,
+			       refused[i].why);
+	if (rc < 0) {
+		log_error("DNS filter: cannot allow an address of %s: %s; the query gets "
+			  "SERVFAIL", q->name, err.msg);
+		f->q_failed++;
+		return -1;
 	}
 	if (!allowed && f->cfg->audit && a->rcode == DNS_RCODE_NOERROR)
 		report_add(f, q->name);
@@ -481,7 +372,7 @@ void dnsfilter_on_nflog(void *ctx, const struct nflog_event *ev)
 		   strcmp(ev->prefix, NFLOG_PREFIX_AUDIT_DNS) == 0;
 	bool loopback = strcmp(ev->prefix, NFLOG_PREFIX_LOOPBACK) == 0 ||
 			strcmp(ev->prefix, NFLOG_PREFIX_AUDIT_LOOPBACK) == 0;
-	const char *name = name_of(f, &ev->dst);
+	const char *name = dnspolicy_name_of(f->policy, &ev->dst);
 	f->dirty = true;
 	if (audit) {
 		f->audited++;
@@ -616,7 +507,13 @@ struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *p
 	f->status_dir = -1;
 	f->ipset = ipset_open(err);
 	if (!f->ipset) {
-		free(f);
+		dnsfilter_free(f);
+		return NULL;
+	}
+	f->policy = dnspolicy_new(cfg, &pol->host, allow_in_fence, f);
+	if (!f->policy) {
+		perr_set(err, "out of memory");
+		dnsfilter_free(f);
 		return NULL;
 	}
 	return f;
@@ -626,6 +523,7 @@ void dnsfilter_free(struct dnsfilter *f)
 {
 	if (!f)
 		return;
+	dnspolicy_free(f->policy);
 	ipset_close(f->ipset);
 	for (size_t i = 0; i < f->nreport; i++)
 		free(f->report[i]);
