@@ -15,28 +15,10 @@
 #include "../lib/log.h"
 #include "../lib/text.h"
 #include "dnspolicy.h"
+#include "refusallog.h"
 #include "rundir.h"
 
-#define LOG_BURST 20            /* log lines at once before the rate limit */
-#define LOG_PER_SEC 5           /* then this many a second */
-#define REPEAT_SEC 30           /* the same refusal is logged once in this time */
-#define RECENT_MAX 128
 #define REPORT_MAX 4096
-#define REFUSED_RECENT_MAX 64   /* refused answers remembered, for repeats */
-
-struct recent {
-	uint8_t proto;
-	uint16_t port;
-	struct net_addr addr;
-	uint64_t at;
-};
-
-/* An answer the answer policy refused lately: logged once in REPEAT_SEC. */
-struct refused_recent {
-	uint32_t name_hash;
-	struct net_addr addr;
-	uint64_t at;
-};
 
 struct dnsfilter {
 	const struct config *cfg;
@@ -49,81 +31,11 @@ struct dnsfilter {
 	bool dirty;
 	uint64_t status_at;
 	int status_dir;         /* RUN_DIR, checked by PID 1, or -1: no status */
-	/* log rate limit */
-	double tokens;
-	uint64_t tokens_at_ms;
-	unsigned long long suppressed;
-	uint64_t suppressed_at;
-	struct recent recent[RECENT_MAX];
-	size_t recent_next;
-	struct refused_recent refused_recent[REFUSED_RECENT_MAX];
-	size_t refused_next;
+	struct refusal_log *log;
 	/* audit: allowlist lines for the report */
 	char **report;
 	size_t nreport;
 };
-
-/* ---- logging, rate-limited ---- */
-
-static bool log_allowed(struct dnsfilter *f)
-{
-	uint64_t now = clock_ms();
-	if (f->tokens_at_ms == 0) {
-		f->tokens = LOG_BURST;
-	} else {
-		f->tokens += (double)(now - f->tokens_at_ms) * LOG_PER_SEC / 1000.0;
-		if (f->tokens > LOG_BURST)
-			f->tokens = LOG_BURST;
-	}
-	f->tokens_at_ms = now;
-	if (f->tokens < 1) {
-		f->suppressed++;
-		return false;
-	}
-	f->tokens -= 1;
-	return true;
-}
-
-/* JSON string contents: names and prefixes are printable ASCII already;
- * anything else is escaped anyway. */
-static void json_str(struct text *t, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			textf(t, "\\%c", c);
-		else if (c < 0x20 || c > 0x7e)
-			textf(t, "\\u%04x", c);
-		else
-			textf(t, "%c", c);
-	}
-}
-
-static const char *proto_text(uint8_t proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
-	case IPPROTO_ICMP: return "icmp";
-	case IPPROTO_ICMPV6: return "icmpv6";
-	default: return "ip";
-	}
-}
-
-static const char *qtype_text(uint16_t t, char *buf, size_t len)
-{
-	switch (t) {
-	case DNS_TYPE_A: return "A";
-	case DNS_TYPE_AAAA: return "AAAA";
-	case DNS_TYPE_CNAME: return "CNAME";
-	case 15: return "MX";
-	case 16: return "TXT";
-	case 12: return "PTR";
-	case 33: return "SRV";
-	case 65: return "HTTPS";
-	default: snprintf(buf, len, "TYPE%u", t); return buf;
-	}
-}
 
 /* ---- decisions ---- */
 
@@ -152,29 +64,12 @@ static bool decide(void *ctx, const struct dns_query *q, bool tcp)
 		f->q_allowed++;
 		return true;
 	}
-	char tb[16];
-	const char *type = qtype_text(q->qtype, tb, sizeof(tb));
-	if (d == DNS_AUDITED) {
+	if (d == DNS_AUDITED)
 		f->audited++;
-		if (log_allowed(f))
-			log_info("audit: DNS query for %s (%s) would be refused", q->name, type);
-		return true;
-	}
-	f->q_refused++;
-	if (log_allowed(f)) {
-		if (f->cfg->log_json) {
-			char buf[512];
-			struct text t;
-			text_init(&t, buf, sizeof(buf));
-			textf(&t, "{\"event\":\"dns-refused\",\"name\":\"");
-			json_str(&t, q->name);
-			textf(&t, "\",\"type\":\"%s\"}", type);
-			fprintf(stderr, "%s\n", buf);
-		} else {
-			log_info("refused DNS query for %s (%s): not in the allowlist", q->name, type);
-		}
-	}
-	return false;
+	else
+		f->q_refused++;
+	refusal_log_query(f->log, q->name, q->qtype, d == DNS_AUDITED);
+	return d == DNS_AUDITED;
 }
 
 /* The policy's way into the fence. */
@@ -185,67 +80,21 @@ static int allow_in_fence(void *ctx, const struct fence_dest *d, uint32_t timeou
 	return fence_allow(f->ipset, f->plan, d, timeout, err);
 }
 
-static uint32_t str_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
-/* True when the same refusal was logged less than REPEAT_SEC ago. */
-static bool refusal_repeated(struct dnsfilter *f, const char *name, const struct net_addr *a)
-{
-	uint64_t now = clock_ms() / 1000;
-	uint32_t h = str_hash(name);
-	for (size_t i = 0; i < REFUSED_RECENT_MAX; i++) {
-		struct refused_recent *r = &f->refused_recent[i];
-		if (r->at && now - r->at < REPEAT_SEC && r->name_hash == h && net_equal(&r->addr, a)) {
-			f->suppressed++;
-			return true;
-		}
-	}
-	f->refused_recent[f->refused_next] = (struct refused_recent){ .name_hash = h, .addr = *a,
-								       .at = now };
-	f->refused_next = (f->refused_next + 1) % REFUSED_RECENT_MAX;
-	return false;
-}
-
 /* An answer of name that the answer policy keeps out of the fence. allowed:
  * the name is allowed (otherwise this is audit mode, which logged the
  * query already). */
 static void answer_refused(struct dnsfilter *f, const char *name, bool allowed,
-			   const struct net_addr *a, enum rebind_verdict v, const char *why)
+			   const struct dns_refusal *r)
 {
 	f->dirty = true;
-	if (f->cfg->audit && v == REBIND_PRIVATE) {
+	if (f->cfg->audit && r->verdict == REBIND_PRIVATE) {
 		/* The report lets it through as the user would: by opting in. */
 		char line[DNS_NAME_MAX + 16];
 		snprintf(line, sizeof(line), "private %s", name);
 		report_add(f, line);
 	}
-	if (!allowed || refusal_repeated(f, name, a) || !log_allowed(f))
-		return;
-	char m[REBIND_MSG_MAX];
-	rebind_message(name, a, v, why, m, sizeof(m));
-	if (f->cfg->audit) {
-		log_info("audit: %s (let through: audit mode)", m);
-		return;
-	}
-	if (f->cfg->log_json) {
-		char buf[REBIND_MSG_MAX + 256], t[NET_ADDR_STRLEN];
-		struct text tx;
-		net_format(a, t, sizeof(t));
-		text_init(&tx, buf, sizeof(buf));
-		textf(&tx, "{\"event\":\"answer-refused\",\"name\":\"");
-		json_str(&tx, name);
-		textf(&tx, "\",\"addr\":\"%s\",\"why\":\"", t);
-		json_str(&tx, why);
-		textf(&tx, "\",\"verdict\":\"%s\"}", v == REBIND_PRIVATE ? "private" : "never");
-		fprintf(stderr, "%s\n", buf);
-		return;
-	}
-	log_info("%s", m);
+	if (allowed)
+		refusal_log_answer(f->log, name, r);
 }
 
 static int answered(void *ctx, const struct dns_query *q, const struct dns_answer *a)
@@ -258,8 +107,7 @@ static int answered(void *ctx, const struct dns_query *q, const struct dns_answe
 	int rc = dnspolicy_answer(f->policy, q->name, a, clock_ms() / 1000, refused, &nrefused,
 				  &err);
 	for (size_t i = 0; i < nrefused; i++)
-		answer_refused(f, q->name, allowed, &refused[i].addr, refused[i].verdict,
-			       refused[i].why);
+		answer_refused(f, q->name, allowed, &refused[i]);
 	if (rc < 0) {
 		log_error("DNS filter: cannot allow an address of %s: %s; the query gets "
 			  "SERVFAIL", q->name, err.msg);
@@ -276,19 +124,13 @@ static void failed(void *ctx, const struct dns_query *q, const char *why)
 	struct dnsfilter *f = ctx;
 	f->q_failed++;
 	f->dirty = true;
-	if (log_allowed(f))
-		log_warn("DNS query for %s failed: %s; the agent gets SERVFAIL", q->name, why);
+	refusal_log_failed(f->log, q->name, why);
 }
 
-/* Something from the upstream's address and port that is not the answer:
- * a broken resolver, or someone forging its answers. */
 static void dropped(void *ctx, const struct dns_query *q, const char *why)
 {
 	struct dnsfilter *f = ctx;
-	if (log_allowed(f))
-		log_warn("DNS filter: dropped a reply for %s that does not answer palisade's "
-			 "query (%s): a broken or forged answer; still waiting for the upstream's",
-			 q->name, why);
+	refusal_log_dropped(f->log, q->name, why);
 }
 
 const struct dnsproxy_ops dnsfilter_ops = {
@@ -299,23 +141,6 @@ const struct dnsproxy_ops dnsfilter_ops = {
 };
 
 /* ---- refused connections ---- */
-
-static bool repeated(struct dnsfilter *f, const struct nflog_event *ev)
-{
-	uint64_t now = clock_ms() / 1000;
-	for (size_t i = 0; i < RECENT_MAX; i++) {
-		struct recent *r = &f->recent[i];
-		if (r->at && now - r->at < REPEAT_SEC && r->proto == ev->proto &&
-		    r->port == ev->dport && net_equal(&r->addr, &ev->dst)) {
-			f->suppressed++;
-			return true;
-		}
-	}
-	f->recent[f->recent_next] = (struct recent){ .proto = ev->proto, .port = ev->dport,
-						     .addr = ev->dst, .at = now };
-	f->recent_next = (f->recent_next + 1) % RECENT_MAX;
-	return false;
-}
 
 static bool default_port(const struct dnsfilter *f, uint8_t proto, uint16_t port)
 {
@@ -367,66 +192,19 @@ static void audit_record(struct dnsfilter *f, const struct nflog_event *ev, cons
 void dnsfilter_on_nflog(void *ctx, const struct nflog_event *ev)
 {
 	struct dnsfilter *f = ctx;
-	bool audit = strncmp(ev->prefix, NFLOG_PREFIX_AUDIT, strlen(NFLOG_PREFIX_AUDIT)) == 0;
-	bool dns = strcmp(ev->prefix, NFLOG_PREFIX_DNS) == 0 ||
-		   strcmp(ev->prefix, NFLOG_PREFIX_AUDIT_DNS) == 0;
-	bool loopback = strcmp(ev->prefix, NFLOG_PREFIX_LOOPBACK) == 0 ||
-			strcmp(ev->prefix, NFLOG_PREFIX_AUDIT_LOOPBACK) == 0;
+	bool audit;
+	enum packet_cause cause = packet_cause(ev, &audit);
 	const char *name = dnspolicy_name_of(f->policy, &ev->dst);
 	f->dirty = true;
 	if (audit) {
 		f->audited++;
 		/* Neither is something an allowlist entry could let through. */
-		if (!dns && !loopback)
+		if (cause == PACKET_NOT_ALLOWED)
 			audit_record(f, ev, name);
 	} else {
 		f->refused++;
 	}
-	if (repeated(f, ev) || !log_allowed(f))
-		return;
-	char a[NET_ADDR_STRLEN];
-	net_format(&ev->dst, a, sizeof(a));
-	bool ports = ev->proto == IPPROTO_TCP || ev->proto == IPPROTO_UDP;
-	if (f->cfg->log_json) {
-		char buf[768];
-		struct text t;
-		text_init(&t, buf, sizeof(buf));
-		textf(&t, "{\"event\":\"%s\",\"proto\":\"%s\",\"dst\":\"%s\"",
-		      audit ? "audit" : dns ? "dns-bypass-refused" :
-		      loopback ? "loopback-refused" : "refused",
-		      proto_text(ev->proto), a);
-		if (ports)
-			textf(&t, ",\"port\":%u", ev->dport);
-		if (name) {
-			textf(&t, ",\"name\":\"");
-			json_str(&t, name);
-			textf(&t, "\"");
-		}
-		if (ev->has_uid)
-			textf(&t, ",\"uid\":%u", ev->uid);
-		textf(&t, "}");
-		fprintf(stderr, "%s\n", buf);
-		return;
-	}
-	char what[DNS_NAME_MAX + NET_ADDR_STRLEN + 64];
-	struct text t;
-	text_init(&t, what, sizeof(what));
-	textf(&t, "%s to %s", proto_text(ev->proto), a);
-	if (ports)
-		textf(&t, " port %u", ev->dport);
-	if (name)
-		textf(&t, " (%s)", name);
-	if (ev->has_uid)
-		textf(&t, " from uid %u", ev->uid);
-	if (audit)
-		log_info("audit: %s would be refused", what);
-	else if (dns)
-		log_info("refused %s: DNS goes only through palisade's resolver", what);
-	else if (loopback)
-		log_info("refused %s: of the loopback addresses only 127.0.0.1 and ::1 are open "
-			 "to the agent", what);
-	else
-		log_info("refused %s: not in the allowlist", what);
+	refusal_log_packet(f->log, ev, name);
 }
 
 /* ---- status ---- */
@@ -475,12 +253,7 @@ void dnsfilter_tick(struct dnsfilter *f)
 		f->dirty = false;
 		f->status_at = now;
 	}
-	if (f->suppressed && now - f->suppressed_at >= 10000) {
-		log_info("%llu more refusals not shown (repeats, or more than %d a second)",
-			 f->suppressed, LOG_PER_SEC);
-		f->suppressed = 0;
-		f->suppressed_at = now;
-	}
+	refusal_log_tick(f->log);
 }
 
 struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *pol,
@@ -511,7 +284,8 @@ struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *p
 		return NULL;
 	}
 	f->policy = dnspolicy_new(cfg, &pol->host, allow_in_fence, f);
-	if (!f->policy) {
+	f->log = refusal_log_new(cfg->log_json, cfg->audit);
+	if (!f->policy || !f->log) {
 		perr_set(err, "out of memory");
 		dnsfilter_free(f);
 		return NULL;
@@ -524,6 +298,7 @@ void dnsfilter_free(struct dnsfilter *f)
 	if (!f)
 		return;
 	dnspolicy_free(f->policy);
+	refusal_log_free(f->log);
 	ipset_close(f->ipset);
 	for (size_t i = 0; i < f->nreport; i++)
 		free(f->report[i]);
