@@ -16,7 +16,7 @@
 #include "../lib/text.h"
 #include "dnspolicy.h"
 #include "refusallog.h"
-#include "rundir.h"
+#include "status.h"
 
 #define REPORT_MAX 4096
 
@@ -26,11 +26,7 @@ struct dnsfilter {
 	const struct hostnet *host;     /* the container's neighbourhood */
 	struct ipset *ipset;
 	struct dnspolicy *policy;
-	/* counts, for `palisade status` */
-	unsigned long long q_allowed, q_refused, q_failed, refused, audited;
-	bool dirty;
-	uint64_t status_at;
-	int status_dir;         /* RUN_DIR, checked by PID 1, or -1: no status */
+	struct status_writer status;
 	struct refusal_log *log;
 	/* audit: allowlist lines for the report */
 	char **report;
@@ -58,16 +54,12 @@ static bool decide(void *ctx, const struct dns_query *q, bool tcp)
 {
 	(void)tcp;
 	struct dnsfilter *f = ctx;
-	f->dirty = true;
 	enum dns_decision d = dnspolicy_query(f->policy, q->name);
 	if (d == DNS_ALLOWED) {
-		f->q_allowed++;
+		status_count(&f->status, STATUS_QUERIES_ALLOWED);
 		return true;
 	}
-	if (d == DNS_AUDITED)
-		f->audited++;
-	else
-		f->q_refused++;
+	status_count(&f->status, d == DNS_AUDITED ? STATUS_AUDITED : STATUS_QUERIES_REFUSED);
 	refusal_log_query(f->log, q->name, q->qtype, d == DNS_AUDITED);
 	return d == DNS_AUDITED;
 }
@@ -86,7 +78,6 @@ static int allow_in_fence(void *ctx, const struct fence_dest *d, uint32_t timeou
 static void answer_refused(struct dnsfilter *f, const char *name, bool allowed,
 			   const struct dns_refusal *r)
 {
-	f->dirty = true;
 	if (f->cfg->audit && r->verdict == REBIND_PRIVATE) {
 		/* The report lets it through as the user would: by opting in. */
 		char line[DNS_NAME_MAX + 16];
@@ -111,7 +102,7 @@ static int answered(void *ctx, const struct dns_query *q, const struct dns_answe
 	if (rc < 0) {
 		log_error("DNS filter: cannot allow an address of %s: %s; the query gets "
 			  "SERVFAIL", q->name, err.msg);
-		f->q_failed++;
+		status_count(&f->status, STATUS_QUERIES_FAILED);
 		return -1;
 	}
 	if (!allowed && f->cfg->audit && a->rcode == DNS_RCODE_NOERROR)
@@ -122,8 +113,7 @@ static int answered(void *ctx, const struct dns_query *q, const struct dns_answe
 static void failed(void *ctx, const struct dns_query *q, const char *why)
 {
 	struct dnsfilter *f = ctx;
-	f->q_failed++;
-	f->dirty = true;
+	status_count(&f->status, STATUS_QUERIES_FAILED);
 	refusal_log_failed(f->log, q->name, why);
 }
 
@@ -195,64 +185,25 @@ void dnsfilter_on_nflog(void *ctx, const struct nflog_event *ev)
 	bool audit;
 	enum packet_cause cause = packet_cause(ev, &audit);
 	const char *name = dnspolicy_name_of(f->policy, &ev->dst);
-	f->dirty = true;
 	if (audit) {
-		f->audited++;
+		status_count(&f->status, STATUS_AUDITED);
 		/* Neither is something an allowlist entry could let through. */
 		if (cause == PACKET_NOT_ALLOWED)
 			audit_record(f, ev, name);
 	} else {
-		f->refused++;
+		status_count(&f->status, STATUS_CONNECTIONS_REFUSED);
 	}
 	refusal_log_packet(f->log, ev, name);
 }
 
-/* ---- status ---- */
-
-static void write_status(struct dnsfilter *f)
-{
-	char buf[8192];
-	struct text t;
-	text_init(&t, buf, sizeof(buf));
-	textf(&t, "names");
-	for (size_t i = 0; i < f->cfg->allow.n; i++) {
-		const struct entry *e = &f->cfg->allow.v[i];
-		if (e->kind != ENTRY_DOMAIN && e->kind != ENTRY_WILDCARD)
-			continue;
-		if (t.used > sizeof(buf) - 512) {
-			/* Room for the counts: a long list is cut. */
-			textf(&t, " ...");
-			break;
-		}
-		textf(&t, " %s%s", e->kind == ENTRY_WILDCARD ? "*." : "", e->name);
-	}
-	textf(&t, "\nqueries-allowed %llu\nqueries-refused %llu\nqueries-failed %llu\n"
-		  "connections-refused %llu\naudit %s\naudited %llu\n",
-	      f->q_allowed, f->q_refused, f->q_failed, f->refused, f->cfg->audit ? "on" : "off",
-	      f->audited);
-	if (t.used >= sizeof(buf))
-		return;
-	struct perr err;
-	if (rundir_write(f->status_dir, RUN_STATUS, buf, t.used, &err) < 0)
-		log_debug("%s", err.msg);
-}
-
 void dnsfilter_set_status_dir(struct dnsfilter *f, int dirfd)
 {
-	f->status_dir = dirfd;
-	write_status(f);
-	f->dirty = false;
-	f->status_at = clock_ms();
+	status_start(&f->status, dirfd);
 }
 
 void dnsfilter_tick(struct dnsfilter *f)
 {
-	uint64_t now = clock_ms();
-	if (f->dirty && f->status_dir >= 0 && now - f->status_at >= 1000) {
-		write_status(f);
-		f->dirty = false;
-		f->status_at = now;
-	}
+	status_tick(&f->status);
 	refusal_log_tick(f->log);
 }
 
@@ -276,8 +227,7 @@ struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *p
 		snprintf(line, sizeof(line), "private %s", pol->refused[i].name);
 		report_add(f, line);
 	}
-	f->dirty = true;
-	f->status_dir = -1;
+	status_writer_init(&f->status, &cfg->allow, cfg->audit);
 	f->ipset = ipset_open(err);
 	if (!f->ipset) {
 		dnsfilter_free(f);
@@ -344,86 +294,4 @@ int dnsfilter_write_report(struct dnsfilter *f, int fd, struct perr *err)
 	if (write_errno)
 		return perr_set(err, "writing the audit report: %s", strerror(write_errno));
 	return 0;
-}
-
-/* ---- palisade status ---- */
-
-int dnsfilter_print_status(FILE *out)
-{
-	char buf[8192 + 1];
-	struct perr rerr;
-	if (rundir_read(RUN_STATUS, buf, sizeof(buf), &rerr) < 0) {
-		log_error("status: %s%s", rerr.msg, errno == ENOENT ? "; is palisade this "
-			  "container's PID 1?" : "");
-		return 1;
-	}
-	unsigned long long qa = 0, qr = 0, qf = 0, cr = 0, au = 0;
-	char audit[8] = "off";
-	const char *names = strncmp(buf, "names", 5) == 0 ? buf + 5 : "";
-	const char *nl = strchr(names, '\n');
-	int nlen = nl ? (int)(nl - names) : (int)strlen(names);
-	const char *p;
-	if ((p = strstr(buf, "\nqueries-allowed ")))
-		sscanf(p, "\nqueries-allowed %llu", &qa);
-	if ((p = strstr(buf, "\nqueries-refused ")))
-		sscanf(p, "\nqueries-refused %llu", &qr);
-	if ((p = strstr(buf, "\nqueries-failed ")))
-		sscanf(p, "\nqueries-failed %llu", &qf);
-	if ((p = strstr(buf, "\nconnections-refused ")))
-		sscanf(p, "\nconnections-refused %llu", &cr);
-	if ((p = strstr(buf, "\naudit ")))
-		sscanf(p, "\naudit %7s", audit);
-	if ((p = strstr(buf, "\naudited ")))
-		sscanf(p, "\naudited %llu", &au);
-	fprintf(out, "allowed names:%.*s\n", nlen, nlen ? names : " (none)");
-	fprintf(out, "DNS queries: %llu allowed, %llu refused, %llu failed\n", qa, qr, qf);
-	fprintf(out, "connections refused: %llu\n", cr);
-	if (strcmp(audit, "on") == 0)
-		fprintf(out, "audit mode: %llu queries and connections let through that the "
-			     "allowlist would refuse\n", au);
-
-	struct perr err;
-	struct ipset *is = ipset_open(&err);
-	if (!is) {
-		log_error("status: %s; run it as root: docker exec CONTAINER palisade status",
-			  err.msg);
-		return 1;
-	}
-	int rc = 0;
-	for (int f = 0; f < 2; f++) {
-		for (int k = 0; k < SET_KINDS; k++) {
-			const char *name = set_name(f ? NET_V6 : NET_V4, (enum set_kind)k);
-			struct set_elem *v = NULL;
-			size_t nv = 0;
-			int ex = ipset_exists(is, name, &err);
-			if (ex == 0)
-				continue;
-			if (ex < 0 || ipset_list(is, name, &v, &nv, &err) < 0) {
-				log_error("status: set %s: %s", name, err.msg);
-				rc = 1;
-				continue;
-			}
-			static const char *const what[] = { "default ports", "the entry's port",
-							    "every port" };
-			fprintf(out, "%s (%s): %zu\n", name, what[k], nv);
-			if (nv > 1)
-				qsort(v, nv, sizeof(*v), set_elem_cmp);
-			for (size_t i = 0; i < nv; i++) {
-				char a[NET_ADDR_STRLEN + 16];
-				net_format(&v[i].net, a, sizeof(a));
-				if (v[i].port) {
-					size_t l = strlen(a);
-					snprintf(a + l, sizeof(a) - l, " %s:%u",
-						 v[i].proto == PROTO_TCP ? "tcp" : "udp", v[i].port);
-				}
-				if (v[i].timeout)
-					fprintf(out, "  %-44s %u s left\n", a, v[i].timeout);
-				else
-					fprintf(out, "  %-44s permanent\n", a);
-			}
-			free(v);
-		}
-	}
-	ipset_close(is);
-	return rc;
 }

@@ -47,9 +47,4 @@ void dnsfilter_tick(struct dnsfilter *f);
  * failed write or close is an error. */
 int dnsfilter_write_report(struct dnsfilter *f, int fd, struct perr *err);
 
-/* `palisade status`: prints the status file's names and counts, and the
- * sets as the kernel has them, with each address's time left. Returns an
- * exit status. */
-int dnsfilter_print_status(FILE *out);
-
 #endif

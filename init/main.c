@@ -31,6 +31,7 @@
 #include "policy.h"
 #include "rundir.h"
 #include "session.h"
+#include "status.h"
 #include "supervise.h"
 
 #ifndef PALISADE_VERSION
@@ -447,7 +448,7 @@ int main(int argc, char **argv, char **envp)
 	/* `palisade status`, run with docker exec next to PID 1. As PID 1,
 	 * "status" is a command like any other. */
 	if (argc == 2 && strcmp(argv[1], "status") == 0 && getpid() != 1)
-		return dnsfilter_print_status(stdout);
+		return status_print(stdout);
 	/* `palisade exec -- CMD`, run with docker exec: CMD as the agent runs. */
 	if (argc >= 2 && strcmp(argv[1], "exec") == 0 && getpid() != 1)
 		return session_exec(argc - 1, argv + 1, envp);
