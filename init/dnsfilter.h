@@ -1,11 +1,10 @@
-/* The live allowlist: PID 1's DNS filter decides which names the agent may
- * resolve, adds the addresses of their answers to the fence's sets (for the
- * answer's TTL plus a grace period) before the answer is passed back,
- * except those the answer policy refuses (fw/rebind.h: the container's
- * neighbourhood never, private addresses only for opted-in names), and
- * says what the fence refused (NFLOG), naming the address by the name the
- * agent last looked up for it. In audit mode it refuses nothing and
- * remembers what it would have refused, for a report. */
+/* PID 1's DNS filter: the live allowlist, put together. For each query
+ * and answer of the DNS proxy, the decisions of dnspolicy.h, the fence
+ * told through fence_allow; for each packet the fence logs (NFLOG), the
+ * name the agent last looked up for its address. What happens is counted
+ * in the status file (status.h) and said in the refusal log
+ * (refusallog.h); in audit mode, nothing is refused, and what would have
+ * been goes into the report (auditreport.h). */
 #ifndef PALISADE_DNSFILTER_H
 #define PALISADE_DNSFILTER_H
 
