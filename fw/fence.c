@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "iptc.h"
+#include "filtertable.h"
 
 static int fam_index(enum net_family f)
 {
@@ -213,17 +213,17 @@ int fence_probe(bool *no_v6, struct perr *err)
 		close(s);
 
 	bool absent;
-	struct iptc_table *t = iptc_table_open(NET_V4, &absent, err);
+	struct filter_table *t = filter_table_open(NET_V4, &absent, err);
 	if (!t)
 		return -1;
-	iptc_table_close(t);
+	filter_table_close(t);
 	if (!*no_v6) {
 		/* IPv6 is there, so its fence must be too: fail closed. */
-		t = iptc_table_open(NET_V6, &absent, err);
+		t = filter_table_open(NET_V6, &absent, err);
 		if (!t)
 			return perr_prefix(err, "this container has IPv6, so ip6tables must be "
 					   "set up too");
-		iptc_table_close(t);
+		filter_table_close(t);
 	}
 	struct ipset *is = ipset_open(err);
 	if (!is)
@@ -262,14 +262,14 @@ int fence_install(const struct fence_plan *plan, struct perr *err)
 {
 	int rc = -1;
 	bool absent;
-	struct iptc_table *t[2] = { NULL, NULL };
+	struct filter_table *t[2] = { NULL, NULL };
 	struct ipset *is = NULL;
 
 	/* Open both tables first: a missing table fails before any change. */
 	for (int f = 0; f < 2; f++) {
 		if (f == 1 && !plan->v6)
 			continue;
-		t[f] = iptc_table_open(f ? NET_V6 : NET_V4, &absent, err);
+		t[f] = filter_table_open(f ? NET_V6 : NET_V4, &absent, err);
 		if (!t[f])
 			goto out;
 	}
@@ -283,13 +283,13 @@ int fence_install(const struct fence_plan *plan, struct perr *err)
 				goto out;
 	}
 	for (int f = 0; f < 2; f++)
-		if (t[f] && iptc_table_install(t[f], &plan->rules[f], err) < 0)
+		if (t[f] && filter_table_install(t[f], &plan->rules[f], err) < 0)
 			goto out;
 	rc = 0;
 out:
 	ipset_close(is);
-	iptc_table_close(t[0]);
-	iptc_table_close(t[1]);
+	filter_table_close(t[0]);
+	filter_table_close(t[1]);
 	return rc;
 }
 
@@ -298,7 +298,7 @@ int fence_verify(const struct fence_plan *plan, struct perr *err)
 	for (int f = 0; f < 2; f++) {
 		if (f == 1 && !plan->v6)
 			continue;
-		if (iptc_table_verify(f ? NET_V6 : NET_V4, &plan->rules[f], err) < 0)
+		if (filter_table_verify(f ? NET_V6 : NET_V4, &plan->rules[f], err) < 0)
 			return -1;
 	}
 	struct ipset *is = ipset_open(err);

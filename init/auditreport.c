@@ -55,7 +55,7 @@ static bool default_port(const struct config *cfg, uint8_t proto, uint16_t port)
 }
 
 void audit_report_packet(struct audit_report *r, const struct config *cfg,
-			 const struct hostnet *host, const struct nflog_event *ev,
+			 const struct hostnet *host, const struct pktlog_event *ev,
 			 const char *name)
 {
 	char line[DNS_NAME_MAX + NET_ADDR_STRLEN + 16], a[NET_ADDR_STRLEN];

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "../fw/nflog.h"
+#include "../fw/pktlog.h"
 #include "../fw/rebind.h"
 #include "../lib/err.h"
 #include "config.h"
@@ -36,7 +36,7 @@ void audit_report_private(struct audit_report *r, const char *name);
  * destination of a name not opted in adds the opt-in; one no name may
  * bring in (host: the container's neighbourhood) only a comment. */
 void audit_report_packet(struct audit_report *r, const struct config *cfg,
-			 const struct hostnet *host, const struct nflog_event *ev,
+			 const struct hostnet *host, const struct pktlog_event *ev,
 			 const char *name);
 
 /* Writes the report to fd: cfg's entries and opt-ins, then r. Closes fd,

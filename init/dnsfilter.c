@@ -98,7 +98,7 @@ const struct dnsproxy_ops dnsfilter_ops = {
 	.dropped = dropped,
 };
 
-void dnsfilter_on_nflog(void *ctx, const struct nflog_event *ev)
+void dnsfilter_on_nflog(void *ctx, const struct pktlog_event *ev)
 {
 	struct dnsfilter *f = ctx;
 	bool audit;

@@ -12,7 +12,7 @@
 
 #include "../dns/dnsproxy.h"
 #include "../fw/fence.h"
-#include "../fw/nflog.h"
+#include "../fw/pktlog.h"
 #include "config.h"
 #include "policy.h"
 
@@ -29,7 +29,7 @@ void dnsfilter_free(struct dnsfilter *f);
 extern const struct dnsproxy_ops dnsfilter_ops;
 
 /* One refused (or, in audit mode, logged) packet from the fence's NFLOG. */
-void dnsfilter_on_nflog(void *ctx, const struct nflog_event *ev);
+void dnsfilter_on_nflog(void *ctx, const struct pktlog_event *ev);
 
 /* The directory for the status file (RUN_DIR, checked by the caller, who
  * keeps it open): written at once, then at most once a second when it

@@ -19,9 +19,9 @@
 #include "../caps/seccomp.h"
 #include "../caps/strip.h"
 #include "../caps/user.h"
-#include "../fw/conntrack.h"
 #include "../dns/dnsproxy.h"
-#include "../fw/nflog.h"
+#include "../fw/conntrack.h"
+#include "../fw/pktlog.h"
 #include "../lib/log.h"
 #include "../lib/text.h"
 #include "config.h"
@@ -169,7 +169,7 @@ struct live {
 	bool have_pol;
 	struct dnsproxy *proxy;
 	struct dnsfilter *filter;
-	struct nflog *nflog;
+	struct pktlog *nflog;
 	int report_fd;
 	int rundir;             /* RUN_DIR, checked, or -1 */
 	struct loop *loop;
@@ -179,7 +179,7 @@ static void live_free(struct live *lv)
 {
 	dnsproxy_close(lv->proxy);
 	dnsfilter_free(lv->filter);
-	nflog_close(lv->nflog);
+	pktlog_close(lv->nflog);
 	if (lv->report_fd >= 0)
 		close(lv->report_fd);
 	if (lv->rundir >= 0)
@@ -240,7 +240,7 @@ static int live_start(struct live *lv, const struct config *cfg, bool no_v6,
 	lv->filter = dnsfilter_new(cfg, &lv->pol, err);
 	if (!lv->filter)
 		return -1;
-	lv->nflog = nflog_open(NFLOG_GROUP, err);
+	lv->nflog = pktlog_open(NFLOG_GROUP, err);
 	if (!lv->nflog)
 		return -1;
 	return 0;
@@ -253,7 +253,7 @@ static void on_nflog(void *arg, int fd, uint32_t events)
 	struct live *lv = arg;
 	struct perr err;
 	size_t dropped = 0;
-	if (nflog_read(lv->nflog, dnsfilter_on_nflog, lv->filter, &dropped, &err) < 0)
+	if (pktlog_read(lv->nflog, dnsfilter_on_nflog, lv->filter, &dropped, &err) < 0)
 		log_warn("reading refused packets: %s", err.msg);
 	if (dropped)
 		log_warn("%zu refused packets were not logged (too many at once)", dropped);
@@ -271,7 +271,7 @@ static int live_attach(struct live *lv, struct loop *l, struct perr *err)
 	lv->loop = l;
 	if (dnsproxy_attach(lv->proxy, l, &dnsfilter_ops, lv->filter, err) < 0)
 		return -1;
-	return loop_add(l, nflog_fd(lv->nflog), EPOLLIN, on_nflog, lv, err);
+	return loop_add(l, pktlog_fd(lv->nflog), EPOLLIN, on_nflog, lv, err);
 }
 
 static int run_fenced(struct config *cfg, const struct agent_user *user, char **envp,

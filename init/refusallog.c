@@ -56,7 +56,7 @@ void refusal_log_free(struct refusal_log *l)
 	free(l);
 }
 
-enum packet_cause packet_cause(const struct nflog_event *ev, bool *audit)
+enum packet_cause packet_cause(const struct pktlog_event *ev, bool *audit)
 {
 	*audit = strncmp(ev->prefix, NFLOG_PREFIX_AUDIT, strlen(NFLOG_PREFIX_AUDIT)) == 0;
 	if (strcmp(ev->prefix, NFLOG_PREFIX_DNS) == 0 ||
@@ -119,7 +119,7 @@ static bool answer_repeated(struct refusal_log *l, const char *name, const struc
 
 /* True when the same packet (protocol, port, destination) was refused in a
  * line less than REFUSALLOG_REPEAT_SEC ago. */
-static bool packet_repeated(struct refusal_log *l, const struct nflog_event *ev)
+static bool packet_repeated(struct refusal_log *l, const struct pktlog_event *ev)
 {
 	uint64_t now = clock_ms() / 1000;
 	for (size_t i = 0; i < RECENT_MAX; i++) {
@@ -237,7 +237,7 @@ void refusal_log_answer(struct refusal_log *l, const char *name, const struct dn
 	log_info("%s", m);
 }
 
-void refusal_log_packet(struct refusal_log *l, const struct nflog_event *ev, const char *name)
+void refusal_log_packet(struct refusal_log *l, const struct pktlog_event *ev, const char *name)
 {
 	if (packet_repeated(l, ev) || !log_allowed(l))
 		return;

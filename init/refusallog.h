@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../fw/nflog.h"
+#include "../fw/pktlog.h"
 #include "dnspolicy.h"
 
 #define REFUSALLOG_BURST 20
@@ -26,7 +26,7 @@ enum packet_cause {
 	PACKET_LOOPBACK,        /* a loopback address other than 127.0.0.1 and ::1 */
 };
 /* *audit: let through, audit mode logged what it would refuse. */
-enum packet_cause packet_cause(const struct nflog_event *ev, bool *audit);
+enum packet_cause packet_cause(const struct pktlog_event *ev, bool *audit);
 
 struct refusal_log;
 
@@ -41,7 +41,7 @@ void refusal_log_query(struct refusal_log *l, const char *name, uint16_t qtype, 
 void refusal_log_answer(struct refusal_log *l, const char *name, const struct dns_refusal *r);
 /* A packet the fence logged; name: what the destination was last an
  * answer for, or NULL. */
-void refusal_log_packet(struct refusal_log *l, const struct nflog_event *ev, const char *name);
+void refusal_log_packet(struct refusal_log *l, const struct pktlog_event *ev, const char *name);
 /* A query no upstream answered (the agent gets SERVFAIL), and a message
  * from an upstream that does not answer the query (dropped). */
 void refusal_log_failed(struct refusal_log *l, const char *name, const char *why);

@@ -75,9 +75,9 @@ static void test_failed_write_closes(void **state)
 	config_free(&cfg);
 }
 
-static struct nflog_event packet(uint8_t proto, const char *dst, uint16_t dport)
+static struct pktlog_event packet(uint8_t proto, const char *dst, uint16_t dport)
 {
-	struct nflog_event ev = { .proto = proto, .dport = dport };
+	struct pktlog_event ev = { .proto = proto, .dport = dport };
 	char why[128];
 	if (net_parse(dst, false, &ev.dst, why, sizeof(why)) < 0)
 		fail_msg("%s: %s", dst, why);
@@ -99,7 +99,7 @@ static void test_packet_lines(void **state)
 			 0);
 	struct audit_report r;
 	audit_report_init(&r);
-	struct nflog_event ev = packet(IPPROTO_TCP, "151.101.1.1", 443);
+	struct pktlog_event ev = packet(IPPROTO_TCP, "151.101.1.1", 443);
 	audit_report_packet(&r, &cfg, NULL, &ev, "api.example.com");
 	audit_report_packet(&r, &cfg, NULL, &ev, "api.example.com"); /* once */
 	ev = packet(IPPROTO_TCP, "151.101.1.1", 22);

@@ -1,4 +1,4 @@
-#include "iptc.h"
+#include "filtertable.h"
 
 #include <errno.h>
 #include <libiptc/libip6tc.h>
@@ -88,7 +88,7 @@ static const struct tc_ops ops6 = {
 	append6, first6, next6, target6, ip6tc_commit, ip6tc_strerror,
 };
 
-struct iptc_table {
+struct filter_table {
 	enum net_family family;
 	const struct tc_ops *ops;
 	struct xtc_handle *h;
@@ -113,10 +113,10 @@ static int table_error(struct perr *err, enum net_family family, const char *wha
 	return perr_set(err, "%s: %s: %s", cmd_name(family), what, ops->strerror(e));
 }
 
-struct iptc_table *iptc_table_open(enum net_family family, bool *absent, struct perr *err)
+struct filter_table *filter_table_open(enum net_family family, bool *absent, struct perr *err)
 {
 	*absent = false;
-	struct iptc_table *t = calloc(1, sizeof(*t));
+	struct filter_table *t = calloc(1, sizeof(*t));
 	if (!t) {
 		perr_set(err, "out of memory");
 		return NULL;
@@ -135,7 +135,7 @@ struct iptc_table *iptc_table_open(enum net_family family, bool *absent, struct 
 	return t;
 }
 
-void iptc_table_close(struct iptc_table *t)
+void filter_table_close(struct filter_table *t)
 {
 	if (!t)
 		return;
@@ -185,7 +185,7 @@ static void *target(struct builder *b, const char *name, size_t size)
 	return t->data;
 }
 
-size_t iptc_encode(const struct rule *r, enum net_family family, uint16_t set_index,
+size_t filter_rule_encode(const struct rule *r, enum net_family family, uint16_t set_index,
 		   uint8_t set_revision, void *buf, size_t len)
 {
 	struct builder b = { .buf = buf, .cap = len };
@@ -393,13 +393,13 @@ static int encode_all(const struct ruleset *rs, unsigned char (*out)[ENTRY_MAX],
 		uint16_t index = 0;
 		if (r->set && ipset_index(r->set, rs->family, &index, err) < 0)
 			return -1;
-		if (!iptc_encode(r, rs->family, index, set_revision, out[i], ENTRY_MAX))
+		if (!filter_rule_encode(r, rs->family, index, set_revision, out[i], ENTRY_MAX))
 			return perr_set(err, "internal: rule %zu does not fit %d bytes", i, ENTRY_MAX);
 	}
 	return 0;
 }
 
-int iptc_table_install(struct iptc_table *t, const struct ruleset *rs, struct perr *err)
+int filter_table_install(struct filter_table *t, const struct ruleset *rs, struct perr *err)
 {
 	const struct tc_ops *o = t->ops;
 	unsigned char (*entries)[ENTRY_MAX] = calloc(rs->n ? rs->n : 1, ENTRY_MAX);
@@ -502,10 +502,10 @@ static bool entry_same(enum net_family family, const void *got, const void *want
 	       memcmp(gt->data, wt->data, wt->u.target_size - sizeof(*wt)) == 0;
 }
 
-int iptc_table_verify(enum net_family family, const struct ruleset *rs, struct perr *err)
+int filter_table_verify(enum net_family family, const struct ruleset *rs, struct perr *err)
 {
 	bool absent;
-	struct iptc_table *t = iptc_table_open(family, &absent, err);
+	struct filter_table *t = filter_table_open(family, &absent, err);
 	if (!t)
 		return -1;
 	const struct tc_ops *o = t->ops;
@@ -564,6 +564,6 @@ int iptc_table_verify(enum net_family family, const struct ruleset *rs, struct p
 	rc = 0;
 out:
 	free(entries);
-	iptc_table_close(t);
+	filter_table_close(t);
 	return rc;
 }
