@@ -438,20 +438,6 @@ int ipset_add(struct ipset *s, const char *name, const struct set_elem *v, size_
 	return 0;
 }
 
-int ipset_del(struct ipset *s, const char *name, const struct set_elem *e, struct perr *err)
-{
-	struct nl_msg *m = new_msg(IPSET_CMD_DEL, NLM_F_ACK, 512);
-	if (!m || nla_put_string(m, IPSET_ATTR_SETNAME, name) < 0 ||
-	    put_elem(m, IPSET_ATTR_DATA, e) < 0) {
-		nlmsg_free(m);
-		return perr_set(err, "out of memory");
-	}
-	int rc = command(s, m);
-	if (rc && rc != IPSET_ERR_EXIST)
-		return fail_errno(err, name, rc);
-	return 0;
-}
-
 int ipset_list(struct ipset *s, const char *name, struct set_elem **v, size_t *n,
 	       struct perr *err)
 {

@@ -524,21 +524,3 @@ int allowlist_read_file(struct allowlist *l, const char *path, struct perr *err)
 	free(buf);
 	return rc;
 }
-
-void allowlist_count(const struct allowlist *l, struct allowlist_counts *c)
-{
-	memset(c, 0, sizeof(*c));
-	for (size_t i = 0; i < l->n; i++) {
-		const struct entry *e = &l->v[i];
-		switch (e->kind) {
-		case ENTRY_DOMAIN: c->domains++; break;
-		case ENTRY_WILDCARD: c->wildcards++; break;
-		case ENTRY_NET:
-			if (e->net.family == NET_V4)
-				net_is_host(&e->net) ? c->hosts4++ : c->nets4++;
-			else
-				net_is_host(&e->net) ? c->hosts6++ : c->nets6++;
-			break;
-		}
-	}
-}

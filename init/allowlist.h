@@ -123,10 +123,4 @@ int allowlist_read_file(struct allowlist *l, const char *path, struct perr *err)
  * networks, PID 1 needs only the names. No entry may be added afterwards. */
 void allowlist_keep_names(struct allowlist *l);
 
-/* How many entries of each kind. */
-struct allowlist_counts {
-	size_t domains, wildcards, nets4, nets6, hosts4, hosts6;
-};
-void allowlist_count(const struct allowlist *l, struct allowlist_counts *c);
-
 #endif
