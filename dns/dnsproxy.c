@@ -126,10 +126,9 @@ static void stream_send(struct stream *s, const uint8_t *msg, size_t len)
 }
 
 /* Sends msg (already carrying the client's ID) to the query's client. */
-static void reply(struct dnsproxy *p, bool tcp, int listener, const struct sockaddr_storage *to,
-		  socklen_t tolen, struct stream *conn, const uint8_t *msg, size_t len)
+static void reply(bool tcp, int listener, const struct sockaddr_storage *to, socklen_t tolen,
+		  struct stream *conn, const uint8_t *msg, size_t len)
 {
-	(void)p;
 	if (tcp) {
 		if (conn)
 			stream_send(conn, msg, len);
@@ -138,14 +137,14 @@ static void reply(struct dnsproxy *p, bool tcp, int listener, const struct socka
 	}
 }
 
-static void reply_rcode(struct dnsproxy *p, bool tcp, int listener,
-			const struct sockaddr_storage *to, socklen_t tolen, struct stream *conn,
-			const uint8_t *query, const struct dns_query *q, uint8_t rcode)
+static void reply_rcode(bool tcp, int listener, const struct sockaddr_storage *to,
+			socklen_t tolen, struct stream *conn, const uint8_t *query,
+			const struct dns_query *q, uint8_t rcode)
 {
 	uint8_t out[DNS_QUESTION_MAX + 64];
 	ssize_t n = dns_build_reply(query, q, rcode, out, sizeof(out));
 	if (n > 0)
-		reply(p, tcp, listener, to, tolen, conn, out, (size_t)n);
+		reply(tcp, listener, to, tolen, conn, out, (size_t)n);
 	else if (tcp && conn)
 		stream_close(conn);
 }
@@ -185,9 +184,9 @@ static void pending_free(struct dnsproxy *p, struct pending *q)
 	}
 }
 
-static void pending_reply_rcode(struct dnsproxy *p, struct pending *q, uint8_t rcode)
+static void pending_reply_rcode(struct pending *q, uint8_t rcode)
 {
-	reply_rcode(p, q->tcp, q->listener, &q->client, q->clen, q->conn, q->question, &q->q,
+	reply_rcode(q->tcp, q->listener, &q->client, q->clen, q->conn, q->question, &q->q,
 		    rcode);
 }
 
@@ -195,7 +194,7 @@ static void pending_fail(struct dnsproxy *p, struct pending *q, const char *why)
 {
 	if (p->ops->failed)
 		p->ops->failed(p->ctx, &q->q, why);
-	pending_reply_rcode(p, q, DNS_RCODE_SERVFAIL);
+	pending_reply_rcode(q, DNS_RCODE_SERVFAIL);
 	pending_free(p, q);
 }
 
@@ -298,7 +297,7 @@ static bool answer(struct dnsproxy *p, struct pending *q, uint8_t *msg, size_t l
 		return false;
 	}
 	if (p->ops->answered && p->ops->answered(p->ctx, &q->q, &a) < 0) {
-		pending_reply_rcode(p, q, DNS_RCODE_SERVFAIL);
+		pending_reply_rcode(q, DNS_RCODE_SERVFAIL);
 		pending_free(p, q);
 		return true;
 	}
@@ -308,9 +307,9 @@ static bool answer(struct dnsproxy *p, struct pending *q, uint8_t *msg, size_t l
 		uint8_t out[DNS_QUESTION_MAX + 64];
 		ssize_t n = dns_build_truncated(q->question, &q->q, a.rcode, out, sizeof(out));
 		if (n > 0)
-			reply(p, false, q->listener, &q->client, q->clen, NULL, out, (size_t)n);
+			reply(false, q->listener, &q->client, q->clen, NULL, out, (size_t)n);
 	} else {
-		reply(p, q->tcp, q->listener, &q->client, q->clen, q->conn, msg, len);
+		reply(q->tcp, q->listener, &q->client, q->clen, q->conn, msg, len);
 	}
 	pending_free(p, q);
 	return true;
@@ -333,21 +332,21 @@ static void query(struct dnsproxy *p, const uint8_t *msg, size_t len, bool tcp, 
 	if (q.qclass != DNS_CLASS_IN) {
 		/* Chaos, Hesiod, or 16 bits of the agent's choosing: not
 		 * forwarded. */
-		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_NOTIMP);
+		reply_rcode(tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_NOTIMP);
 		return;
 	}
-	if (!p->ops->decide(p->ctx, &q, tcp)) {
-		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_NXDOMAIN);
+	if (!p->ops->decide(p->ctx, &q)) {
+		reply_rcode(tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_NXDOMAIN);
 		return;
 	}
 	if (p->nup == 0) {
 		if (p->ops->failed)
 			p->ops->failed(p->ctx, &q, "no upstream resolver");
-		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
+		reply_rcode(tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
 		return;
 	}
 	if (p->nfree == 0) {
-		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
+		reply_rcode(tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
 		return;
 	}
 	int idx = p->free_pend[--p->nfree];

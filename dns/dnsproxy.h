@@ -32,7 +32,7 @@
 
 struct dnsproxy_ops {
 	/* true: forward the query; false: answer NXDOMAIN. */
-	bool (*decide)(void *ctx, const struct dns_query *q, bool tcp);
+	bool (*decide)(void *ctx, const struct dns_query *q);
 	/* A forwarded query's answer, parsed, before it is passed back.
 	 * Returns 0, or -1 to answer SERVFAIL instead (the fence could not
 	 * be updated). */

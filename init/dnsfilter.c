@@ -21,9 +21,8 @@ struct dnsfilter {
 	struct audit_report report;     /* audit mode */
 };
 
-static bool decide(void *ctx, const struct dns_query *q, bool tcp)
+static bool decide(void *ctx, const struct dns_query *q)
 {
-	(void)tcp;
 	struct dnsfilter *f = ctx;
 	enum dns_decision d = dnspolicy_query(f->policy, q->name);
 	if (d == DNS_ALLOWED) {
