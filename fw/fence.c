@@ -9,9 +9,9 @@
 
 #include "filtertable.h"
 
-static int fam_index(enum net_family f)
+static bool fences(const struct fence_plan *plan, enum net_family f)
 {
-	return f == NET_V4 ? 0 : 1;
+	return f == NET_V4 || plan->v6;
 }
 
 bool set_elem_equal(const struct set_elem *a, const struct set_elem *b)
@@ -89,31 +89,29 @@ int fence_plan_build(const struct fence_dest *dests, size_t n,
 {
 	memset(plan, 0, sizeof(*plan));
 	plan->v6 = v6;
-	for (int f = 0; f < 2; f++) {
-		enum net_family fam = f ? NET_V6 : NET_V4;
+	for (int f = 0; f < NET_FAMILIES; f++) {
 		for (int k = 0; k < SET_KINDS; k++) {
-			plan->sets[f][k].name = set_name(fam, (enum set_kind)k);
+			plan->sets[f][k].name = set_name(net_family_at(f), (enum set_kind)k);
 			plan->sets[f][k].kind = (enum set_kind)k;
-			plan->sets[f][k].family = fam;
+			plan->sets[f][k].family = net_family_at(f);
 		}
-		if (fam == NET_V6 && !v6)
-			continue;
-		if (ruleset_build(spec, fam, &plan->rules[f]) < 0)
-			return perr_set(err, "too many rules: fewer --expose ports or resolvers");
 	}
+	for (int f = 0; f < fence_families(plan); f++)
+		if (ruleset_build(spec, net_family_at(f), &plan->rules[f]) < 0)
+			return perr_set(err, "too many rules: fewer --expose ports or resolvers");
 	for (size_t i = 0; i < n; i++) {
 		const struct fence_dest *d = &dests[i];
-		if (d->net.family == NET_V6 && !v6)
+		if (!fences(plan, d->net.family))
 			continue;
 		struct set_elem v[2];
 		enum set_kind kind;
 		size_t nv = fence_dest_members(d, 0, v, &kind);
-		struct set_plan *s = &plan->sets[fam_index(d->net.family)][kind];
+		struct set_plan *s = &plan->sets[net_family_index(d->net.family)][kind];
 		for (size_t k = 0; k < nv; k++)
 			if (set_push(s, &v[k]) < 0)
 				return perr_set(err, "out of memory");
 	}
-	for (int f = 0; f < 2; f++) {
+	for (int f = 0; f < NET_FAMILIES; f++) {
 		for (int k = 0; k < SET_KINDS; k++) {
 			set_unique(&plan->sets[f][k]);
 			if (plan->sets[f][k].n > SET_MAXELEM)
@@ -135,12 +133,12 @@ static bool is_permanent(const struct set_plan *s, const struct set_elem *e)
 size_t fence_allow_members(const struct fence_plan *plan, const struct fence_dest *d,
 			   uint32_t timeout, struct set_elem out[2], const char **set)
 {
-	if (d->net.family == NET_V6 && !plan->v6)
+	if (!fences(plan, d->net.family))
 		return 0;
 	struct set_elem v[2];
 	enum set_kind kind;
 	size_t nv = fence_dest_members(d, timeout, v, &kind);
-	const struct set_plan *s = &plan->sets[fam_index(d->net.family)][kind];
+	const struct set_plan *s = &plan->sets[net_family_index(d->net.family)][kind];
 	size_t n = 0;
 	for (size_t k = 0; k < nv; k++)
 		if (!is_permanent(s, &v[k]))
@@ -160,7 +158,7 @@ int fence_allow(struct ipset *is, const struct fence_plan *plan, const struct fe
 
 void fence_plan_free(struct fence_plan *plan)
 {
-	for (int f = 0; f < 2; f++)
+	for (int f = 0; f < NET_FAMILIES; f++)
 		for (int k = 0; k < SET_KINDS; k++)
 			free(plan->sets[f][k].v);
 	memset(plan, 0, sizeof(*plan));
@@ -178,13 +176,11 @@ static void print_elem(const struct set_elem *e, FILE *out)
 
 void fence_plan_print(const struct fence_plan *plan, FILE *out)
 {
-	for (int f = 0; f < 2; f++) {
-		if (f == 1 && !plan->v6)
-			continue;
+	for (int f = 0; f < fence_families(plan); f++) {
 		for (int k = 0; k < SET_KINDS; k++) {
 			const struct set_plan *s = &plan->sets[f][k];
 			fprintf(out, "ipset %s (%s, %s): %zu member%s\n", s->name, set_type(s->kind),
-				f ? "inet6" : "inet", s->n, s->n == 1 ? "" : "s");
+				s->family == NET_V6 ? "inet6" : "inet", s->n, s->n == 1 ? "" : "s");
 			for (size_t i = 0; i < s->n; i++) {
 				fprintf(out, "  ");
 				print_elem(&s->v[i], out);
@@ -192,10 +188,8 @@ void fence_plan_print(const struct fence_plan *plan, FILE *out)
 			}
 		}
 	}
-	for (int f = 0; f < 2; f++) {
-		if (f == 1 && !plan->v6)
-			continue;
-		fprintf(out, "# %s\n", f ? "ip6tables" : "iptables");
+	for (int f = 0; f < fence_families(plan); f++) {
+		fprintf(out, "# %s\n", net_family_at(f) == NET_V6 ? "ip6tables" : "iptables");
 		ruleset_render(&plan->rules[f], out);
 	}
 	if (!plan->v6)
@@ -262,28 +256,24 @@ int fence_install(const struct fence_plan *plan, struct perr *err)
 {
 	int rc = -1;
 	bool absent;
-	struct filter_table *t[2] = { NULL, NULL };
+	struct filter_table *t[NET_FAMILIES] = { NULL, NULL };
 	struct ipset *is = NULL;
 
 	/* Open both tables first: a missing table fails before any change. */
-	for (int f = 0; f < 2; f++) {
-		if (f == 1 && !plan->v6)
-			continue;
-		t[f] = filter_table_open(f ? NET_V6 : NET_V4, &absent, err);
+	for (int f = 0; f < fence_families(plan); f++) {
+		t[f] = filter_table_open(net_family_at(f), &absent, err);
 		if (!t[f])
 			goto out;
 	}
 	if (!(is = ipset_open(err)))
 		goto out;
-	for (int f = 0; f < 2; f++) {
-		if (f == 1 && !plan->v6)
-			continue;
+	for (int f = 0; f < fence_families(plan); f++) {
 		for (int k = 0; k < SET_KINDS; k++)
 			if (replace_set(is, &plan->sets[f][k], err) < 0)
 				goto out;
 	}
-	for (int f = 0; f < 2; f++)
-		if (t[f] && filter_table_install(t[f], &plan->rules[f], err) < 0)
+	for (int f = 0; f < fence_families(plan); f++)
+		if (filter_table_install(t[f], &plan->rules[f], err) < 0)
 			goto out;
 	rc = 0;
 out:
@@ -295,19 +285,15 @@ out:
 
 int fence_verify(const struct fence_plan *plan, struct perr *err)
 {
-	for (int f = 0; f < 2; f++) {
-		if (f == 1 && !plan->v6)
-			continue;
-		if (filter_table_verify(f ? NET_V6 : NET_V4, &plan->rules[f], err) < 0)
+	for (int f = 0; f < fence_families(plan); f++) {
+		if (filter_table_verify(net_family_at(f), &plan->rules[f], err) < 0)
 			return -1;
 	}
 	struct ipset *is = ipset_open(err);
 	if (!is)
 		return -1;
 	int rc = 0;
-	for (int f = 0; f < 2 && rc == 0; f++) {
-		if (f == 1 && !plan->v6)
-			continue;
+	for (int f = 0; f < fence_families(plan) && rc == 0; f++) {
 		for (int k = 0; k < SET_KINDS && rc == 0; k++) {
 			const struct set_plan *s = &plan->sets[f][k];
 			struct set_elem *got = NULL;

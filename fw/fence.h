@@ -28,9 +28,17 @@ struct set_plan {
 
 struct fence_plan {
 	bool v6;                              /* fence IPv6 too */
-	struct ruleset rules[2];              /* [0] IPv4, [1] IPv6 */
-	struct set_plan sets[2][SET_KINDS];
+	struct ruleset rules[NET_FAMILIES];   /* [0] IPv4, [1] IPv6 */
+	struct set_plan sets[NET_FAMILIES][SET_KINDS];
 };
+
+/* How many families the plan fences: IPv4, and IPv6 unless the container
+ * has none, so that `for (f = 0; f < fence_families(plan); f++)` goes over
+ * the fenced ones. */
+static inline int fence_families(const struct fence_plan *plan)
+{
+	return plan->v6 ? 2 : 1;
+}
 
 #define SET_MAXELEM (1u << 20)
 

@@ -8,6 +8,17 @@
 
 enum net_family { NET_V4 = 4, NET_V6 = 6 };
 
+/* Arrays indexed by family hold IPv4 at [0] and IPv6 at [1]. */
+#define NET_FAMILIES 2
+static inline int net_family_index(enum net_family f)
+{
+	return f == NET_V4 ? 0 : 1;
+}
+static inline enum net_family net_family_at(int i)
+{
+	return i == 0 ? NET_V4 : NET_V6;
+}
+
 /* An address or a network: `prefix` is 32 (v4) or 128 (v6) for one host.
  * `bytes` are in network order; a v4 value uses the first four. */
 struct net_addr {

@@ -287,8 +287,8 @@ static void count_family(const struct fence_plan *plan, int f, size_t *hosts, si
 void policy_summary(const struct policy *p, struct text *t)
 {
 	textf(t, "fenced:");
-	for (int f = 0; f < 2; f++) {
-		enum net_family fam = f ? NET_V6 : NET_V4;
+	for (int f = 0; f < NET_FAMILIES; f++) {
+		enum net_family fam = net_family_at(f);
 		if (f == 1 && p->no_v6) {
 			textf(t, "; IPv6: not present in this container");
 			continue;

@@ -172,9 +172,9 @@ int status_print(FILE *out)
 		return 1;
 	}
 	int rc = 0;
-	for (int f = 0; f < 2; f++)
+	for (int f = 0; f < NET_FAMILIES; f++)
 		for (int k = 0; k < SET_KINDS; k++)
-			if (print_set(is, set_name(f ? NET_V6 : NET_V4, (enum set_kind)k),
+			if (print_set(is, set_name(net_family_at(f), (enum set_kind)k),
 				      (enum set_kind)k, out) < 0)
 				rc = 1;
 	ipset_close(is);
