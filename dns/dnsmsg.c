@@ -333,13 +333,9 @@ static void follow_chain(const uint8_t *msg, size_t len, const struct section *a
 	}
 }
 
-static void addr_add(struct dns_answer *a, uint8_t family, const uint8_t *bytes, uint32_t ttl)
+static void addr_add(struct dns_answer *a, enum net_family family, const uint8_t *bytes, uint32_t ttl)
 {
-	struct dns_addr d;
-	memset(&d, 0, sizeof(d));
-	d.addr.family = family;
-	d.addr.prefix = family == NET_V4 ? 32 : 128;
-	memcpy(d.addr.bytes, bytes, family == NET_V4 ? 4 : 16);
+	struct dns_addr d = { .addr = net_host(family, bytes) };
 	/* RFC 2181 8: a TTL with its top bit set is 0. */
 	d.ttl = ttl & 0x80000000u ? 0 : ttl;
 	for (size_t i = 0; i < a->naddrs; i++) {

@@ -228,8 +228,7 @@ static int udp_try(struct dnsproxy *p, struct pending *q)
 		return -1;
 	}
 	const struct net_addr *a = &p->up[q->upstream];
-	int fd = socket(a->family == NET_V4 ? AF_INET : AF_INET6,
-			SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(net_af(a->family), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	struct sockaddr_storage ss;
@@ -636,8 +635,7 @@ static int up_connect(struct dnsproxy *p, struct pending *q)
 		return -1;
 	}
 	const struct net_addr *a = &p->up[q->upstream];
-	int fd = socket(a->family == NET_V4 ? AF_INET : AF_INET6,
-			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(net_af(a->family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	struct sockaddr_storage ss;
@@ -693,14 +691,8 @@ static void on_tcp_listener(void *arg, int fd, uint32_t events)
 
 static int bind_listener(struct dnsproxy *p, enum net_family fam, bool tcp, struct perr *err)
 {
-	struct net_addr lo = { .family = fam, .prefix = fam == NET_V4 ? 32 : 128 };
-	if (fam == NET_V4) {
-		lo.bytes[0] = 127;
-		lo.bytes[3] = 1;
-	} else {
-		lo.bytes[15] = 1;
-	}
-	int fd = socket(fam == NET_V4 ? AF_INET : AF_INET6,
+	struct net_addr lo = net_loopback(fam);
+	int fd = socket(net_af(fam),
 			(tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return perr_set(err, "DNS filter: socket: %s", strerror(errno));

@@ -367,8 +367,7 @@ size_t filter_rule_encode(const struct rule *r, enum net_family family, uint16_t
 /* The newest revision of the set match that the kernel has, up to 4. */
 static uint8_t set_match_revision(enum net_family family)
 {
-	int fd = socket(family == NET_V4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC,
-			IPPROTO_RAW);
+	int fd = socket(net_af(family), SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
 	if (fd < 0)
 		return 1;
 	struct xt_get_revision rev;

@@ -37,14 +37,6 @@ static struct rule base(enum chain chain)
 	return r;
 }
 
-static bool is_loopback(const struct net_addr *a)
-{
-	static const uint8_t v6lo[16] = { [15] = 1 };
-	if (a->family == NET_V4)
-		return a->bytes[0] == 127;
-	return memcmp(a->bytes, v6lo, 16) == 0;
-}
-
 static int add_ports(struct ruleset *rs, enum chain chain, const char *set,
 		     const struct port_list *ports, uint8_t proto)
 {
@@ -95,21 +87,6 @@ static int add_refusal(struct ruleset *rs, const struct fence_spec *spec,
 	return rc;
 }
 
-static struct net_addr loopback_host(enum net_family family)
-{
-	struct net_addr a;
-	memset(&a, 0, sizeof(a));
-	a.family = family;
-	a.prefix = family == NET_V4 ? 32 : 128;
-	if (family == NET_V4) {
-		a.bytes[0] = 127;
-		a.bytes[3] = 1;
-	} else {
-		a.bytes[15] = 1;
-	}
-	return a;
-}
-
 /* With the DNS filter:
  * - nothing leaves a non-root socket from port 53 or 853, on any device,
  *   loopback included: the agent cannot answer PID 1's upstream queries
@@ -146,7 +123,7 @@ static int add_dns_rules(struct ruleset *rs, const struct fence_spec *spec,
 	for (size_t p = 0; p < 2; p++) {
 		r = base_output;
 		r.has_dst = true;
-		r.dst = loopback_host(family);
+		r.dst = net_loopback(family);
 		r.iface = "lo";
 		r.proto = protos[p];
 		r.dport = 53;
@@ -166,12 +143,12 @@ static int add_dns_rules(struct ruleset *rs, const struct fence_spec *spec,
 	if (family == NET_V4) {
 		r = base_output;
 		r.has_dst = true;
-		r.dst = loopback_host(family);
+		r.dst = net_loopback(family);
 		r.iface = "lo";
 		rc |= ruleset_add(rs, &r);
 		r = base_output;
 		r.has_dst = true;
-		r.dst = loopback_host(family);
+		r.dst = net_loopback(family);
 		r.dst.prefix = 8;
 		r.dst.bytes[3] = 0;
 		r.owner_uid = 0;
@@ -266,7 +243,7 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	}
 	for (size_t i = 0; i < spec->nresolvers && !(spec->dns_filter && spec->root_dns_anywhere); i++) {
 		const struct net_addr *a = &spec->resolvers[i];
-		if (a->family != family || is_loopback(a))
+		if (a->family != family || net_is_loopback(a))
 			continue;
 		static const uint8_t protos[] = { PROTO_UDP, PROTO_TCP };
 		for (size_t p = 0; p < 2; p++) {

@@ -45,7 +45,7 @@ void dnspolicy_free(struct dnspolicy *p)
 static size_t addr_hash(const struct net_addr *a)
 {
 	uint32_t h = 2166136261u;
-	size_t n = a->family == NET_V4 ? 4 : 16;
+	size_t n = net_len(a->family);
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ a->bytes[i]) * 16777619u;
 	return h % DNSPOLICY_NAMES_MAX;
