@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "../lib/bytes.h"
+
 /* Longest name in wire form (RFC 1035 2.3.4): its labels, their length
  * bytes and the root's. 255 wire bytes are exactly DNS_NAME_MAX text. */
 #define NAME_WIRE_MAX 255
@@ -20,22 +22,6 @@ enum {
 	NAME_OK = 0,
 	NAME_UNPRINTABLE = 1, /* well formed, but not writable as "a.b.c" */
 };
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static int fail(const char **why, const char *msg)
 {

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/bytes.h"
 #include "../lib/clock.h"
 
 #define QUERY_MAX 4096          /* a query larger than this is not a query */
@@ -118,8 +119,7 @@ static void stream_send(struct stream *s, const uint8_t *msg, size_t len)
 		stream_close(s);
 		return;
 	}
-	s->out[s->out_len] = (uint8_t)(len >> 8);
-	s->out[s->out_len + 1] = (uint8_t)len;
+	put16(s->out + s->out_len, (uint16_t)len);
 	memcpy(s->out + s->out_len + 2, msg, len);
 	s->out_len += 2 + len;
 	stream_write(s);
@@ -486,7 +486,7 @@ static bool stream_message(const struct stream *s, size_t *len)
 {
 	if (s->in_len < 2)
 		return false;
-	*len = (size_t)s->in[0] << 8 | s->in[1];
+	*len = get16(s->in);
 	return s->in_len >= 2 + *len;
 }
 
@@ -568,7 +568,7 @@ static void on_stream(void *arg, int fd, uint32_t events)
 		 * connection; an upstream's is read, and dropped if it is not
 		 * the answer. */
 		if (!s->upstream && s->in_len >= 2) {
-			size_t want = (size_t)s->in[0] << 8 | s->in[1];
+			size_t want = get16(s->in);
 			if (want < DNS_HEADER_LEN || want > QUERY_MAX) {
 				stream_close(s);
 				return;
@@ -648,8 +648,7 @@ static int up_connect(struct dnsproxy *p, struct pending *q)
 	}
 	s->h = (struct loop_handler){ .fd = fd, .fn = on_stream, .ctx = s };
 	s->connecting = true;
-	s->out[0] = (uint8_t)(n >> 8);
-	s->out[1] = (uint8_t)n;
+	put16(s->out, (uint16_t)n);
 	s->out_len = 2 + (size_t)n;
 	s->pending = (int)(q - p->pend);
 	if (loop_add_handler(p->loop, &s->h, EPOLLOUT, NULL) < 0) {

@@ -22,6 +22,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../lib/bytes.h"
+
 /* How much of each packet the kernel copies: enough for an IPv6 header,
  * a few extension headers and the ports. */
 #define NFLOG_COPY_RANGE 128
@@ -49,11 +51,6 @@ struct pktlog {
 };
 
 /* --- the packet ---------------------------------------------------------- */
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 /* The ports of a TCP or UDP header at p, when all of it is there. */
 static void parse_ports(const uint8_t *p, size_t len, struct pktlog_event *ev)
