@@ -196,16 +196,17 @@ void fence_plan_print(const struct fence_plan *plan, FILE *out)
 		fprintf(out, "# ip6tables: not installed (no IPv6 in this container)\n");
 }
 
+bool fence_kernel_has_v6(void)
+{
+	int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s >= 0)
+		close(s);
+	return s >= 0 || errno != EAFNOSUPPORT;
+}
+
 int fence_probe(bool *no_v6, struct perr *err)
 {
-	/* No IPv6 at all: the kernel refuses IPv6 sockets. */
-	*no_v6 = false;
-	int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0 && errno == EAFNOSUPPORT)
-		*no_v6 = true;
-	else if (s >= 0)
-		close(s);
-
+	*no_v6 = !fence_kernel_has_v6();
 	bool absent;
 	struct filter_table *t = filter_table_open(NET_V4, &absent, err);
 	if (!t)

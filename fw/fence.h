@@ -76,6 +76,10 @@ size_t fence_allow_members(const struct fence_plan *plan, const struct fence_des
 /* Prints the sets and both filter tables, like ipset list and iptables-save. */
 void fence_plan_print(const struct fence_plan *plan, FILE *out);
 
+/* Whether the kernel has IPv6 at all: without it, it refuses IPv6 sockets
+ * (EAFNOSUPPORT). */
+bool fence_kernel_has_v6(void);
+
 /* Checks that the kernel has what the fence needs (the filter tables of
  * both families, ip_set, NET_ADMIN) before anything is changed. When IPv6
  * is not in the kernel at all, *no_v6 is set and only IPv4 is required. */

@@ -94,12 +94,8 @@ static int check(const struct config *cfg, const struct agent_user *user)
 	printf("palisade %s plan (--check: nothing is changed)\n", PALISADE_VERSION);
 	plan_print_config(stdout, cfg, user);
 	fflush(stdout);
-	int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool v6 = s >= 0 || errno != EAFNOSUPPORT;
-	if (s >= 0)
-		close(s);
 	struct policy pol;
-	int rc = policy_build(&pol, cfg, v6, &err);
+	int rc = policy_build(&pol, cfg, fence_kernel_has_v6(), &err);
 	if (rc == 0)
 		policy_print(&pol, stdout);
 	policy_free(&pol);
