@@ -277,30 +277,52 @@ static bool name_in(const char *name, const char *qname, const struct dns_answer
 	return false;
 }
 
-/* Looks for a CNAME record of class IN owned by name in the answer section
- * and writes its target into target. Only the first one counts: a name has
- * at most one CNAME. Returns true when one with a printable target is
- * found. */
+/* A walk over the records of the answer section, which answer_check found
+ * whole. */
+struct walk {
+	const uint8_t *msg;
+	size_t len, off;
+	unsigned left;
+};
+
+static void walk_start(struct walk *w, const uint8_t *msg, size_t len,
+		       const struct section *an)
+{
+	*w = (struct walk){ .msg = msg, .len = len, .off = an->start, .left = an->count };
+}
+
+/* The next record of class IN whose owner is printable: its owner into
+ * owner, its fixed part into rr. False at the end. */
+static bool walk_next(struct walk *w, char *owner, struct rr *rr)
+{
+	while (w->left > 0) {
+		w->left--;
+		int st;
+		if (rr_read(w->msg, w->len, &w->off, owner, &st, rr, NULL) < 0)
+			return false;
+		if (st == NAME_OK && rr->class == DNS_CLASS_IN)
+			return true;
+	}
+	return false;
+}
+
+/* Looks for a CNAME record owned by name in the answer section and writes
+ * its target into target. Only the first one counts: a name has at most
+ * one CNAME. Returns true when one with a printable target is found. */
 static bool cname_of(const uint8_t *msg, size_t len, const struct section *an,
 		     const char *name, char *target)
 {
 	char owner[DNS_NAME_MAX + 1];
-	size_t off = an->start;
-	for (unsigned i = 0; i < an->count; i++) {
-		struct rr rr;
-		int st;
-		/* answer_check made sure each of these records reads. */
-		if (rr_read(msg, len, &off, owner, &st, &rr, NULL) < 0)
-			return false;
-		if (st != NAME_OK || rr.type != DNS_TYPE_CNAME || rr.class != DNS_CLASS_IN ||
-		    strcmp(owner, name) != 0)
+	struct rr rr;
+	struct walk w;
+	walk_start(&w, msg, len, an);
+	while (walk_next(&w, owner, &rr)) {
+		if (rr.type != DNS_TYPE_CNAME || strcmp(owner, name) != 0)
 			continue;
 		/* The target's bytes in place must be exactly the record's data. */
 		size_t t = rr.rdata;
-		if (name_read(msg, len, &t, true, target, NULL) != NAME_OK ||
-		    t != rr.rdata + rr.rdlen)
-			return false;
-		return true;
+		return name_read(msg, len, &t, true, target, NULL) == NAME_OK &&
+		       t == rr.rdata + rr.rdlen;
 	}
 	return false;
 }
@@ -341,13 +363,11 @@ static void collect(const uint8_t *msg, size_t len, const struct section *an,
 		    const char *qname, struct dns_answer *a)
 {
 	char owner[DNS_NAME_MAX + 1];
-	size_t off = an->start;
-	for (unsigned i = 0; i < an->count; i++) {
-		struct rr rr;
-		int st;
-		if (rr_read(msg, len, &off, owner, &st, &rr, NULL) < 0)
-			return;
-		if (st != NAME_OK || rr.class != DNS_CLASS_IN || !name_in(owner, qname, a))
+	struct rr rr;
+	struct walk w;
+	walk_start(&w, msg, len, an);
+	while (walk_next(&w, owner, &rr)) {
+		if (!name_in(owner, qname, a))
 			continue;
 		if (rr.type == DNS_TYPE_A && rr.rdlen == 4)
 			addr_add(a, NET_V4, msg + rr.rdata, rr.ttl);
