@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/array.h"
 #include "filtertable.h"
 
 static bool fences(const struct fence_plan *plan, enum net_family f)
@@ -22,12 +23,10 @@ bool set_elem_equal(const struct set_elem *a, const struct set_elem *b)
 static int set_push(struct set_plan *s, const struct set_elem *e)
 {
 	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct set_elem *v = realloc(s->v, cap * sizeof(*v));
+		struct set_elem *v = array_grow(s->v, &s->cap, sizeof(*v), 16);
 		if (!v)
 			return -1;
 		s->v = v;
-		s->cap = cap;
 	}
 	s->v[s->n++] = *e;
 	return 0;

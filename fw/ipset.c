@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/array.h"
+
 /* Messages stay well under the kernel's socket buffer. */
 #define BATCH_BYTES (32 * 1024)
 
@@ -146,14 +148,12 @@ static int on_valid(struct nl_msg *msg, void *arg)
 			if (parse_elem(d, &e) < 0)
 				continue;
 			if (r->n == r->cap) {
-				size_t cap = r->cap ? r->cap * 2 : 64;
-				struct set_elem *v = realloc(r->elems, cap * sizeof(*v));
+				struct set_elem *v = array_grow(r->elems, &r->cap, sizeof(*v), 64);
 				if (!v) {
 					r->oom = true;
 					return NL_STOP;
 				}
 				r->elems = v;
-				r->cap = cap;
 			}
 			r->elems[r->n++] = e;
 		}

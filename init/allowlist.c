@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../dns/dnsmsg.h"
+#include "../lib/array.h"
 #include "presets.h"
 #include "safefile.h"
 
@@ -281,12 +282,10 @@ static int allowlist_push(struct allowlist *l, const struct entry *e)
 		s = (s + 1) & (cap - 1);
 	}
 	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 32;
-		struct entry *nv = realloc(l->v, ncap * sizeof(*nv));
+		struct entry *nv = array_grow(l->v, &l->cap, sizeof(*nv), 32);
 		if (!nv)
 			return -1;
 		l->v = nv;
-		l->cap = ncap;
 	}
 	l->v[l->n] = *e;
 	l->index->slot[s] = ++l->n;
@@ -368,12 +367,10 @@ int allowlist_add_private(struct allowlist *l, const char *text, const char *ori
 		if (l->priv[i].kind == e.kind && strcmp(l->priv[i].name, e.name) == 0)
 			return 0;
 	if (l->npriv == l->privcap) {
-		size_t cap = l->privcap ? l->privcap * 2 : 8;
-		struct private_name *v = realloc(l->priv, cap * sizeof(*v));
+		struct private_name *v = array_grow(l->priv, &l->privcap, sizeof(*v), 8);
 		if (!v)
 			return perr_set(err, "%s: out of memory", origin);
 		l->priv = v;
-		l->privcap = cap;
 	}
 	struct private_name *p = &l->priv[l->npriv++];
 	memset(p, 0, sizeof(*p));
