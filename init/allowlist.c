@@ -322,8 +322,11 @@ int allowlist_add(struct allowlist *l, const char *text, const char *origin,
 	return 0;
 }
 
-int allowlist_add_list(struct allowlist *l, const char *text, const char *origin,
-		       struct perr *err)
+/* Adds every item of a list separated by commas, spaces, tabs or
+ * newlines with add, each with its origin "ORIGIN entry N". */
+static int add_each(struct allowlist *l, const char *text, const char *origin,
+		    int (*add)(struct allowlist *, const char *, const char *, struct perr *),
+		    struct perr *err)
 {
 	const char *sep = ", \t\r\n";
 	size_t index = 0;
@@ -342,11 +345,17 @@ int allowlist_add_list(struct allowlist *l, const char *text, const char *origin
 					ALLOW_LINE_MAX);
 		memcpy(item, p, n);
 		item[n] = '\0';
-		if (allowlist_add(l, item, o, err) < 0)
+		if (add(l, item, o, err) < 0)
 			return -1;
 		p += n;
 	}
 	return 0;
+}
+
+int allowlist_add_list(struct allowlist *l, const char *text, const char *origin,
+		       struct perr *err)
+{
+	return add_each(l, text, origin, allowlist_add, err);
 }
 
 int allowlist_add_private(struct allowlist *l, const char *text, const char *origin,
@@ -383,28 +392,7 @@ int allowlist_add_private(struct allowlist *l, const char *text, const char *ori
 int allowlist_add_private_list(struct allowlist *l, const char *text, const char *origin,
 			       struct perr *err)
 {
-	const char *sep = ", \t\r\n";
-	size_t index = 0;
-	const char *p = text;
-	while (*p) {
-		p += strspn(p, sep);
-		size_t n = strcspn(p, sep);
-		if (n == 0)
-			break;
-		index++;
-		char item[ALLOW_LINE_MAX + 1];
-		char o[ORIGIN_MAX];
-		snprintf(o, sizeof(o), "%s entry %zu", origin, index);
-		if (n > ALLOW_LINE_MAX)
-			return perr_set(err, "%s: an entry of %zu bytes is longer than %d", o, n,
-					ALLOW_LINE_MAX);
-		memcpy(item, p, n);
-		item[n] = '\0';
-		if (allowlist_add_private(l, item, o, err) < 0)
-			return -1;
-		p += n;
-	}
-	return 0;
+	return add_each(l, text, origin, allowlist_add_private, err);
 }
 
 /* name is pattern (ENTRY_DOMAIN) or strictly under it (ENTRY_WILDCARD). */
