@@ -87,6 +87,22 @@ static int add_refusal(struct ruleset *rs, const struct fence_spec *spec,
 	return rc;
 }
 
+/* DNS (53) and DNS over TLS (853), over UDP and TCP. */
+static const struct port_proto dns_transports[] = {
+	{ PROTO_UDP, 53 }, { PROTO_TCP, 53 }, { PROTO_UDP, 853 }, { PROTO_TCP, 853 },
+};
+#define DNS_TRANSPORTS (sizeof(dns_transports) / sizeof(dns_transports[0]))
+
+/* What a socket that is not root's sends over proto. */
+static struct rule not_roots(uint8_t proto)
+{
+	struct rule r = base_output;
+	r.proto = proto;
+	r.owner_uid = 0;
+	r.owner_invert = true;
+	return r;
+}
+
 /* With the DNS filter:
  * - nothing leaves a non-root socket from port 53 or 853, on any device,
  *   loopback included: the agent cannot answer PID 1's upstream queries
@@ -106,19 +122,13 @@ static int add_dns_rules(struct ruleset *rs, const struct fence_spec *spec,
 			 enum net_family family)
 {
 	static const uint8_t protos[] = { PROTO_UDP, PROTO_TCP };
-	static const uint16_t ports[] = { 53, 853 };
 	int rc = 0;
 	struct rule r;
-	for (size_t i = 0; i < 2; i++) {
-		for (size_t p = 0; p < 2; p++) {
-			r = base_output;
-			r.proto = protos[p];
-			r.owner_uid = 0;
-			r.owner_invert = true;
-			r.sport = ports[i];
-			r.verdict = VERDICT_DROP;
-			rc |= ruleset_add(rs, &r);
-		}
+	for (size_t i = 0; i < DNS_TRANSPORTS; i++) {
+		r = not_roots(dns_transports[i].proto);
+		r.sport = dns_transports[i].port;
+		r.verdict = VERDICT_DROP;
+		rc |= ruleset_add(rs, &r);
 	}
 	for (size_t p = 0; p < 2; p++) {
 		r = base_output;
@@ -129,15 +139,10 @@ static int add_dns_rules(struct ruleset *rs, const struct fence_spec *spec,
 		r.dport = 53;
 		rc |= ruleset_add(rs, &r);
 	}
-	for (size_t i = 0; i < 2; i++) {
-		for (size_t p = 0; p < 2; p++) {
-			r = base_output;
-			r.proto = protos[p];
-			r.owner_uid = 0;
-			r.owner_invert = true;
-			r.ct_origdport = ports[i];
-			rc |= add_refusal(rs, spec, &r, NFLOG_PREFIX_DNS, NFLOG_PREFIX_AUDIT_DNS);
-		}
+	for (size_t i = 0; i < DNS_TRANSPORTS; i++) {
+		r = not_roots(dns_transports[i].proto);
+		r.ct_origdport = dns_transports[i].port;
+		rc |= add_refusal(rs, spec, &r, NFLOG_PREFIX_DNS, NFLOG_PREFIX_AUDIT_DNS);
 	}
 	/* IPv6 has one loopback address, ::1; IPv4 has 127.0.0.0/8. */
 	if (family == NET_V4) {
