@@ -215,10 +215,35 @@ static int random_u16(struct dnsproxy *p, uint16_t *v)
 static int up_connect(struct dnsproxy *p, struct pending *q);
 static void on_udp_upstream(void *arg, int fd, uint32_t events);
 
+/* Closes fd, keeping errno for the caller. */
+static void close_keep_errno(int fd)
+{
+	int e = errno;
+	close(fd);
+	errno = e;
+}
+
+/* A non-blocking socket of type (SOCK_DGRAM, SOCK_STREAM) connected to
+ * q's upstream, port 53, from a port the kernel picks at random; a TCP
+ * connection may still be on its way. Returns it, or -1 with errno set. */
+static int upstream_socket(const struct dnsproxy *p, const struct pending *q, int type)
+{
+	const struct net_addr *a = &p->up[q->upstream];
+	int fd = socket(net_af(a->family), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(a, 53, &ss);
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+		close_keep_errno(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* One try of a UDP query, on a socket of its own: connected to the
- * upstream's address and port 53, so that the kernel hands it nothing
- * from anywhere else, from a port the kernel picks at random. Returns 0 or
- * -1 with errno set. */
+ * upstream, so that the kernel hands it nothing from anywhere else.
+ * Returns 0 or -1 with errno set. */
 static int udp_try(struct dnsproxy *p, struct pending *q)
 {
 	uint8_t msg[DNS_FORWARD_MAX];
@@ -227,20 +252,14 @@ static int udp_try(struct dnsproxy *p, struct pending *q)
 		errno = EINVAL;
 		return -1;
 	}
-	const struct net_addr *a = &p->up[q->upstream];
-	int fd = socket(net_af(a->family), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = upstream_socket(p, q, SOCK_DGRAM);
+	q->udp = (struct loop_handler){ .fd = fd, .fn = on_udp_upstream, .ctx = q };
 	if (fd < 0)
 		return -1;
-	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(a, 53, &ss);
-	q->udp = (struct loop_handler){ .fd = fd, .fn = on_udp_upstream, .ctx = q };
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
-	    send(fd, msg, (size_t)n, MSG_NOSIGNAL) != n ||
+	if (send(fd, msg, (size_t)n, MSG_NOSIGNAL) != n ||
 	    loop_add_handler(p->loop, &q->udp, EPOLLIN, NULL) < 0) {
-		int e = errno;
-		close(fd);
+		close_keep_errno(fd);
 		q->udp.fd = -1;
-		errno = e;
 		return -1;
 	}
 	return 0;
@@ -634,29 +653,18 @@ static int up_connect(struct dnsproxy *p, struct pending *q)
 		errno = EINVAL;
 		return -1;
 	}
-	const struct net_addr *a = &p->up[q->upstream];
-	int fd = socket(net_af(a->family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = upstream_socket(p, q, SOCK_STREAM);
 	if (fd < 0)
 		return -1;
-	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(a, 53, &ss);
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
 	s->h = (struct loop_handler){ .fd = fd, .fn = on_stream, .ctx = s };
 	s->connecting = true;
 	put16(s->out, (uint16_t)n);
 	s->out_len = 2 + (size_t)n;
 	s->pending = (int)(q - p->pend);
 	if (loop_add_handler(p->loop, &s->h, EPOLLOUT, NULL) < 0) {
-		int e = errno;
-		close(fd);
+		close_keep_errno(fd);
 		s->h.fd = -1;
 		s->pending = -1;
-		errno = e;
 		return -1;
 	}
 	q->up = s;
