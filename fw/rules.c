@@ -87,6 +87,18 @@ static int add_refusal(struct ruleset *rs, const struct fence_spec *spec,
 	return rc;
 }
 
+/* What a chain lets through first: loopback, and replies to connections
+ * already allowed. */
+static int add_lo_and_replies(struct ruleset *rs, enum chain chain)
+{
+	struct rule r = base(chain);
+	r.iface = "lo";
+	int rc = ruleset_add(rs, &r);
+	r = base(chain);
+	r.established = true;
+	return rc | ruleset_add(rs, &r);
+}
+
 /* DNS (53) and DNS over TLS (853), over UDP and TCP. */
 static const struct port_proto dns_transports[] = {
 	{ PROTO_UDP, 53 }, { PROTO_TCP, 53 }, { PROTO_UDP, 853 }, { PROTO_TCP, 853 },
@@ -178,12 +190,7 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	static const int nd_out[] = { 133, 135, 136, 143 };
 
 	/* INPUT: loopback, replies, neighbour discovery, exposed ports. */
-	r = base(CHAIN_INPUT);
-	r.iface = "lo";
-	rc |= ruleset_add(out, &r);
-	r = base(CHAIN_INPUT);
-	r.established = true;
-	rc |= ruleset_add(out, &r);
+	rc |= add_lo_and_replies(out, CHAIN_INPUT);
 	if (family == NET_V6) {
 		for (size_t i = 0; i < 3; i++) {
 			r = base(CHAIN_INPUT);
@@ -230,12 +237,7 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	 * rejected at once (in audit mode: logged and let through). */
 	if (spec->dns_filter)
 		rc |= add_dns_rules(out, spec, family);
-	r = base(CHAIN_OUTPUT);
-	r.iface = "lo";
-	rc |= ruleset_add(out, &r);
-	r = base(CHAIN_OUTPUT);
-	r.established = true;
-	rc |= ruleset_add(out, &r);
+	rc |= add_lo_and_replies(out, CHAIN_OUTPUT);
 	if (spec->dns_filter && spec->root_dns_anywhere) {
 		static const uint8_t protos[] = { PROTO_UDP, PROTO_TCP };
 		for (size_t p = 0; p < 2; p++) {
