@@ -44,38 +44,27 @@ struct tc_ops {
 	const char *(*strerror)(int err);
 };
 
-static int append4(const char *c, const void *e, struct xtc_handle *h)
-{
-	return iptc_append_entry(c, e, h);
-}
-static int append6(const char *c, const void *e, struct xtc_handle *h)
-{
-	return ip6tc_append_entry(c, e, h);
-}
-static const void *first4(const char *c, struct xtc_handle *h)
-{
-	return iptc_first_rule(c, h);
-}
-static const void *first6(const char *c, struct xtc_handle *h)
-{
-	return ip6tc_first_rule(c, h);
-}
-static const void *next4(const void *p, struct xtc_handle *h)
-{
-	return iptc_next_rule(p, h);
-}
-static const void *next6(const void *p, struct xtc_handle *h)
-{
-	return ip6tc_next_rule(p, h);
-}
-static const char *target4(const void *e, struct xtc_handle *h)
-{
-	return iptc_get_target(e, h);
-}
-static const char *target6(const void *e, struct xtc_handle *h)
-{
-	return ip6tc_get_target(e, h);
-}
+/* libiptc's entry functions take a struct ipt_entry, libip6tc's a struct
+ * ip6t_entry: these take either as void, for tc_ops. */
+#define ENTRY_FNS(n, lib)                                                          \
+	static int append##n(const char *c, const void *e, struct xtc_handle *h)     \
+	{                                                                           \
+		return lib##_append_entry(c, e, h);                                 \
+	}                                                                           \
+	static const void *first##n(const char *c, struct xtc_handle *h)             \
+	{                                                                           \
+		return lib##_first_rule(c, h);                                      \
+	}                                                                           \
+	static const void *next##n(const void *p, struct xtc_handle *h)              \
+	{                                                                           \
+		return lib##_next_rule(p, h);                                       \
+	}                                                                           \
+	static const char *target##n(const void *e, struct xtc_handle *h)            \
+	{                                                                           \
+		return lib##_get_target(e, h);                                      \
+	}
+ENTRY_FNS(4, iptc)
+ENTRY_FNS(6, ip6tc)
 
 static const struct tc_ops ops4 = {
 	iptc_init, iptc_free, iptc_first_chain, iptc_next_chain, iptc_builtin,
@@ -137,9 +126,7 @@ struct filter_table *filter_table_open(enum net_family family, bool *absent, str
 
 void filter_table_close(struct filter_table *t)
 {
-	if (!t)
-		return;
-	if (t->h)
+	if (t && t->h)
 		t->ops->free(t->h);
 	free(t);
 }

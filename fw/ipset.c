@@ -268,9 +268,7 @@ struct ipset *ipset_open(struct perr *err)
 
 void ipset_close(struct ipset *s)
 {
-	if (!s)
-		return;
-	if (s->sk)
+	if (s && s->sk)
 		nl_socket_free(s->sk);
 	free(s);
 }

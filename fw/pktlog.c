@@ -312,10 +312,8 @@ int pktlog_fd(const struct pktlog *l)
 
 void pktlog_close(struct pktlog *l)
 {
-	if (!l)
-		return;
 	/* Closing the socket unbinds the group. */
-	if (l->sk)
+	if (l && l->sk)
 		nl_socket_free(l->sk);
 	free(l);
 }
