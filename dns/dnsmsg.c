@@ -30,16 +30,6 @@ static int fail(const char **why, const char *msg)
 	return -1;
 }
 
-uint16_t dns_get_id(const uint8_t *msg)
-{
-	return get16(msg);
-}
-
-void dns_set_id(uint8_t *msg, uint16_t id)
-{
-	put16(msg, id);
-}
-
 /* Appends one label to the text name, lowercased. Returns false when a
  * byte of it could not be written back as "a.b.c". */
 static bool label_text(const uint8_t *label, size_t n, char *out, size_t *used)

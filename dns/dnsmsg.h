@@ -144,10 +144,6 @@ ssize_t dns_build_query(const struct dns_query *q, uint16_t id, uint8_t *out, si
  * class exactly) or msg is shorter than it. */
 int dns_answer_client(uint8_t *msg, size_t len, const uint8_t *query, const struct dns_query *q);
 
-/* The ID in a message's header (len >= 2), and rewriting it. */
-uint16_t dns_get_id(const uint8_t *msg);
-void dns_set_id(uint8_t *msg, uint16_t id);
-
 /* True when name (lowercase, as in dns_query) is strictly under suffix
  * (lowercase): "example.com" has "a.example.com" and "a.b.example.com"
  * under it, not "example.com" nor "badexample.com". An empty suffix has

@@ -136,6 +136,7 @@ struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *p
 	f->cfg = cfg;
 	f->plan = &pol->plan;
 	f->host = &pol->host;
+	audit_report_init(&f->report);
 	/* Audit mode: a private answer refused at start goes into the report
 	 * as the opt-in that lets it through. */
 	for (size_t i = 0; cfg->audit && i < pol->nrefused; i++)

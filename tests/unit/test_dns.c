@@ -875,11 +875,6 @@ static void test_build_reply_parses(void **state)
 	assert_int_equal(m.b[3], 0x80 | DNS_RCODE_REFUSED);
 	m.n = (size_t)n;
 	assert_int_equal(parse_r(&m, &q, &a), 0);
-
-	dns_set_id(r.b, 0xbeef);
-	assert_int_equal(dns_get_id(r.b), 0xbeef);
-	assert_int_equal(r.b[0], 0xbe);
-	assert_int_equal(r.b[1], 0xef);
 }
 
 /* A query written by a client that smuggles: flags beyond RD, an EDNS
@@ -1017,7 +1012,7 @@ static void test_answer_client(void **state)
 
 	assert_int_equal(dns_answer_client(r.b, r.n, c.b, &q), 0);
 	/* The client's ID and question, byte for byte; the rest as it was. */
-	assert_int_equal(dns_get_id(r.b), ID);
+	assert_int_equal(r.b[0] << 8 | r.b[1], ID);
 	assert_memory_equal(r.b + 2, before.b + 2, DNS_HEADER_LEN - 2);
 	assert_memory_equal(r.b + DNS_HEADER_LEN, c.b + DNS_HEADER_LEN,
 			    q.question_end - DNS_HEADER_LEN);
