@@ -10,7 +10,11 @@
  * its ports, unless the answer policy (fw/rebind.h) refuses it: the
  * container's neighbourhood never, private addresses only for names opted
  * in. In audit mode a name no entry allows is let through, and the
- * addresses of its answers are remembered only to name them. */
+ * addresses of its answers are remembered only to name them.
+ *
+ * It is in init/, not dns/, because it decides on the allowlist
+ * (allowlist.h): dns/ parses and carries DNS messages and knows nothing of
+ * what is allowed. */
 #ifndef PALISADE_DNSPOLICY_H
 #define PALISADE_DNSPOLICY_H
 
