@@ -177,16 +177,3 @@ int sc_load(enum sc_who who, const char *const *allow, size_t nallow, struct per
 		return perr_set(err, "seccomp: loading the filter: %s", strerror(-rc));
 	return 0;
 }
-
-int sc_export(enum sc_who who, const char *const *allow, size_t nallow, int fd,
-		   struct perr *err)
-{
-	scmp_filter_ctx ctx = build(who, allow, nallow, err);
-	if (!ctx)
-		return -1;
-	int rc = seccomp_export_pfc(ctx, fd);
-	seccomp_release(ctx);
-	if (rc < 0)
-		return perr_set(err, "seccomp: exporting the filter: %s", strerror(-rc));
-	return 0;
-}

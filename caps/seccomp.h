@@ -54,8 +54,4 @@ extern const size_t sc_ptrace_ncalls;
  * then it is not confined to its own processes either (see privs.h). */
 bool sc_allows_ptrace(const char *const *allow, size_t nallow);
 
-/* Writes the filter's BPF, as libseccomp's pseudo-filter text, to fd. */
-int sc_export(enum sc_who who, const char *const *allow, size_t nallow, int fd,
-		   struct perr *err);
-
 #endif

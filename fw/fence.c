@@ -7,11 +7,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "iptc.h"
+#include "../lib/array.h"
+#include "filtertable.h"
 
-static int fam_index(enum net_family f)
+static bool fences(const struct fence_plan *plan, enum net_family f)
 {
-	return f == NET_V4 ? 0 : 1;
+	return f == NET_V4 || plan->v6;
 }
 
 bool set_elem_equal(const struct set_elem *a, const struct set_elem *b)
@@ -22,12 +23,10 @@ bool set_elem_equal(const struct set_elem *a, const struct set_elem *b)
 static int set_push(struct set_plan *s, const struct set_elem *e)
 {
 	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct set_elem *v = realloc(s->v, cap * sizeof(*v));
+		struct set_elem *v = array_grow(s->v, &s->cap, sizeof(*v), 16);
 		if (!v)
 			return -1;
 		s->v = v;
-		s->cap = cap;
 	}
 	s->v[s->n++] = *e;
 	return 0;
@@ -61,50 +60,57 @@ static void set_unique(struct set_plan *s)
 	s->n = k;
 }
 
+size_t fence_dest_members(const struct fence_dest *d, uint32_t timeout, struct set_elem v[2],
+			  enum set_kind *kind)
+{
+	v[0] = (struct set_elem){ .net = d->net, .timeout = timeout };
+	switch (d->ports) {
+	case PORTS_ONE:
+		*kind = SET_PORT;
+		v[1] = v[0];
+		v[0].proto = PROTO_TCP;
+		v[1].proto = PROTO_UDP;
+		v[0].port = v[1].port = d->port;
+		return 2;
+	case PORTS_ALL:
+		*kind = SET_ALL;
+		return 1;
+	case PORTS_DEFAULT:
+	default:
+		*kind = SET_DEFAULT;
+		return 1;
+	}
+}
+
 int fence_plan_build(const struct fence_dest *dests, size_t n,
 		     const struct fence_spec *spec, bool v6, struct fence_plan *plan,
 		     struct perr *err)
 {
 	memset(plan, 0, sizeof(*plan));
 	plan->v6 = v6;
-	for (int f = 0; f < 2; f++) {
-		enum net_family fam = f ? NET_V6 : NET_V4;
+	for (int f = 0; f < NET_FAMILIES; f++) {
 		for (int k = 0; k < SET_KINDS; k++) {
-			plan->sets[f][k].name = set_name(fam, (enum set_kind)k);
+			plan->sets[f][k].name = set_name(net_family_at(f), (enum set_kind)k);
 			plan->sets[f][k].kind = (enum set_kind)k;
-			plan->sets[f][k].family = fam;
+			plan->sets[f][k].family = net_family_at(f);
 		}
-		if (fam == NET_V6 && !v6)
-			continue;
-		if (ruleset_build(spec, fam, &plan->rules[f]) < 0)
-			return perr_set(err, "too many rules: fewer --expose ports or resolvers");
 	}
+	for (int f = 0; f < fence_families(plan); f++)
+		if (ruleset_build(spec, net_family_at(f), &plan->rules[f]) < 0)
+			return perr_set(err, "too many rules: fewer --expose ports or resolvers");
 	for (size_t i = 0; i < n; i++) {
 		const struct fence_dest *d = &dests[i];
-		if (d->net.family == NET_V6 && !v6)
+		if (!fences(plan, d->net.family))
 			continue;
-		struct set_plan *sets = plan->sets[fam_index(d->net.family)];
-		struct set_elem e = { .net = d->net };
-		int rc = 0;
-		switch (d->ports) {
-		case PORTS_DEFAULT:
-			rc = set_push(&sets[SET_DEFAULT], &e);
-			break;
-		case PORTS_ALL:
-			rc = set_push(&sets[SET_ALL], &e);
-			break;
-		case PORTS_ONE:
-			e.port = d->port;
-			e.proto = PROTO_TCP;
-			rc = set_push(&sets[SET_PORT], &e);
-			e.proto = PROTO_UDP;
-			rc |= set_push(&sets[SET_PORT], &e);
-			break;
-		}
-		if (rc < 0)
-			return perr_set(err, "out of memory");
+		struct set_elem v[2];
+		enum set_kind kind;
+		size_t nv = fence_dest_members(d, 0, v, &kind);
+		struct set_plan *s = &plan->sets[net_family_index(d->net.family)][kind];
+		for (size_t k = 0; k < nv; k++)
+			if (set_push(s, &v[k]) < 0)
+				return perr_set(err, "out of memory");
 	}
-	for (int f = 0; f < 2; f++) {
+	for (int f = 0; f < NET_FAMILIES; f++) {
 		for (int k = 0; k < SET_KINDS; k++) {
 			set_unique(&plan->sets[f][k]);
 			if (plan->sets[f][k].n > SET_MAXELEM)
@@ -115,9 +121,43 @@ int fence_plan_build(const struct fence_dest *dests, size_t n,
 	return 0;
 }
 
+static bool is_permanent(const struct set_plan *s, const struct set_elem *e)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (set_elem_equal(&s->v[i], e))
+			return true;
+	return false;
+}
+
+size_t fence_allow_members(const struct fence_plan *plan, const struct fence_dest *d,
+			   uint32_t timeout, struct set_elem out[2], const char **set)
+{
+	if (!fences(plan, d->net.family))
+		return 0;
+	struct set_elem v[2];
+	enum set_kind kind;
+	size_t nv = fence_dest_members(d, timeout, v, &kind);
+	const struct set_plan *s = &plan->sets[net_family_index(d->net.family)][kind];
+	size_t n = 0;
+	for (size_t k = 0; k < nv; k++)
+		if (!is_permanent(s, &v[k]))
+			out[n++] = v[k];
+	*set = s->name;
+	return n;
+}
+
+int fence_allow(struct ipset *is, const struct fence_plan *plan, const struct fence_dest *d,
+		uint32_t timeout, struct perr *err)
+{
+	struct set_elem v[2];
+	const char *set;
+	size_t n = fence_allow_members(plan, d, timeout, v, &set);
+	return n ? ipset_add(is, set, v, n, err) : 0;
+}
+
 void fence_plan_free(struct fence_plan *plan)
 {
-	for (int f = 0; f < 2; f++)
+	for (int f = 0; f < NET_FAMILIES; f++)
 		for (int k = 0; k < SET_KINDS; k++)
 			free(plan->sets[f][k].v);
 	memset(plan, 0, sizeof(*plan));
@@ -135,13 +175,11 @@ static void print_elem(const struct set_elem *e, FILE *out)
 
 void fence_plan_print(const struct fence_plan *plan, FILE *out)
 {
-	for (int f = 0; f < 2; f++) {
-		if (f == 1 && !plan->v6)
-			continue;
+	for (int f = 0; f < fence_families(plan); f++) {
 		for (int k = 0; k < SET_KINDS; k++) {
 			const struct set_plan *s = &plan->sets[f][k];
 			fprintf(out, "ipset %s (%s, %s): %zu member%s\n", s->name, set_type(s->kind),
-				f ? "inet6" : "inet", s->n, s->n == 1 ? "" : "s");
+				s->family == NET_V6 ? "inet6" : "inet", s->n, s->n == 1 ? "" : "s");
 			for (size_t i = 0; i < s->n; i++) {
 				fprintf(out, "  ");
 				print_elem(&s->v[i], out);
@@ -149,38 +187,37 @@ void fence_plan_print(const struct fence_plan *plan, FILE *out)
 			}
 		}
 	}
-	for (int f = 0; f < 2; f++) {
-		if (f == 1 && !plan->v6)
-			continue;
-		fprintf(out, "# %s\n", f ? "ip6tables" : "iptables");
+	for (int f = 0; f < fence_families(plan); f++) {
+		fprintf(out, "# %s\n", net_family_at(f) == NET_V6 ? "ip6tables" : "iptables");
 		ruleset_render(&plan->rules[f], out);
 	}
 	if (!plan->v6)
 		fprintf(out, "# ip6tables: not installed (no IPv6 in this container)\n");
 }
 
+bool fence_kernel_has_v6(void)
+{
+	int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s >= 0)
+		close(s);
+	return s >= 0 || errno != EAFNOSUPPORT;
+}
+
 int fence_probe(bool *no_v6, struct perr *err)
 {
-	/* No IPv6 at all: the kernel refuses IPv6 sockets. */
-	*no_v6 = false;
-	int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0 && errno == EAFNOSUPPORT)
-		*no_v6 = true;
-	else if (s >= 0)
-		close(s);
-
+	*no_v6 = !fence_kernel_has_v6();
 	bool absent;
-	struct iptc_table *t = iptc_table_open(NET_V4, &absent, err);
+	struct filter_table *t = filter_table_open(NET_V4, &absent, err);
 	if (!t)
 		return -1;
-	iptc_table_close(t);
+	filter_table_close(t);
 	if (!*no_v6) {
 		/* IPv6 is there, so its fence must be too: fail closed. */
-		t = iptc_table_open(NET_V6, &absent, err);
+		t = filter_table_open(NET_V6, &absent, err);
 		if (!t)
 			return perr_prefix(err, "this container has IPv6, so ip6tables must be "
 					   "set up too");
-		iptc_table_close(t);
+		filter_table_close(t);
 	}
 	struct ipset *is = ipset_open(err);
 	if (!is)
@@ -219,52 +256,44 @@ int fence_install(const struct fence_plan *plan, struct perr *err)
 {
 	int rc = -1;
 	bool absent;
-	struct iptc_table *t[2] = { NULL, NULL };
+	struct filter_table *t[NET_FAMILIES] = { NULL, NULL };
 	struct ipset *is = NULL;
 
 	/* Open both tables first: a missing table fails before any change. */
-	for (int f = 0; f < 2; f++) {
-		if (f == 1 && !plan->v6)
-			continue;
-		t[f] = iptc_table_open(f ? NET_V6 : NET_V4, &absent, err);
+	for (int f = 0; f < fence_families(plan); f++) {
+		t[f] = filter_table_open(net_family_at(f), &absent, err);
 		if (!t[f])
 			goto out;
 	}
 	if (!(is = ipset_open(err)))
 		goto out;
-	for (int f = 0; f < 2; f++) {
-		if (f == 1 && !plan->v6)
-			continue;
+	for (int f = 0; f < fence_families(plan); f++) {
 		for (int k = 0; k < SET_KINDS; k++)
 			if (replace_set(is, &plan->sets[f][k], err) < 0)
 				goto out;
 	}
-	for (int f = 0; f < 2; f++)
-		if (t[f] && iptc_table_install(t[f], &plan->rules[f], err) < 0)
+	for (int f = 0; f < fence_families(plan); f++)
+		if (filter_table_install(t[f], &plan->rules[f], err) < 0)
 			goto out;
 	rc = 0;
 out:
 	ipset_close(is);
-	iptc_table_close(t[0]);
-	iptc_table_close(t[1]);
+	filter_table_close(t[0]);
+	filter_table_close(t[1]);
 	return rc;
 }
 
 int fence_verify(const struct fence_plan *plan, struct perr *err)
 {
-	for (int f = 0; f < 2; f++) {
-		if (f == 1 && !plan->v6)
-			continue;
-		if (iptc_table_verify(f ? NET_V6 : NET_V4, &plan->rules[f], err) < 0)
+	for (int f = 0; f < fence_families(plan); f++) {
+		if (filter_table_verify(net_family_at(f), &plan->rules[f], err) < 0)
 			return -1;
 	}
 	struct ipset *is = ipset_open(err);
 	if (!is)
 		return -1;
 	int rc = 0;
-	for (int f = 0; f < 2 && rc == 0; f++) {
-		if (f == 1 && !plan->v6)
-			continue;
+	for (int f = 0; f < fence_families(plan) && rc == 0; f++) {
 		for (int k = 0; k < SET_KINDS && rc == 0; k++) {
 			const struct set_plan *s = &plan->sets[f][k];
 			struct set_elem *got = NULL;

@@ -28,9 +28,17 @@ struct set_plan {
 
 struct fence_plan {
 	bool v6;                              /* fence IPv6 too */
-	struct ruleset rules[2];              /* [0] IPv4, [1] IPv6 */
-	struct set_plan sets[2][SET_KINDS];
+	struct ruleset rules[NET_FAMILIES];   /* [0] IPv4, [1] IPv6 */
+	struct set_plan sets[NET_FAMILIES][SET_KINDS];
 };
+
+/* How many families the plan fences: IPv4, and IPv6 unless the container
+ * has none, so that `for (f = 0; f < fence_families(plan); f++)` goes over
+ * the fenced ones. */
+static inline int fence_families(const struct fence_plan *plan)
+{
+	return plan->v6 ? 2 : 1;
+}
 
 #define SET_MAXELEM (1u << 20)
 
@@ -39,6 +47,13 @@ struct fence_plan {
 bool set_elem_equal(const struct set_elem *a, const struct set_elem *b);
 int set_elem_cmp(const void *a, const void *b);
 
+/* The members that let d through, each with timeout (0: permanent), and
+ * the kind of set of d's family they go in: one member, or two (TCP and
+ * UDP) for one port. Returns how many. The plan made at start and the
+ * addresses the DNS filter adds later both take their members from here. */
+size_t fence_dest_members(const struct fence_dest *d, uint32_t timeout, struct set_elem v[2],
+			  enum set_kind *kind);
+
 /* Plans the sets and rules. Destinations of a family that is not fenced
  * are left out. Duplicates are dropped. */
 int fence_plan_build(const struct fence_dest *dests, size_t n,
@@ -46,8 +61,24 @@ int fence_plan_build(const struct fence_dest *dests, size_t n,
 		     struct perr *err);
 void fence_plan_free(struct fence_plan *plan);
 
+/* Lets d through the installed fence for timeout seconds: adds its members
+ * to their set (an existing member gets the new timeout), except those the
+ * plan holds permanently (an address of the allowlist, or of a name
+ * resolved at start), which a timeout would make expire. A destination of
+ * a family the plan does not fence is left out. */
+int fence_allow(struct ipset *is, const struct fence_plan *plan, const struct fence_dest *d,
+		uint32_t timeout, struct perr *err);
+/* What fence_allow adds: the members (at most 2) and their set's name.
+ * Returns how many. Pure. */
+size_t fence_allow_members(const struct fence_plan *plan, const struct fence_dest *d,
+			   uint32_t timeout, struct set_elem out[2], const char **set);
+
 /* Prints the sets and both filter tables, like ipset list and iptables-save. */
 void fence_plan_print(const struct fence_plan *plan, FILE *out);
+
+/* Whether the kernel has IPv6 at all: without it, it refuses IPv6 sockets
+ * (EAFNOSUPPORT). */
+bool fence_kernel_has_v6(void);
 
 /* Checks that the kernel has what the fence needs (the filter tables of
  * both families, ip_set, NET_ADMIN) before anything is changed. When IPv6

@@ -70,7 +70,7 @@ int hostnet_route6_line(struct hostnet *h, const char *line)
 int hostnet_add_ifaddr(struct hostnet *h, const struct net_addr *a, unsigned prefix,
 		       const struct net_addr *brd)
 {
-	unsigned total = a->family == NET_V4 ? 32 : 128;
+	unsigned total = net_bits(a->family);
 	if (prefix > total)
 		prefix = total;
 	struct net_addr net = *a;
@@ -171,7 +171,7 @@ int hostnet_read(struct hostnet *h, struct perr *err)
 			continue;
 		unsigned prefix = a.prefix;
 		if (sa_addr(i->ifa_netmask, &m) && m.family == a.family)
-			prefix = mask_bits(m.bytes, a.family == NET_V4 ? 4 : 16);
+			prefix = mask_bits(m.bytes, net_len(a.family));
 		bool brd = (i->ifa_flags & IFF_BROADCAST) && sa_addr(i->ifa_broadaddr, &b) &&
 			   b.family == NET_V4;
 		if (hostnet_add_ifaddr(h, &a, prefix, brd ? &b : NULL) < 0)

@@ -13,6 +13,7 @@
 #include <netlink/netfilter/nfnl.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "../lib/capmsg.h"
+#include "../lib/array.h"
 
 /* Messages stay well under the kernel's socket buffer. */
 #define BATCH_BYTES (32 * 1024)
@@ -63,9 +65,17 @@ static const char *ipset_strerror(int e)
 	}
 }
 
-/* A permission or availability failure, with its fix. */
-static int fail_errno(struct perr *err, const char *what, int e)
+/* What failed (fmt), and why: the kernel's error e, with the fix for a
+ * missing permission or ip_set. Returns -1. */
+static int fail_errno(struct perr *err, int e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail_errno(struct perr *err, int e, const char *fmt, ...)
 {
+	char what[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
 	if (e == EPERM || e == EACCES)
 		return cap_refused(err, CAP_NET_ADMIN, cap_held(CAP_NET_ADMIN), what);
 	if (e == EPROTONOSUPPORT || e == EOPNOTSUPP || e == ENOENT || e == EAFNOSUPPORT)
@@ -148,19 +158,24 @@ static int on_valid(struct nl_msg *msg, void *arg)
 			if (parse_elem(d, &e) < 0)
 				continue;
 			if (r->n == r->cap) {
-				size_t cap = r->cap ? r->cap * 2 : 64;
-				struct set_elem *v = realloc(r->elems, cap * sizeof(*v));
+				struct set_elem *v = array_grow(r->elems, &r->cap, sizeof(*v), 64);
 				if (!v) {
 					r->oom = true;
 					return NL_STOP;
 				}
 				r->elems = v;
-				r->cap = cap;
 			}
 			r->elems[r->n++] = e;
 		}
 	}
 	return NL_OK;
+}
+
+/* Building m failed: frees it (or NULL). Returns -1. */
+static int out_of_memory(struct nl_msg *m, struct perr *err)
+{
+	nlmsg_free(m);
+	return perr_set(err, "out of memory");
 }
 
 static struct nl_msg *new_msg(uint8_t cmd, int flags, size_t size)
@@ -235,7 +250,8 @@ struct ipset *ipset_open(struct perr *err)
 	}
 	errno = 0;
 	if (nl_connect(s->sk, NETLINK_NETFILTER) < 0) {
-		fail_errno(err, "ipset: cannot open netfilter netlink", errno ? errno : EPROTONOSUPPORT);
+		fail_errno(err, errno ? errno : EPROTONOSUPPORT,
+			   "ipset: cannot open netfilter netlink");
 		ipset_close(s);
 		return NULL;
 	}
@@ -244,7 +260,7 @@ struct ipset *ipset_open(struct perr *err)
 	struct nl_msg *m = new_msg(IPSET_CMD_PROTOCOL, NLM_F_ACK, 256);
 	int e = m ? command(s, m) : ENOMEM;
 	if (e) {
-		fail_errno(err, "ipset: the kernel did not answer the ipset protocol", e);
+		fail_errno(err, e, "ipset: the kernel did not answer the ipset protocol");
 		ipset_close(s);
 		return NULL;
 	}
@@ -253,9 +269,7 @@ struct ipset *ipset_open(struct perr *err)
 
 void ipset_close(struct ipset *s)
 {
-	if (!s)
-		return;
-	if (s->sk)
+	if (s && s->sk)
 		nl_socket_free(s->sk);
 	free(s);
 }
@@ -263,15 +277,13 @@ void ipset_close(struct ipset *s)
 int ipset_exists(struct ipset *s, const char *name, struct perr *err)
 {
 	struct nl_msg *m = new_msg(IPSET_CMD_HEADER, NLM_F_ACK, 256);
-	if (!m || nla_put_string(m, IPSET_ATTR_SETNAME, name) < 0) {
-		nlmsg_free(m);
-		return perr_set(err, "out of memory");
-	}
+	if (!m || nla_put_string(m, IPSET_ATTR_SETNAME, name) < 0)
+		return out_of_memory(m, err);
 	int e = command(s, m);
 	if (e == ENOENT)
 		return 0;
 	if (e)
-		return fail_errno(err, name, e);
+		return fail_errno(err, e, "%s", name);
 	return 1;
 }
 
@@ -280,15 +292,13 @@ static int type_revision(struct ipset *s, const char *type, uint8_t family,
 {
 	struct nl_msg *m = new_msg(IPSET_CMD_TYPE, NLM_F_ACK, 256);
 	if (!m || nla_put_string(m, IPSET_ATTR_TYPENAME, type) < 0 ||
-	    nla_put_u8(m, IPSET_ATTR_FAMILY, family) < 0) {
-		nlmsg_free(m);
-		return perr_set(err, "out of memory");
-	}
+	    nla_put_u8(m, IPSET_ATTR_FAMILY, family) < 0)
+		return out_of_memory(m, err);
 	struct reply r = { .revision = -1 };
 	int e = transact(s, m, &r);
 	free(r.elems);
 	if (e || r.revision < 0)
-		return fail_errno(err, type, e ? e : IPSET_ERR_FIND_TYPE);
+		return fail_errno(err, e ? e : IPSET_ERR_FIND_TYPE, "%s", type);
 	*revision = r.revision;
 	return 0;
 }
@@ -313,52 +323,31 @@ int ipset_create(struct ipset *s, const char *name, const char *type,
 	    !(data = nla_nest_start(m, IPSET_ATTR_DATA | NLA_F_NESTED)) ||
 	    nla_put_u32(m, IPSET_ATTR_TIMEOUT | NLA_F_NET_BYTEORDER, htonl(0)) < 0 ||
 	    nla_put_u32(m, IPSET_ATTR_MAXELEM | NLA_F_NET_BYTEORDER, htonl(maxelem)) < 0 ||
-	    nla_nest_end(m, data) < 0) {
-		nlmsg_free(m);
-		return perr_set(err, "out of memory");
-	}
+	    nla_nest_end(m, data) < 0)
+		return out_of_memory(m, err);
 	int e = command(s, m);
-	if (e) {
-		char what[128];
-		snprintf(what, sizeof(what), "ipset: creating %s (%s)", name, type);
-		return fail_errno(err, what, e);
-	}
-	return 0;
+	return e ? fail_errno(err, e, "ipset: creating %s (%s)", name, type) : 0;
 }
 
 int ipset_destroy(struct ipset *s, const char *name, bool missing_ok, struct perr *err)
 {
 	struct nl_msg *m = new_msg(IPSET_CMD_DESTROY, NLM_F_ACK, 256);
-	if (!m || nla_put_string(m, IPSET_ATTR_SETNAME, name) < 0) {
-		nlmsg_free(m);
-		return perr_set(err, "out of memory");
-	}
+	if (!m || nla_put_string(m, IPSET_ATTR_SETNAME, name) < 0)
+		return out_of_memory(m, err);
 	int e = command(s, m);
 	if (e == ENOENT && missing_ok)
 		return 0;
-	if (e) {
-		char what[128];
-		snprintf(what, sizeof(what), "ipset: destroying %s", name);
-		return fail_errno(err, what, e);
-	}
-	return 0;
+	return e ? fail_errno(err, e, "ipset: destroying %s", name) : 0;
 }
 
 int ipset_swap(struct ipset *s, const char *a, const char *b, struct perr *err)
 {
 	struct nl_msg *m = new_msg(IPSET_CMD_SWAP, NLM_F_ACK, 256);
 	if (!m || nla_put_string(m, IPSET_ATTR_SETNAME, a) < 0 ||
-	    nla_put_string(m, IPSET_ATTR_SETNAME2, b) < 0) {
-		nlmsg_free(m);
-		return perr_set(err, "out of memory");
-	}
+	    nla_put_string(m, IPSET_ATTR_SETNAME2, b) < 0)
+		return out_of_memory(m, err);
 	int e = command(s, m);
-	if (e) {
-		char what[160];
-		snprintf(what, sizeof(what), "ipset: swapping %s and %s", a, b);
-		return fail_errno(err, what, e);
-	}
-	return 0;
+	return e ? fail_errno(err, e, "ipset: swapping %s and %s", a, b) : 0;
 }
 
 static int put_elem(struct nl_msg *m, int type, const struct set_elem *e)
@@ -415,42 +404,21 @@ int ipset_add(struct ipset *s, const char *name, const struct set_elem *v, size_
 	while (i < n) {
 		struct nl_msg *m = adt_msg(IPSET_CMD_ADD, name);
 		struct nlattr *adt = m ? nla_nest_start(m, IPSET_ATTR_ADT | NLA_F_NESTED) : NULL;
-		if (!adt) {
-			nlmsg_free(m);
-			return perr_set(err, "out of memory");
-		}
+		if (!adt)
+			return out_of_memory(m, err);
 		size_t first = i;
-		while (i < n && nlmsg_hdr(m)->nlmsg_len < BATCH_BYTES) {
-			if (put_elem(m, IPSET_ATTR_DATA, &v[i]) < 0) {
-				nlmsg_free(m);
-				return perr_set(err, "out of memory");
-			}
-			i++;
-		}
+		for (; i < n && nlmsg_hdr(m)->nlmsg_len < BATCH_BYTES; i++)
+			if (put_elem(m, IPSET_ATTR_DATA, &v[i]) < 0)
+				return out_of_memory(m, err);
 		nla_nest_end(m, adt);
 		int e = command(s, m);
 		if (e) {
-			char what[160], a[NET_ADDR_STRLEN];
+			char a[NET_ADDR_STRLEN];
 			net_format(&v[first].net, a, sizeof(a));
-			snprintf(what, sizeof(what), "ipset: adding %zu members (from %s) to %s",
-				 i - first, a, name);
-			return fail_errno(err, what, e);
+			return fail_errno(err, e, "ipset: adding %zu members (from %s) to %s",
+					  i - first, a, name);
 		}
 	}
-	return 0;
-}
-
-int ipset_del(struct ipset *s, const char *name, const struct set_elem *e, struct perr *err)
-{
-	struct nl_msg *m = new_msg(IPSET_CMD_DEL, NLM_F_ACK, 512);
-	if (!m || nla_put_string(m, IPSET_ATTR_SETNAME, name) < 0 ||
-	    put_elem(m, IPSET_ATTR_DATA, e) < 0) {
-		nlmsg_free(m);
-		return perr_set(err, "out of memory");
-	}
-	int rc = command(s, m);
-	if (rc && rc != IPSET_ERR_EXIST)
-		return fail_errno(err, name, rc);
 	return 0;
 }
 
@@ -458,17 +426,13 @@ int ipset_list(struct ipset *s, const char *name, struct set_elem **v, size_t *n
 	       struct perr *err)
 {
 	struct nl_msg *m = new_msg(IPSET_CMD_LIST, NLM_F_DUMP, 256);
-	if (!m || nla_put_string(m, IPSET_ATTR_SETNAME, name) < 0) {
-		nlmsg_free(m);
-		return perr_set(err, "out of memory");
-	}
+	if (!m || nla_put_string(m, IPSET_ATTR_SETNAME, name) < 0)
+		return out_of_memory(m, err);
 	struct reply r = { 0 };
 	int e = transact(s, m, &r);
 	if (e) {
 		free(r.elems);
-		char what[128];
-		snprintf(what, sizeof(what), "ipset: listing %s", name);
-		return fail_errno(err, what, e);
+		return fail_errno(err, e, "ipset: listing %s", name);
 	}
 	*v = r.elems;
 	*n = r.n;
@@ -482,13 +446,13 @@ int ipset_index(const char *name, enum net_family family, uint16_t *index,
 	 * a UDP one needs no CAP_NET_RAW. */
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return fail_errno(err, "ipset: cannot open a socket to look up sets", errno);
+		return fail_errno(err, errno, "ipset: cannot open a socket to look up sets");
 	struct ip_set_req_version ver = { .op = IP_SET_OP_VERSION };
 	socklen_t len = sizeof(ver);
 	if (getsockopt(fd, SOL_IP, SO_IP_SET, &ver, &len) < 0) {
 		int e = errno;
 		close(fd);
-		return fail_errno(err, "ipset: SO_IP_SET version", e);
+		return fail_errno(err, e, "ipset: SO_IP_SET version");
 	}
 	struct ip_set_req_get_set_family req;
 	memset(&req, 0, sizeof(req));
@@ -499,7 +463,7 @@ int ipset_index(const char *name, enum net_family family, uint16_t *index,
 	if (getsockopt(fd, SOL_IP, SO_IP_SET, &req, &len) < 0) {
 		int e = errno;
 		close(fd);
-		return fail_errno(err, "ipset: looking up a set's index", e);
+		return fail_errno(err, e, "ipset: looking up a set's index");
 	}
 	close(fd);
 	if (req.set.index == IPSET_INVALID_ID)

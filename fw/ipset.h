@@ -37,8 +37,6 @@ int ipset_swap(struct ipset *s, const char *a, const char *b, struct perr *err);
 /* Adds members, many to a message; existing members get the new timeout. */
 int ipset_add(struct ipset *s, const char *name, const struct set_elem *v,
 	      size_t n, struct perr *err);
-int ipset_del(struct ipset *s, const char *name, const struct set_elem *e,
-	      struct perr *err);
 /* Lists a set's members, in the kernel's order, into a new array. */
 int ipset_list(struct ipset *s, const char *name, struct set_elem **v, size_t *n,
 	       struct perr *err);

@@ -14,6 +14,35 @@ static int fail(char *why, size_t whylen, const char *msg)
 	return -1;
 }
 
+int net_af(enum net_family f)
+{
+	return f == NET_V4 ? AF_INET : AF_INET6;
+}
+
+struct net_addr net_host(enum net_family f, const uint8_t *bytes)
+{
+	struct net_addr a;
+	memset(&a, 0, sizeof(a));
+	a.family = (uint8_t)f;
+	a.prefix = (uint8_t)net_bits(f);
+	memcpy(a.bytes, bytes, net_len(f));
+	return a;
+}
+
+struct net_addr net_loopback(enum net_family f)
+{
+	static const uint8_t v4[4] = { 127, 0, 0, 1 }, v6[16] = { [15] = 1 };
+	return net_host(f, f == NET_V4 ? v4 : v6);
+}
+
+bool net_is_loopback(const struct net_addr *a)
+{
+	if (a->family == NET_V4)
+		return a->bytes[0] == 127;
+	struct net_addr lo = net_loopback(NET_V6);
+	return memcmp(a->bytes, lo.bytes, 16) == 0;
+}
+
 int net_parse(const char *text, bool allow_prefix, struct net_addr *out,
 	      char *why, size_t whylen)
 {
@@ -55,7 +84,7 @@ int net_parse(const char *text, bool allow_prefix, struct net_addr *out,
 			return fail(why, whylen, "is a /0 network: that allows every address, which is no fence");
 		out->prefix = (uint8_t)prefix;
 		/* Host bits must be zero, so that what is allowed is what was written. */
-		unsigned total = out->family == NET_V4 ? 32 : 128;
+		unsigned total = net_bits(out->family);
 		for (unsigned bit = out->prefix; bit < total; bit++) {
 			if (out->bytes[bit / 8] & (0x80u >> (bit % 8))) {
 				struct net_addr fixed = *out;
@@ -77,7 +106,7 @@ int net_parse(const char *text, bool allow_prefix, struct net_addr *out,
 void net_format(const struct net_addr *a, char *buf, size_t len)
 {
 	char s[INET6_ADDRSTRLEN];
-	int af = a->family == NET_V4 ? AF_INET : AF_INET6;
+	int af = net_af(a->family);
 	if (!inet_ntop(af, a->bytes, s, sizeof(s)))
 		snprintf(s, sizeof(s), "?");
 	if (net_is_host(a))
@@ -88,12 +117,12 @@ void net_format(const struct net_addr *a, char *buf, size_t len)
 
 bool net_is_host(const struct net_addr *a)
 {
-	return a->prefix == (a->family == NET_V4 ? 32 : 128);
+	return a->prefix == net_bits(a->family);
 }
 
 bool net_equal(const struct net_addr *a, const struct net_addr *b)
 {
-	size_t n = a->family == NET_V4 ? 4 : 16;
+	size_t n = net_len(a->family);
 	return a->family == b->family && a->prefix == b->prefix &&
 	       memcmp(a->bytes, b->bytes, n) == 0;
 }

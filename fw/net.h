@@ -8,6 +8,17 @@
 
 enum net_family { NET_V4 = 4, NET_V6 = 6 };
 
+/* Arrays indexed by family hold IPv4 at [0] and IPv6 at [1]. */
+#define NET_FAMILIES 2
+static inline int net_family_index(enum net_family f)
+{
+	return f == NET_V4 ? 0 : 1;
+}
+static inline enum net_family net_family_at(int i)
+{
+	return i == 0 ? NET_V4 : NET_V6;
+}
+
 /* An address or a network: `prefix` is 32 (v4) or 128 (v6) for one host.
  * `bytes` are in network order; a v4 value uses the first four. */
 struct net_addr {
@@ -15,6 +26,25 @@ struct net_addr {
 	uint8_t prefix;
 	uint8_t bytes[16];
 };
+
+/* An address of the family: 32 bits in 4 bytes, or 128 in 16. */
+static inline unsigned net_bits(enum net_family f)
+{
+	return f == NET_V4 ? 32 : 128;
+}
+static inline size_t net_len(enum net_family f)
+{
+	return f == NET_V4 ? 4 : 16;
+}
+/* AF_INET or AF_INET6. */
+int net_af(enum net_family f);
+
+/* The host of family f whose address is bytes (net_len(f) of them). */
+struct net_addr net_host(enum net_family f, const uint8_t *bytes);
+/* 127.0.0.1 or ::1: where palisade serves DNS. */
+struct net_addr net_loopback(enum net_family f);
+/* Whether a is a loopback address: in 127.0.0.0/8, or ::1. */
+bool net_is_loopback(const struct net_addr *a);
 
 /* Longest text net_format writes, with its NUL ("ffff:...:ffff/128"). */
 #define NET_ADDR_STRLEN 50

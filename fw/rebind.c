@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/array.h"
+
 void hostnet_init(struct hostnet *h)
 {
 	memset(h, 0, sizeof(*h));
@@ -22,12 +24,10 @@ int hostnet_add(struct hostnet *h, const struct net_addr *a, enum host_role role
 		if (h->v[i].role == role && net_equal(&h->v[i].addr, a))
 			return 0;
 	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 16;
-		struct host_addr *v = realloc(h->v, cap * sizeof(*v));
+		struct host_addr *v = array_grow(h->v, &h->cap, sizeof(*v), 16);
 		if (!v)
 			return -1;
 		h->v = v;
-		h->cap = cap;
 	}
 	struct host_addr *e = &h->v[h->n++];
 	memset(e, 0, sizeof(*e));

@@ -37,14 +37,6 @@ static struct rule base(enum chain chain)
 	return r;
 }
 
-static bool is_loopback(const struct net_addr *a)
-{
-	static const uint8_t v6lo[16] = { [15] = 1 };
-	if (a->family == NET_V4)
-		return a->bytes[0] == 127;
-	return memcmp(a->bytes, v6lo, 16) == 0;
-}
-
 static int add_ports(struct ruleset *rs, enum chain chain, const char *set,
 		     const struct port_list *ports, uint8_t proto)
 {
@@ -95,19 +87,32 @@ static int add_refusal(struct ruleset *rs, const struct fence_spec *spec,
 	return rc;
 }
 
-static struct net_addr loopback_host(enum net_family family)
+/* What a chain lets through first: loopback, and replies to connections
+ * already allowed. */
+static int add_lo_and_replies(struct ruleset *rs, enum chain chain)
 {
-	struct net_addr a;
-	memset(&a, 0, sizeof(a));
-	a.family = family;
-	a.prefix = family == NET_V4 ? 32 : 128;
-	if (family == NET_V4) {
-		a.bytes[0] = 127;
-		a.bytes[3] = 1;
-	} else {
-		a.bytes[15] = 1;
-	}
-	return a;
+	struct rule r = base(chain);
+	r.iface = "lo";
+	int rc = ruleset_add(rs, &r);
+	r = base(chain);
+	r.established = true;
+	return rc | ruleset_add(rs, &r);
+}
+
+/* DNS (53) and DNS over TLS (853), over UDP and TCP. */
+static const struct port_proto dns_transports[] = {
+	{ PROTO_UDP, 53 }, { PROTO_TCP, 53 }, { PROTO_UDP, 853 }, { PROTO_TCP, 853 },
+};
+#define DNS_TRANSPORTS (sizeof(dns_transports) / sizeof(dns_transports[0]))
+
+/* What a socket that is not root's sends over proto. */
+static struct rule not_roots(uint8_t proto)
+{
+	struct rule r = base_output;
+	r.proto = proto;
+	r.owner_uid = 0;
+	r.owner_invert = true;
+	return r;
 }
 
 /* With the DNS filter:
@@ -129,49 +134,38 @@ static int add_dns_rules(struct ruleset *rs, const struct fence_spec *spec,
 			 enum net_family family)
 {
 	static const uint8_t protos[] = { PROTO_UDP, PROTO_TCP };
-	static const uint16_t ports[] = { 53, 853 };
 	int rc = 0;
 	struct rule r;
-	for (size_t i = 0; i < 2; i++) {
-		for (size_t p = 0; p < 2; p++) {
-			r = base_output;
-			r.proto = protos[p];
-			r.owner_uid = 0;
-			r.owner_invert = true;
-			r.sport = ports[i];
-			r.verdict = VERDICT_DROP;
-			rc |= ruleset_add(rs, &r);
-		}
+	for (size_t i = 0; i < DNS_TRANSPORTS; i++) {
+		r = not_roots(dns_transports[i].proto);
+		r.sport = dns_transports[i].port;
+		r.verdict = VERDICT_DROP;
+		rc |= ruleset_add(rs, &r);
 	}
 	for (size_t p = 0; p < 2; p++) {
 		r = base_output;
 		r.has_dst = true;
-		r.dst = loopback_host(family);
+		r.dst = net_loopback(family);
 		r.iface = "lo";
 		r.proto = protos[p];
 		r.dport = 53;
 		rc |= ruleset_add(rs, &r);
 	}
-	for (size_t i = 0; i < 2; i++) {
-		for (size_t p = 0; p < 2; p++) {
-			r = base_output;
-			r.proto = protos[p];
-			r.owner_uid = 0;
-			r.owner_invert = true;
-			r.ct_origdport = ports[i];
-			rc |= add_refusal(rs, spec, &r, NFLOG_PREFIX_DNS, NFLOG_PREFIX_AUDIT_DNS);
-		}
+	for (size_t i = 0; i < DNS_TRANSPORTS; i++) {
+		r = not_roots(dns_transports[i].proto);
+		r.ct_origdport = dns_transports[i].port;
+		rc |= add_refusal(rs, spec, &r, NFLOG_PREFIX_DNS, NFLOG_PREFIX_AUDIT_DNS);
 	}
 	/* IPv6 has one loopback address, ::1; IPv4 has 127.0.0.0/8. */
 	if (family == NET_V4) {
 		r = base_output;
 		r.has_dst = true;
-		r.dst = loopback_host(family);
+		r.dst = net_loopback(family);
 		r.iface = "lo";
 		rc |= ruleset_add(rs, &r);
 		r = base_output;
 		r.has_dst = true;
-		r.dst = loopback_host(family);
+		r.dst = net_loopback(family);
 		r.dst.prefix = 8;
 		r.dst.bytes[3] = 0;
 		r.owner_uid = 0;
@@ -196,12 +190,7 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	static const int nd_out[] = { 133, 135, 136, 143 };
 
 	/* INPUT: loopback, replies, neighbour discovery, exposed ports. */
-	r = base(CHAIN_INPUT);
-	r.iface = "lo";
-	rc |= ruleset_add(out, &r);
-	r = base(CHAIN_INPUT);
-	r.established = true;
-	rc |= ruleset_add(out, &r);
+	rc |= add_lo_and_replies(out, CHAIN_INPUT);
 	if (family == NET_V6) {
 		for (size_t i = 0; i < 3; i++) {
 			r = base(CHAIN_INPUT);
@@ -248,12 +237,7 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	 * rejected at once (in audit mode: logged and let through). */
 	if (spec->dns_filter)
 		rc |= add_dns_rules(out, spec, family);
-	r = base(CHAIN_OUTPUT);
-	r.iface = "lo";
-	rc |= ruleset_add(out, &r);
-	r = base(CHAIN_OUTPUT);
-	r.established = true;
-	rc |= ruleset_add(out, &r);
+	rc |= add_lo_and_replies(out, CHAIN_OUTPUT);
 	if (spec->dns_filter && spec->root_dns_anywhere) {
 		static const uint8_t protos[] = { PROTO_UDP, PROTO_TCP };
 		for (size_t p = 0; p < 2; p++) {
@@ -266,7 +250,7 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	}
 	for (size_t i = 0; i < spec->nresolvers && !(spec->dns_filter && spec->root_dns_anywhere); i++) {
 		const struct net_addr *a = &spec->resolvers[i];
-		if (a->family != family || is_loopback(a))
+		if (a->family != family || net_is_loopback(a))
 			continue;
 		static const uint8_t protos[] = { PROTO_UDP, PROTO_TCP };
 		for (size_t p = 0; p < 2; p++) {

@@ -1,6 +1,6 @@
 /* The iptables policy palisade installs, as data: built from the allowlist
  * and resolvers, rendered as iptables-save text for people, encoded into
- * kernel entries by iptc.c. Building and rendering are pure. */
+ * kernel entries by filtertable.c. Building and rendering are pure. */
 #ifndef PALISADE_RULES_H
 #define PALISADE_RULES_H
 

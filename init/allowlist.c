@@ -7,7 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../fw/dnsmsg.h"
+#include "../dns/dnsmsg.h"
+#include "../lib/array.h"
 #include "presets.h"
 #include "safefile.h"
 
@@ -281,12 +282,10 @@ static int allowlist_push(struct allowlist *l, const struct entry *e)
 		s = (s + 1) & (cap - 1);
 	}
 	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 32;
-		struct entry *nv = realloc(l->v, ncap * sizeof(*nv));
+		struct entry *nv = array_grow(l->v, &l->cap, sizeof(*nv), 32);
 		if (!nv)
 			return -1;
 		l->v = nv;
-		l->cap = ncap;
 	}
 	l->v[l->n] = *e;
 	l->index->slot[s] = ++l->n;
@@ -323,8 +322,11 @@ int allowlist_add(struct allowlist *l, const char *text, const char *origin,
 	return 0;
 }
 
-int allowlist_add_list(struct allowlist *l, const char *text, const char *origin,
-		       struct perr *err)
+/* Adds every item of a list separated by commas, spaces, tabs or
+ * newlines with add, each with its origin "ORIGIN entry N". */
+static int add_each(struct allowlist *l, const char *text, const char *origin,
+		    int (*add)(struct allowlist *, const char *, const char *, struct perr *),
+		    struct perr *err)
 {
 	const char *sep = ", \t\r\n";
 	size_t index = 0;
@@ -343,11 +345,17 @@ int allowlist_add_list(struct allowlist *l, const char *text, const char *origin
 					ALLOW_LINE_MAX);
 		memcpy(item, p, n);
 		item[n] = '\0';
-		if (allowlist_add(l, item, o, err) < 0)
+		if (add(l, item, o, err) < 0)
 			return -1;
 		p += n;
 	}
 	return 0;
+}
+
+int allowlist_add_list(struct allowlist *l, const char *text, const char *origin,
+		       struct perr *err)
+{
+	return add_each(l, text, origin, allowlist_add, err);
 }
 
 int allowlist_add_private(struct allowlist *l, const char *text, const char *origin,
@@ -368,12 +376,10 @@ int allowlist_add_private(struct allowlist *l, const char *text, const char *ori
 		if (l->priv[i].kind == e.kind && strcmp(l->priv[i].name, e.name) == 0)
 			return 0;
 	if (l->npriv == l->privcap) {
-		size_t cap = l->privcap ? l->privcap * 2 : 8;
-		struct private_name *v = realloc(l->priv, cap * sizeof(*v));
+		struct private_name *v = array_grow(l->priv, &l->privcap, sizeof(*v), 8);
 		if (!v)
 			return perr_set(err, "%s: out of memory", origin);
 		l->priv = v;
-		l->privcap = cap;
 	}
 	struct private_name *p = &l->priv[l->npriv++];
 	memset(p, 0, sizeof(*p));
@@ -386,38 +392,29 @@ int allowlist_add_private(struct allowlist *l, const char *text, const char *ori
 int allowlist_add_private_list(struct allowlist *l, const char *text, const char *origin,
 			       struct perr *err)
 {
-	const char *sep = ", \t\r\n";
-	size_t index = 0;
-	const char *p = text;
-	while (*p) {
-		p += strspn(p, sep);
-		size_t n = strcspn(p, sep);
-		if (n == 0)
-			break;
-		index++;
-		char item[ALLOW_LINE_MAX + 1];
-		char o[ORIGIN_MAX];
-		snprintf(o, sizeof(o), "%s entry %zu", origin, index);
-		if (n > ALLOW_LINE_MAX)
-			return perr_set(err, "%s: an entry of %zu bytes is longer than %d", o, n,
-					ALLOW_LINE_MAX);
-		memcpy(item, p, n);
-		item[n] = '\0';
-		if (allowlist_add_private(l, item, o, err) < 0)
-			return -1;
-		p += n;
-	}
-	return 0;
+	return add_each(l, text, origin, allowlist_add_private, err);
+}
+
+/* name is pattern (ENTRY_DOMAIN) or strictly under it (ENTRY_WILDCARD). */
+static bool name_matches(enum entry_kind kind, const char *pattern, const char *name)
+{
+	if (kind == ENTRY_DOMAIN)
+		return strcmp(pattern, name) == 0;
+	if (kind == ENTRY_WILDCARD)
+		return dns_name_under(pattern, name);
+	return false;
+}
+
+bool entry_matches(const struct entry *e, const char *name)
+{
+	return name_matches(e->kind, e->name, name);
 }
 
 bool allowlist_private_ok(const struct allowlist *l, const char *name)
 {
-	for (size_t i = 0; i < l->npriv; i++) {
-		const struct private_name *p = &l->priv[i];
-		if (p->kind == ENTRY_DOMAIN ? strcmp(p->name, name) == 0
-					    : dns_name_under(p->name, name))
+	for (size_t i = 0; i < l->npriv; i++)
+		if (name_matches(l->priv[i].kind, l->priv[i].name, name))
 			return true;
-	}
 	return false;
 }
 
@@ -511,22 +508,4 @@ int allowlist_read_file(struct allowlist *l, const char *path, struct perr *err)
 	rc = allowlist_add_text(l, buf, len, path, err);
 	free(buf);
 	return rc;
-}
-
-void allowlist_count(const struct allowlist *l, struct allowlist_counts *c)
-{
-	memset(c, 0, sizeof(*c));
-	for (size_t i = 0; i < l->n; i++) {
-		const struct entry *e = &l->v[i];
-		switch (e->kind) {
-		case ENTRY_DOMAIN: c->domains++; break;
-		case ENTRY_WILDCARD: c->wildcards++; break;
-		case ENTRY_NET:
-			if (e->net.family == NET_V4)
-				net_is_host(&e->net) ? c->hosts4++ : c->nets4++;
-			else
-				net_is_host(&e->net) ? c->hosts6++ : c->nets6++;
-			break;
-		}
-	}
 }

@@ -64,6 +64,12 @@ bool domain_valid(const char *name);
  * "[2001:db8::1]:22", "*.example.com", "10.0.0.0/8:*". */
 void entry_format(const struct entry *e, char *buf, size_t len);
 
+/* Whether the entry allows the name (lowercase, no final dot): a domain
+ * entry its name alone, "*.example.com" every name strictly under
+ * example.com ("a.example.com", "a.b.example.com", not "example.com" nor
+ * "badexample.com"). An address or network allows no name. */
+bool entry_matches(const struct entry *e, const char *name);
+
 void allowlist_init(struct allowlist *l);
 void allowlist_free(struct allowlist *l);
 
@@ -116,11 +122,5 @@ int allowlist_read_file(struct allowlist *l, const char *path, struct perr *err)
  * the memory of the rest back: once the fence holds the addresses and
  * networks, PID 1 needs only the names. No entry may be added afterwards. */
 void allowlist_keep_names(struct allowlist *l);
-
-/* How many entries of each kind. */
-struct allowlist_counts {
-	size_t domains, wildcards, nets4, nets6, hosts4, hosts6;
-};
-void allowlist_count(const struct allowlist *l, struct allowlist_counts *c);
 
 #endif

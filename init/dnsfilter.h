@@ -1,36 +1,35 @@
-/* The live allowlist: PID 1's DNS filter decides which names the agent may
- * resolve, adds the addresses of their answers to the fence's sets (for the
- * answer's TTL plus a grace period) before the answer is passed back,
- * except those the answer policy refuses (fw/rebind.h: the container's
- * neighbourhood never, private addresses only for opted-in names), and
- * says what the fence refused (NFLOG), naming the address by the name the
- * agent last looked up for it. In audit mode it refuses nothing and
- * remembers what it would have refused, for a report. */
+/* PID 1's DNS filter: the live allowlist, put together. For each query
+ * and answer of the DNS proxy, the decisions of dnspolicy.h, the fence
+ * told through fence_allow; for each packet the fence logs (NFLOG), the
+ * name the agent last looked up for its address. What happens is counted
+ * in the status file (status.h) and said in the refusal log
+ * (refusallog.h); in audit mode, nothing is refused, and what would have
+ * been goes into the report (auditreport.h). */
 #ifndef PALISADE_DNSFILTER_H
 #define PALISADE_DNSFILTER_H
 
 #include <stdbool.h>
 
-#include "../fw/dnsproxy.h"
+#include "../dns/dnsproxy.h"
 #include "../fw/fence.h"
-#include "../fw/nflog.h"
+#include "../fw/pktlog.h"
 #include "config.h"
 #include "policy.h"
 
 struct dnsfilter;
 
-/* cfg and pol (its plan, and the container's addresses and gateways for
- * the answer policy) must outlive the filter. v6: IPv6 is fenced. Opens
- * the ipset socket (before privileges are dropped). */
+/* cfg and pol (its plan, which says whether IPv6 is fenced, and the
+ * container's addresses and gateways for the answer policy) must outlive
+ * the filter. Opens the ipset socket (before privileges are dropped). */
 struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *pol,
-				bool v6, struct perr *err);
+				struct perr *err);
 void dnsfilter_free(struct dnsfilter *f);
 
 /* The decisions, for dnsproxy_attach (ctx: the filter). */
 extern const struct dnsproxy_ops dnsfilter_ops;
 
 /* One refused (or, in audit mode, logged) packet from the fence's NFLOG. */
-void dnsfilter_on_nflog(void *ctx, const struct nflog_event *ev);
+void dnsfilter_on_nflog(void *ctx, const struct pktlog_event *ev);
 
 /* The directory for the status file (RUN_DIR, checked by the caller, who
  * keeps it open): written at once, then at most once a second when it
@@ -46,10 +45,5 @@ void dnsfilter_tick(struct dnsfilter *f);
  * let through only because of --audit. Closes fd, also on failure; a
  * failed write or close is an error. */
 int dnsfilter_write_report(struct dnsfilter *f, int fd, struct perr *err);
-
-/* `palisade status`: prints the status file's names and counts, and the
- * sets as the kernel has them, with each address's time left. Returns an
- * exit status. */
-int dnsfilter_print_status(FILE *out);
 
 #endif

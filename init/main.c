@@ -21,9 +21,9 @@
 #include "../caps/seccomp.h"
 #include "../caps/strip.h"
 #include "../caps/user.h"
+#include "../dns/dnsproxy.h"
 #include "../fw/conntrack.h"
-#include "../fw/dnsproxy.h"
-#include "../fw/nflog.h"
+#include "../fw/pktlog.h"
 #include "../lib/capmsg.h"
 #include "../lib/log.h"
 #include "../lib/text.h"
@@ -34,6 +34,7 @@
 #include "policy.h"
 #include "rundir.h"
 #include "session.h"
+#include "status.h"
 #include "supervise.h"
 
 #ifndef PALISADE_VERSION
@@ -96,12 +97,8 @@ static int check(const struct config *cfg, const struct agent_user *user)
 	printf("palisade %s plan (--check: nothing is changed)\n", PALISADE_VERSION);
 	plan_print_config(stdout, cfg, user);
 	fflush(stdout);
-	int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool v6 = s >= 0 || errno != EAFNOSUPPORT;
-	if (s >= 0)
-		close(s);
 	struct policy pol;
-	int rc = policy_build(&pol, cfg, v6, &err);
+	int rc = policy_build(&pol, cfg, fence_kernel_has_v6(), &err);
 	if (rc == 0)
 		policy_print(&pol, stdout);
 	policy_free(&pol);
@@ -171,7 +168,7 @@ struct live {
 	bool have_pol;
 	struct dnsproxy *proxy;
 	struct dnsfilter *filter;
-	struct nflog *nflog;
+	struct pktlog *nflog;
 	int report_fd;
 	int rundir;             /* RUN_DIR, checked, or -1 */
 	struct loop *loop;
@@ -181,7 +178,7 @@ static void live_free(struct live *lv)
 {
 	dnsproxy_close(lv->proxy);
 	dnsfilter_free(lv->filter);
-	nflog_close(lv->nflog);
+	pktlog_close(lv->nflog);
 	if (lv->report_fd >= 0)
 		close(lv->report_fd);
 	if (lv->rundir >= 0)
@@ -247,10 +244,10 @@ static int live_start(struct live *lv, const struct config *cfg, bool no_v6,
 	}
 	log_debug("%s points at 127.0.0.1%s; upstreams: %zu", RESOLV_CONF,
 		  dnsproxy_has_v6(lv->proxy) ? " and ::1" : "", rs->n);
-	lv->filter = dnsfilter_new(cfg, &lv->pol, !no_v6, err);
+	lv->filter = dnsfilter_new(cfg, &lv->pol, err);
 	if (!lv->filter)
 		return -1;
-	lv->nflog = nflog_open(NFLOG_GROUP, err);
+	lv->nflog = pktlog_open(NFLOG_GROUP, err);
 	if (!lv->nflog)
 		return -1;
 	return 0;
@@ -263,7 +260,7 @@ static void on_nflog(void *arg, int fd, uint32_t events)
 	struct live *lv = arg;
 	struct perr err;
 	size_t dropped = 0;
-	if (nflog_read(lv->nflog, dnsfilter_on_nflog, lv->filter, &dropped, &err) < 0)
+	if (pktlog_read(lv->nflog, dnsfilter_on_nflog, lv->filter, &dropped, &err) < 0)
 		log_warn("reading refused packets: %s", err.msg);
 	if (dropped)
 		log_warn("%zu refused packets were not logged (too many at once)", dropped);
@@ -281,7 +278,7 @@ static int live_attach(struct live *lv, struct loop *l, struct perr *err)
 	lv->loop = l;
 	if (dnsproxy_attach(lv->proxy, l, &dnsfilter_ops, lv->filter, err) < 0)
 		return -1;
-	return loop_add(l, nflog_fd(lv->nflog), EPOLLIN, on_nflog, lv, err);
+	return loop_add(l, pktlog_fd(lv->nflog), EPOLLIN, on_nflog, lv, err);
 }
 
 static int run_fenced(struct config *cfg, const struct agent_user *user, char **envp,
@@ -461,7 +458,7 @@ int main(int argc, char **argv, char **envp)
 	/* `palisade status`, run with docker exec next to PID 1. As PID 1,
 	 * "status" is a command like any other. */
 	if (argc == 2 && strcmp(argv[1], "status") == 0 && getpid() != 1)
-		return dnsfilter_print_status(stdout);
+		return status_print(stdout);
 	/* `palisade exec -- CMD`, run with docker exec: CMD as the agent runs. */
 	if (argc >= 2 && strcmp(argv[1], "exec") == 0 && getpid() != 1)
 		return session_exec(argc - 1, argv + 1, envp);

@@ -16,9 +16,10 @@ static bool docker_forwards(const struct resolvers *r)
 {
 	if (r->n_ext > 0)
 		return false;
+	struct net_addr own = net_loopback(NET_V4);
 	for (size_t i = 0; i < r->n; i++)
-		if (r->v[i].family == NET_V4 && r->v[i].bytes[0] == 127 &&
-		    !(r->v[i].bytes[1] == 0 && r->v[i].bytes[2] == 0 && r->v[i].bytes[3] == 1))
+		if (r->v[i].family == NET_V4 && net_is_loopback(&r->v[i]) &&
+		    !net_equal(&r->v[i], &own))
 			return true;
 	return false;
 }
@@ -73,11 +74,8 @@ int policy_build(struct policy *p, const struct config *c, bool v6, struct perr 
 	 * must be elsewhere, or it would forward to itself. */
 	for (size_t i = 0; i < p->resolvers.n; i++) {
 		const struct net_addr *a = &p->resolvers.v[i];
-		static const uint8_t v6lo[16] = { [15] = 1 };
-		bool own = a->family == NET_V4 ? (a->bytes[0] == 127 && a->bytes[1] == 0 &&
-						  a->bytes[2] == 0 && a->bytes[3] == 1)
-					       : memcmp(a->bytes, v6lo, 16) == 0;
-		if (own) {
+		struct net_addr own = net_loopback(a->family);
+		if (net_equal(a, &own)) {
 			char t[NET_ADDR_STRLEN];
 			net_format(a, t, sizeof(t));
 			return perr_set(err, "%s names %s as a resolver, where palisade serves DNS "
@@ -287,8 +285,8 @@ static void count_family(const struct fence_plan *plan, int f, size_t *hosts, si
 void policy_summary(const struct policy *p, struct text *t)
 {
 	textf(t, "fenced:");
-	for (int f = 0; f < 2; f++) {
-		enum net_family fam = f ? NET_V6 : NET_V4;
+	for (int f = 0; f < NET_FAMILIES; f++) {
+		enum net_family fam = net_family_at(f);
 		if (f == 1 && p->no_v6) {
 			textf(t, "; IPv6: not present in this container");
 			continue;

@@ -8,8 +8,8 @@
 
 #include "../fw/fence.h"
 #include "../fw/rebind.h"
-#include "../fw/resolve.h"
-#include "../fw/resolvconf.h"
+#include "../dns/resolve.h"
+#include "../dns/resolvconf.h"
 #include "../lib/text.h"
 #include "config.h"
 

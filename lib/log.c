@@ -11,7 +11,6 @@
 static enum log_level current = LOG_NORMAL;
 
 void log_set_level(enum log_level level) { current = level; }
-enum log_level log_level(void) { return current; }
 
 /* One write(2) per message so that lines from PID 1 and the agent do not
  * interleave mid-line, and nothing is left in a stdio buffer at _exit. */

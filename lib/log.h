@@ -9,7 +9,6 @@ enum log_level {
 };
 
 void log_set_level(enum log_level level);
-enum log_level log_level(void);
 
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -16,16 +16,27 @@ int loop_init(struct loop *l, struct perr *err)
 	return 0;
 }
 
+/* Adds (EPOLL_CTL_ADD) h->fd or changes its events (EPOLL_CTL_MOD). */
+static int ctl(struct loop *l, int op, struct loop_handler *h, uint32_t events,
+	       struct perr *err)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = h };
+	if (epoll_ctl(l->epfd, op, h->fd, &ev) < 0)
+		return perr_set(err, "epoll_ctl: %s", strerror(errno));
+	return 0;
+}
+
 int loop_add(struct loop *l, int fd, uint32_t events, loop_fn fn, void *ctx,
 	     struct perr *err)
 {
 	for (int i = 0; i < LOOP_MAX_HANDLERS; i++) {
 		if (l->h[i].fd != -1)
 			continue;
-		struct epoll_event ev = { .events = events, .data.ptr = &l->h[i] };
-		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-			return perr_set(err, "epoll_ctl: %s", strerror(errno));
 		l->h[i] = (struct loop_handler){ .fd = fd, .fn = fn, .ctx = ctx };
+		if (ctl(l, EPOLL_CTL_ADD, &l->h[i], events, err) < 0) {
+			l->h[i].fd = -1;
+			return -1;
+		}
 		return 0;
 	}
 	return perr_set(err, "internal: more than %d event sources", LOOP_MAX_HANDLERS);
@@ -34,19 +45,13 @@ int loop_add(struct loop *l, int fd, uint32_t events, loop_fn fn, void *ctx,
 int loop_add_handler(struct loop *l, struct loop_handler *h, uint32_t events,
 		     struct perr *err)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = h };
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, h->fd, &ev) < 0)
-		return perr_set(err, "epoll_ctl: %s", strerror(errno));
-	return 0;
+	return ctl(l, EPOLL_CTL_ADD, h, events, err);
 }
 
 int loop_mod_handler(struct loop *l, struct loop_handler *h, uint32_t events,
 		     struct perr *err)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = h };
-	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, h->fd, &ev) < 0)
-		return perr_set(err, "epoll_ctl: %s", strerror(errno));
-	return 0;
+	return ctl(l, EPOLL_CTL_MOD, h, events, err);
 }
 
 void loop_del_handler(struct loop *l, struct loop_handler *h)

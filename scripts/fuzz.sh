@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the DNS message parser (fw/dnsmsg.c), which reads every query of
+# Fuzzes the DNS message parser (dns/dnsmsg.c), which reads every query of
 # the agent and every answer of the upstream resolver: builds the libFuzzer
 # target with clang, AddressSanitizer and UndefinedBehaviorSanitizer in
 # build-fuzz, and runs it for a bounded time on a copy of the seed corpus.

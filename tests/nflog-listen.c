@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "../fw/net.h"
-#include "../fw/nflog.h"
+#include "../fw/pktlog.h"
 
 static long now_ms(void)
 {
@@ -61,7 +61,7 @@ struct out {
 	int failed;
 };
 
-static void print_event(void *ctx, const struct nflog_event *ev)
+static void print_event(void *ctx, const struct pktlog_event *ev)
 {
 	struct out *o = ctx;
 	char proto[8], src[NET_ADDR_STRLEN], dst[NET_ADDR_STRLEN], uid[16];
@@ -87,14 +87,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct perr err = { "" };
-	struct nflog *l = nflog_open((uint16_t)group, &err);
+	struct pktlog *l = pktlog_open((uint16_t)group, &err);
 	if (!l) {
 		fprintf(stderr, "palisade-nflog-listen: %s\n", err.msg);
 		return 1;
 	}
 	if (printf("ready\n") < 0 || fflush(stdout) == EOF) {
 		perror("palisade-nflog-listen: stdout");
-		nflog_close(l);
+		pktlog_close(l);
 		return 1;
 	}
 
@@ -106,7 +106,7 @@ int main(int argc, char **argv)
 		long left = end - now_ms();
 		if (left <= 0)
 			break;
-		struct pollfd p = { .fd = nflog_fd(l), .events = POLLIN };
+		struct pollfd p = { .fd = pktlog_fd(l), .events = POLLIN };
 		int n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
 		}
 		if (n == 0)
 			continue;
-		if (nflog_read(l, print_event, &o, &dropped, &err) < 0) {
+		if (pktlog_read(l, print_event, &o, &dropped, &err) < 0) {
 			fprintf(stderr, "palisade-nflog-listen: %s\n", err.msg);
 			rc = 1;
 			break;
@@ -131,6 +131,6 @@ int main(int argc, char **argv)
 	if (dropped)
 		fprintf(stderr, "palisade-nflog-listen: the socket buffer overflowed %zu times: "
 			"events were lost\n", dropped);
-	nflog_close(l);
+	pktlog_close(l);
 	return rc;
 }

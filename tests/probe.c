@@ -95,7 +95,7 @@
 #include <net/if.h>
 
 #include "../fw/ipset.h"
-#include "../fw/iptc.h"
+#include "../fw/filtertable.h"
 #include "kernel.h"
 #include "syscalls.h"
 #include <dirent.h>
@@ -1823,14 +1823,14 @@ static int cmd_fence_change(void)
 {
 	struct perr err;
 	bool absent;
-	struct iptc_table *t = iptc_table_open(NET_V4, &absent, &err);
+	struct filter_table *t = filter_table_open(NET_V4, &absent, &err);
 	if (!t) {
 		printf("iptables: refused: %s\n", err.msg);
 	} else {
 		struct ruleset empty = { .family = NET_V4 };
-		printf("iptables: %s\n", iptc_table_install(t, &empty, &err) == 0 ? "CHANGED" :
+		printf("iptables: %s\n", filter_table_install(t, &empty, &err) == 0 ? "CHANGED" :
 		       "refused at commit");
-		iptc_table_close(t);
+		filter_table_close(t);
 	}
 	struct ipset *is = ipset_open(&err);
 	if (!is) {

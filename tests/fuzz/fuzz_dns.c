@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../fw/dnsmsg.h"
+#include "../../dns/dnsmsg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -66,7 +66,7 @@ static void check_answer(const struct dns_answer *a, const struct dns_query *q)
 		check(strcmp(a->chain[i], q->name) != 0);
 		for (size_t j = 0; j < i; j++)
 			check(strcmp(a->chain[i], a->chain[j]) != 0);
-		(void)dns_name_match("*.example.com", a->chain[i]);
+		(void)dns_name_under("example.com", a->chain[i]);
 	}
 }
 
@@ -88,7 +88,7 @@ static void response(const uint8_t *msg, size_t len, const struct dns_query *q,
 		return;
 	memcpy(copy, msg, len);
 	check(dns_answer_client(copy, len, query, q) == 0);
-	check(dns_get_id(copy) == q->id);
+	check((copy[0] << 8 | copy[1]) == q->id);
 	check(memcmp(copy + DNS_HEADER_LEN, query + DNS_HEADER_LEN,
 		     q->question_end - DNS_HEADER_LEN) == 0);
 	check(memcmp(copy + q->question_end, msg + q->question_end, len - q->question_end) == 0);
@@ -167,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_name(q.name);
 	check(q.question_end > DNS_HEADER_LEN && q.question_end <= size);
 	check(q.udp_size >= 512);
-	check(dns_name_match(q.name, q.name) || (q.name[0] == '*' && q.name[1] == '.'));
+	check(!dns_name_under(q.name, q.name));
 	reply(data, &q);
 	forward(data, &q);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The NFLOG reader against the real kernel. A network namespace of its own
 # holds a veth pair and iptables/ip6tables rules that log to NFLOG
-# group 7 and reject; palisade-nflog-listen (fw/nflog.c) prints what the
+# group 7 and reject; palisade-nflog-listen (fw/pktlog.c) prints what the
 # kernel reports while a non-root user sends TCP and UDP to the rejected
 # addresses. All traffic stays inside that namespace: it has no route out.
 #

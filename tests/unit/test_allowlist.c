@@ -414,6 +414,39 @@ static void test_private_names(void **state)
 	allowlist_free(&l);
 }
 
+static bool matches(const char *entry, const char *name)
+{
+	struct entry e;
+	char why[256] = "";
+	if (entry_parse(entry, &e, why, sizeof(why)) < 0)
+		fail_msg("%s: %s", entry, why);
+	return entry_matches(&e, name);
+}
+
+/* Which names an entry lets the agent resolve. */
+static void test_entry_matches(void **state)
+{
+	(void)state;
+	assert_true(matches("example.com", "example.com"));
+	assert_true(matches("Example.COM:443", "example.com"));
+	assert_false(matches("example.com", "www.example.com"));
+	assert_false(matches("example.com", "example.co"));
+	assert_false(matches("example.com", "example.com.evil"));
+	assert_false(matches("example.com", ""));
+	assert_true(matches("*.example.com", "a.example.com"));
+	assert_true(matches("*.example.com:*", "a.b.example.com"));
+	assert_false(matches("*.example.com", "example.com"));
+	assert_false(matches("*.example.com", "badexample.com"));
+	assert_false(matches("*.example.com", ".example.com"));
+	assert_false(matches("*.example.com", "a.example.com.evil"));
+	assert_false(matches("*.example.com", "xample.com"));
+	assert_false(matches("*.example.com", ""));
+	/* Addresses and networks are not names. */
+	assert_false(matches("192.0.2.1", "192.0.2.1"));
+	assert_false(matches("10.0.0.0/8", "10.0.0.1"));
+	assert_false(matches("2001:db8::1", "2001:db8::1"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_file_ownership),
 		cmocka_unit_test(test_keep_names),
 		cmocka_unit_test(test_private_names),
+		cmocka_unit_test(test_entry_matches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../fw/dnsmsg.h"
+#include "../../dns/dnsmsg.h"
 
 /* A DNS message being written by a test. */
 struct msg {
@@ -875,11 +875,6 @@ static void test_build_reply_parses(void **state)
 	assert_int_equal(m.b[3], 0x80 | DNS_RCODE_REFUSED);
 	m.n = (size_t)n;
 	assert_int_equal(parse_r(&m, &q, &a), 0);
-
-	dns_set_id(r.b, 0xbeef);
-	assert_int_equal(dns_get_id(r.b), 0xbeef);
-	assert_int_equal(r.b[0], 0xbe);
-	assert_int_equal(r.b[1], 0xef);
 }
 
 /* A query written by a client that smuggles: flags beyond RD, an EDNS
@@ -1017,7 +1012,7 @@ static void test_answer_client(void **state)
 
 	assert_int_equal(dns_answer_client(r.b, r.n, c.b, &q), 0);
 	/* The client's ID and question, byte for byte; the rest as it was. */
-	assert_int_equal(dns_get_id(r.b), ID);
+	assert_int_equal(r.b[0] << 8 | r.b[1], ID);
 	assert_memory_equal(r.b + 2, before.b + 2, DNS_HEADER_LEN - 2);
 	assert_memory_equal(r.b + DNS_HEADER_LEN, c.b + DNS_HEADER_LEN,
 			    q.question_end - DNS_HEADER_LEN);
@@ -1071,26 +1066,20 @@ static void test_build_truncated(void **state)
 	assert_int_equal(dns_build_truncated(m.b, &q, 0, r.b, q.question_end + 10), -1);
 }
 
-static void test_name_match(void **state)
+/* The wildcard entries' test (init/allowlist.c's entry_matches). */
+static void test_name_under(void **state)
 {
 	(void)state;
-	assert_true(dns_name_match("example.com", "example.com"));
-	assert_false(dns_name_match("example.com", "www.example.com"));
-	assert_false(dns_name_match("example.com", "example.co"));
-	assert_false(dns_name_match("example.com", "example.com.evil"));
-	assert_true(dns_name_match("*.example.com", "a.example.com"));
-	assert_true(dns_name_match("*.example.com", "a.b.example.com"));
-	assert_false(dns_name_match("*.example.com", "example.com"));
-	assert_false(dns_name_match("*.example.com", "badexample.com"));
-	assert_false(dns_name_match("*.example.com", ".example.com"));
-	assert_false(dns_name_match("*.example.com", "a.example.com.evil"));
-	assert_false(dns_name_match("*.example.com", "xample.com"));
-	assert_false(dns_name_match("*.example.com", ""));
-	assert_false(dns_name_match("*.", "a"));
-	assert_false(dns_name_match("*", "a"));
-	assert_true(dns_name_match("*", "*"));
-	assert_true(dns_name_match("", ""));
-	assert_false(dns_name_match("", "a"));
+	assert_true(dns_name_under("example.com", "a.example.com"));
+	assert_true(dns_name_under("example.com", "a.b.example.com"));
+	assert_false(dns_name_under("example.com", "example.com"));
+	assert_false(dns_name_under("example.com", "badexample.com"));
+	assert_false(dns_name_under("example.com", ".example.com"));
+	assert_false(dns_name_under("example.com", "a.example.com.evil"));
+	assert_false(dns_name_under("example.com", "xample.com"));
+	assert_false(dns_name_under("example.com", ""));
+	assert_false(dns_name_under("", "a"));
+	assert_false(dns_name_under("", ""));
 }
 
 int main(void)
@@ -1111,7 +1100,7 @@ int main(void)
 		cmocka_unit_test(test_build_query),
 		cmocka_unit_test(test_answer_client),
 		cmocka_unit_test(test_build_truncated),
-		cmocka_unit_test(test_name_match),
+		cmocka_unit_test(test_name_under),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "../../fw/fence.h"
-#include "../../fw/iptc.h"
-#include "../../fw/resolvconf.h"
+#include "../../fw/filtertable.h"
+#include "../../dns/resolvconf.h"
 #include "../../fw/rules.h"
 
 static struct net_addr A(const char *s)
@@ -308,7 +308,7 @@ static void test_encode(void **state)
 	r.proto = PROTO_UDP;
 	r.dport = 53;
 	r.verdict = VERDICT_ACCEPT;
-	size_t n = iptc_encode(&r, NET_V4, 0, 4, buf, sizeof(buf));
+	size_t n = filter_rule_encode(&r, NET_V4, 0, 4, buf, sizeof(buf));
 	struct ipt_entry *e = (void *)buf;
 	assert_int_equal(n, e->next_offset);
 	assert_int_equal(e->ip.proto, 17);
@@ -325,7 +325,7 @@ static void test_encode(void **state)
 	r.icmp6_type = 135;
 	r.proto = PROTO_ICMPV6;
 	r.iface = "lo";
-	n = iptc_encode(&r, NET_V6, 0, 4, buf, sizeof(buf));
+	n = filter_rule_encode(&r, NET_V6, 0, 4, buf, sizeof(buf));
 	struct ip6t_entry *e6 = (void *)buf;
 	assert_int_equal(n, e6->next_offset);
 	assert_true(e6->ipv6.flags & IP6T_F_PROTO);
@@ -340,14 +340,14 @@ static void test_encode(void **state)
 	r.icmp6_type = -1;
 	r.set = "palisade4-port";
 	r.set_dims = 2;
-	n = iptc_encode(&r, NET_V4, 7, 4, buf, sizeof(buf));
+	n = filter_rule_encode(&r, NET_V4, 7, 4, buf, sizeof(buf));
 	m = (void *)(buf + sizeof(struct ipt_entry));
 	assert_int_equal(m->u.user.revision, 4);
 	struct xt_set_info_match_v4 *sm = (void *)m->data;
 	assert_int_equal(sm->match_set.index, 7);
 	assert_int_equal(sm->match_set.dim, 2);
 	assert_int_equal(sm->match_set.flags, 0);
-	n = iptc_encode(&r, NET_V4, 7, 1, buf, sizeof(buf));
+	n = filter_rule_encode(&r, NET_V4, 7, 1, buf, sizeof(buf));
 	assert_int_equal(m->u.user.revision, 1);
 
 	/* No spoofing: --socket-exists alone, then addrtype revision 1 (both
@@ -362,7 +362,7 @@ static void test_encode(void **state)
 	for (int f = 0; f < 2; f++) {
 		enum net_family fam = f ? NET_V6 : NET_V4;
 		size_t head = f ? sizeof(struct ip6t_entry) : sizeof(struct ipt_entry);
-		n = iptc_encode(&r, fam, 0, 4, buf, sizeof(buf));
+		n = filter_rule_encode(&r, fam, 0, 4, buf, sizeof(buf));
 		assert_true(n > head);
 		size_t off = head;
 		m = (void *)(buf + off);
@@ -394,7 +394,7 @@ static void test_encode(void **state)
 	r.proto = PROTO_UDP;
 	r.sport = 853;
 	r.verdict = VERDICT_DROP;
-	n = iptc_encode(&r, NET_V4, 0, 4, buf, sizeof(buf));
+	n = filter_rule_encode(&r, NET_V4, 0, 4, buf, sizeof(buf));
 	m = (void *)(buf + sizeof(struct ipt_entry));
 	assert_string_equal(m->u.user.name, "udp");
 	struct xt_udp *u = (void *)m->data;
@@ -404,7 +404,7 @@ static void test_encode(void **state)
 	assert_int_equal(u->dpts[1], 0xffff);
 
 	/* Too small a buffer is refused, not overrun. */
-	assert_int_equal(iptc_encode(&r, NET_V4, 7, 4, buf, 100), 0);
+	assert_int_equal(filter_rule_encode(&r, NET_V4, 7, 4, buf, 100), 0);
 }
 
 static void test_plan_sets(void **state)
@@ -438,6 +438,60 @@ static void test_plan_sets(void **state)
 	fence_plan_free(&p);
 }
 
+/* What a name's answer adds to the installed fence: the entry's scope
+ * picks the set, a member the plan holds for good is not given a timeout
+ * (it would expire), and an unfenced family is left out. */
+static void test_allow_members(void **state)
+{
+	(void)state;
+	struct port_list def, expose = { 0 };
+	port_list_parse("443", &def, NULL, 0);
+	struct fence_spec spec = { NULL, 0, &def, &expose, false, false, false };
+	struct fence_dest start[] = {
+		{ A("192.0.2.1"), PORTS_DEFAULT, 0 },
+		{ A("192.0.2.2"), PORTS_ONE, 22 },
+	};
+	struct fence_plan p;
+	struct perr err;
+	assert_int_equal(fence_plan_build(start, 2, &spec, false, &p, &err), 0);
+	struct set_elem v[2];
+	const char *set = NULL;
+
+	struct fence_dest d = { A("192.0.2.9"), PORTS_DEFAULT, 0 };
+	assert_int_equal(fence_allow_members(&p, &d, 300, v, &set), 1);
+	assert_string_equal(set, "palisade4");
+	assert_true(net_equal(&v[0].net, &d.net));
+	assert_int_equal(v[0].port, 0);
+	assert_int_equal(v[0].timeout, 300);
+
+	d = (struct fence_dest){ A("192.0.2.9"), PORTS_ONE, 8443 };
+	assert_int_equal(fence_allow_members(&p, &d, 60, v, &set), 2);
+	assert_string_equal(set, p.sets[0][SET_PORT].name);
+	assert_int_equal(v[0].proto, PROTO_TCP);
+	assert_int_equal(v[1].proto, PROTO_UDP);
+	assert_int_equal(v[0].port, 8443);
+	assert_int_equal(v[1].port, 8443);
+	assert_int_equal(v[1].timeout, 60);
+
+	d = (struct fence_dest){ A("192.0.2.9"), PORTS_ALL, 0 };
+	assert_int_equal(fence_allow_members(&p, &d, 60, v, &set), 1);
+	assert_string_equal(set, p.sets[0][SET_ALL].name);
+
+	/* Held for good since start: nothing to add. */
+	d = (struct fence_dest){ A("192.0.2.1"), PORTS_DEFAULT, 0 };
+	assert_int_equal(fence_allow_members(&p, &d, 300, v, &set), 0);
+	d = (struct fence_dest){ A("192.0.2.2"), PORTS_ONE, 22 };
+	assert_int_equal(fence_allow_members(&p, &d, 300, v, &set), 0);
+	/* The same address on another port is another member. */
+	d = (struct fence_dest){ A("192.0.2.2"), PORTS_ONE, 23 };
+	assert_int_equal(fence_allow_members(&p, &d, 300, v, &set), 2);
+
+	/* IPv6 is not fenced in this plan. */
+	d = (struct fence_dest){ A("2001:db8::1"), PORTS_DEFAULT, 0 };
+	assert_int_equal(fence_allow_members(&p, &d, 300, v, &set), 0);
+	fence_plan_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_ruleset_dns_filter),
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_plan_sets),
+		cmocka_unit_test(test_allow_members),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

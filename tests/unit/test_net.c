@@ -68,6 +68,41 @@ static void test_contains(void **state)
 	assert_false(net_contains(&n, &h));
 }
 
+static bool loopback(const char *text)
+{
+	struct net_addr a;
+	assert_int_equal(net_parse(text, false, &a, NULL, 0), 0);
+	return net_is_loopback(&a);
+}
+
+/* The loopback addresses, and palisade's own on each family. */
+static void test_loopback(void **state)
+{
+	(void)state;
+	assert_true(loopback("127.0.0.1"));
+	assert_true(loopback("127.0.0.11"));
+	assert_true(loopback("127.255.255.255"));
+	assert_false(loopback("126.255.255.255"));
+	assert_false(loopback("128.0.0.1"));
+	assert_true(loopback("::1"));
+	assert_false(loopback("::2"));
+	assert_false(loopback("::"));
+	assert_false(loopback("::ffff:127.0.0.1"));
+	char t[NET_ADDR_STRLEN];
+	struct net_addr a = net_loopback(NET_V4);
+	net_format(&a, t, sizeof(t));
+	assert_string_equal(t, "127.0.0.1");
+	assert_true(net_is_host(&a));
+	a = net_loopback(NET_V6);
+	net_format(&a, t, sizeof(t));
+	assert_string_equal(t, "::1");
+	assert_true(net_is_host(&a));
+	static const uint8_t b[4] = { 192, 0, 2, 7 };
+	a = net_host(NET_V4, b);
+	net_format(&a, t, sizeof(t));
+	assert_string_equal(t, "192.0.2.7");
+}
+
 static void test_ports(void **state)
 {
 	(void)state;
@@ -104,6 +139,7 @@ int main(void)
 		cmocka_unit_test(test_parse_hosts_and_networks),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_contains),
+		cmocka_unit_test(test_loopback),
 		cmocka_unit_test(test_ports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../fw/nflog.h"
+#include "../../fw/pktlog.h"
 
 /* A packet under construction. */
 struct pkt {
@@ -104,12 +104,12 @@ static void udp(struct pkt *p, uint16_t sport, uint16_t dport)
 	add(p, h, sizeof(h));
 }
 
-static struct nflog_event parse_ok(const struct pkt *p)
+static struct pktlog_event parse_ok(const struct pkt *p)
 {
-	struct nflog_event ev;
+	struct pktlog_event ev;
 	memset(&ev, 0xa5, sizeof(ev));
 	ev.has_uid = false;
-	assert_int_equal(nflog_parse_packet(p->b, p->len, &ev), 0);
+	assert_int_equal(pktlog_parse_packet(p->b, p->len, &ev), 0);
 	return ev;
 }
 
@@ -126,7 +126,7 @@ static void test_ipv4_tcp(void **state)
 	struct pkt p = { .len = 0 };
 	ip4(&p, IPPROTO_TCP, 0, 20, 0x4000 /* DF */);
 	tcp(&p, 40000, 443);
-	struct nflog_event ev = parse_ok(&p);
+	struct pktlog_event ev = parse_ok(&p);
 	assert_int_equal(ev.family, NET_V4);
 	assert_int_equal(ev.proto, IPPROTO_TCP);
 	assert_addr(&ev.src, "10.1.0.2");
@@ -144,7 +144,7 @@ static void test_ipv4_udp(void **state)
 	ip4(&p, IPPROTO_UDP, 0, 12, 0);
 	udp(&p, 5353, 53);
 	add(&p, "ping", 4);
-	struct nflog_event ev = parse_ok(&p);
+	struct pktlog_event ev = parse_ok(&p);
 	assert_int_equal(ev.family, NET_V4);
 	assert_int_equal(ev.proto, IPPROTO_UDP);
 	assert_int_equal(ev.sport, 5353);
@@ -158,7 +158,7 @@ static void test_ipv4_icmp(void **state)
 	ip4(&p, IPPROTO_ICMP, 0, 8, 0);
 	const uint8_t echo[8] = { 8, 0, 0, 0, 0x12, 0x34, 0, 1 };
 	add(&p, echo, sizeof(echo));
-	struct nflog_event ev = parse_ok(&p);
+	struct pktlog_event ev = parse_ok(&p);
 	assert_int_equal(ev.proto, IPPROTO_ICMP);
 	assert_int_equal(ev.sport, 0);
 	assert_int_equal(ev.dport, 0);
@@ -171,7 +171,7 @@ static void test_ipv4_options(void **state)
 	struct pkt p = { .len = 0 };
 	ip4(&p, IPPROTO_TCP, 12, 20, 0);
 	tcp(&p, 1234, 8443);
-	struct nflog_event ev = parse_ok(&p);
+	struct pktlog_event ev = parse_ok(&p);
 	assert_int_equal(ev.proto, IPPROTO_TCP);
 	assert_int_equal(ev.sport, 1234);
 	assert_int_equal(ev.dport, 8443);
@@ -191,14 +191,14 @@ static void test_ipv4_truncated(void **state)
 	struct pkt p = { .len = 0 };
 	ip4(&p, IPPROTO_TCP, 8, 20, 0);
 	tcp(&p, 40000, 443);
-	struct nflog_event ev;
+	struct pktlog_event ev;
 	/* Shorter than an IPv4 header, or than this one with its options. */
 	for (size_t n = 0; n < 28; n++)
-		assert_int_equal(nflog_parse_packet(p.b, n, &ev), -1);
+		assert_int_equal(pktlog_parse_packet(p.b, n, &ev), -1);
 	/* The header is whole, the TCP header is not: no ports. */
 	for (size_t n = 28; n < 48; n++) {
 		memset(&ev, 0, sizeof(ev));
-		assert_int_equal(nflog_parse_packet(p.b, n, &ev), 0);
+		assert_int_equal(pktlog_parse_packet(p.b, n, &ev), 0);
 		assert_int_equal(ev.proto, IPPROTO_TCP);
 		assert_addr(&ev.dst, "10.1.0.9");
 		assert_int_equal(ev.sport, 0);
@@ -219,7 +219,7 @@ static void test_ipv4_truncated(void **state)
 	udp(&p, 7, 9);
 	ev = parse_ok(&p);
 	assert_int_equal(ev.dport, 9);
-	assert_int_equal(nflog_parse_packet(p.b, 27, &ev), 0);
+	assert_int_equal(pktlog_parse_packet(p.b, 27, &ev), 0);
 	assert_int_equal(ev.dport, 0);
 }
 
@@ -229,19 +229,19 @@ static void test_ipv4_bad_header(void **state)
 	struct pkt p = { .len = 0 };
 	ip4(&p, IPPROTO_TCP, 0, 20, 0);
 	tcp(&p, 40000, 443);
-	struct nflog_event ev;
+	struct pktlog_event ev;
 	/* IHL below 5 words. */
 	for (uint8_t ihl = 0; ihl < 5; ihl++) {
 		p.b[0] = (uint8_t)(0x40 | ihl);
-		assert_int_equal(nflog_parse_packet(p.b, p.len, &ev), -1);
+		assert_int_equal(pktlog_parse_packet(p.b, p.len, &ev), -1);
 	}
 	/* IHL past the end of the packet. */
 	p.b[0] = 0x4f;
-	assert_int_equal(nflog_parse_packet(p.b, 40, &ev), -1);
+	assert_int_equal(pktlog_parse_packet(p.b, 40, &ev), -1);
 	/* A total length shorter than the header. */
 	p.b[0] = 0x45;
 	put16(p.b + 2, 19);
-	assert_int_equal(nflog_parse_packet(p.b, p.len, &ev), -1);
+	assert_int_equal(pktlog_parse_packet(p.b, p.len, &ev), -1);
 }
 
 static void test_ipv4_fragments(void **state)
@@ -251,7 +251,7 @@ static void test_ipv4_fragments(void **state)
 	/* The first fragment (more fragments, offset 0) has the ports. */
 	ip4(&p, IPPROTO_UDP, 0, 8, 0x2000);
 	udp(&p, 5000, 6000);
-	struct nflog_event ev = parse_ok(&p);
+	struct pktlog_event ev = parse_ok(&p);
 	assert_int_equal(ev.dport, 6000);
 	/* A later one has none, whatever its bytes look like. */
 	put16(p.b + 6, 0x2000 | 185);
@@ -270,7 +270,7 @@ static void test_ipv6_tcp_udp(void **state)
 	struct pkt p = { .len = 0 };
 	ip6(&p, IPPROTO_TCP, 20);
 	tcp(&p, 40001, 443);
-	struct nflog_event ev = parse_ok(&p);
+	struct pktlog_event ev = parse_ok(&p);
 	assert_int_equal(ev.family, NET_V6);
 	assert_int_equal(ev.proto, IPPROTO_TCP);
 	assert_addr(&ev.src, "fd99::1");
@@ -302,12 +302,12 @@ static void test_ipv6_truncated(void **state)
 	struct pkt p = { .len = 0 };
 	ip6(&p, IPPROTO_TCP, 20);
 	tcp(&p, 40001, 443);
-	struct nflog_event ev;
+	struct pktlog_event ev;
 	for (size_t n = 0; n < 40; n++)
-		assert_int_equal(nflog_parse_packet(p.b, n, &ev), -1);
+		assert_int_equal(pktlog_parse_packet(p.b, n, &ev), -1);
 	for (size_t n = 40; n < 60; n++) {
 		memset(&ev, 0, sizeof(ev));
-		assert_int_equal(nflog_parse_packet(p.b, n, &ev), 0);
+		assert_int_equal(pktlog_parse_packet(p.b, n, &ev), 0);
 		assert_int_equal(ev.proto, IPPROTO_TCP);
 		assert_int_equal(ev.dport, 0);
 	}
@@ -332,7 +332,7 @@ static void test_ipv6_extension_headers(void **state)
 	frag6(&p, IPPROTO_DSTOPTS, 0, true);
 	ext(&p, IPPROTO_TCP, 16);
 	tcp(&p, 40003, 8080);
-	struct nflog_event ev = parse_ok(&p);
+	struct pktlog_event ev = parse_ok(&p);
 	assert_int_equal(ev.family, NET_V6);
 	assert_int_equal(ev.proto, IPPROTO_TCP);
 	assert_int_equal(ev.sport, 40003);
@@ -340,17 +340,17 @@ static void test_ipv6_extension_headers(void **state)
 	assert_addr(&ev.dst, "fd99::9");
 
 	/* Cut inside the TCP header: the protocol is known, the ports not. */
-	assert_int_equal(nflog_parse_packet(p.b, p.len - 1, &ev), 0);
+	assert_int_equal(pktlog_parse_packet(p.b, p.len - 1, &ev), 0);
 	assert_int_equal(ev.proto, IPPROTO_TCP);
 	assert_int_equal(ev.dport, 0);
 	/* Cut inside an extension header: that header is what is known. */
-	assert_int_equal(nflog_parse_packet(p.b, 40 + 8 + 10, &ev), 0);
+	assert_int_equal(pktlog_parse_packet(p.b, 40 + 8 + 10, &ev), 0);
 	assert_int_equal(ev.proto, IPPROTO_ROUTING);
 	assert_int_equal(ev.dport, 0);
 	assert_addr(&ev.src, "fd99::1");
-	assert_int_equal(nflog_parse_packet(p.b, 40 + 1, &ev), 0);
+	assert_int_equal(pktlog_parse_packet(p.b, 40 + 1, &ev), 0);
 	assert_int_equal(ev.proto, IPPROTO_HOPOPTS);
-	assert_int_equal(nflog_parse_packet(p.b, 40 + 8 + 24 + 4, &ev), 0);
+	assert_int_equal(pktlog_parse_packet(p.b, 40 + 8 + 24 + 4, &ev), 0);
 	assert_int_equal(ev.proto, IPPROTO_FRAGMENT);
 
 	/* An extension header whose length runs past the end. */
@@ -398,7 +398,7 @@ static void test_ipv6_fragments(void **state)
 	ip6(&p, IPPROTO_FRAGMENT, 8 + 8);
 	frag6(&p, IPPROTO_UDP, 185, true);
 	udp(&p, 1111, 2222);
-	struct nflog_event ev = parse_ok(&p);
+	struct pktlog_event ev = parse_ok(&p);
 	assert_int_equal(ev.proto, IPPROTO_UDP);
 	assert_int_equal(ev.sport, 0);
 	assert_int_equal(ev.dport, 0);
@@ -414,7 +414,7 @@ static void test_ipv6_fragments(void **state)
 	assert_int_equal(ev.sport, 1111);
 	assert_int_equal(ev.dport, 2222);
 	/* A fragment header cut short. */
-	assert_int_equal(nflog_parse_packet(p.b, 40 + 7, &ev), 0);
+	assert_int_equal(pktlog_parse_packet(p.b, 40 + 7, &ev), 0);
 	assert_int_equal(ev.proto, IPPROTO_FRAGMENT);
 	assert_int_equal(ev.dport, 0);
 }
@@ -422,17 +422,17 @@ static void test_ipv6_fragments(void **state)
 static void test_garbage(void **state)
 {
 	(void)state;
-	struct nflog_event ev;
-	assert_int_equal(nflog_parse_packet(NULL, 0, &ev), -1);
+	struct pktlog_event ev;
+	assert_int_equal(pktlog_parse_packet(NULL, 0, &ev), -1);
 	const uint8_t empty[1] = { 0 };
-	assert_int_equal(nflog_parse_packet(empty, 0, &ev), -1);
+	assert_int_equal(pktlog_parse_packet(empty, 0, &ev), -1);
 	/* Neither version 4 nor 6. */
 	uint8_t b[64] = { 0 };
 	for (int v = 0; v < 16; v++) {
 		if (v == 4 || v == 6)
 			continue;
 		b[0] = (uint8_t)(v << 4 | 5);
-		assert_int_equal(nflog_parse_packet(b, sizeof(b), &ev), -1);
+		assert_int_equal(pktlog_parse_packet(b, sizeof(b), &ev), -1);
 	}
 	/* Random bytes of every length: no crash, no read past the end (the
 	 * sanitizer build checks), and a result that is 0 or -1. */
@@ -445,7 +445,7 @@ static void test_garbage(void **state)
 			buf[i] = (uint8_t)rand();
 		if (n && round % 2)
 			buf[0] = (uint8_t)((round % 4 == 1 ? 0x40 : 0x60) | (buf[0] & 0x0f));
-		int rc = nflog_parse_packet(buf, n, &ev);
+		int rc = pktlog_parse_packet(buf, n, &ev);
 		assert_true(rc == 0 || rc == -1);
 		if (rc == 0)
 			assert_true(ev.family == NET_V4 || ev.family == NET_V6);

@@ -75,8 +75,9 @@ static int set_servers(ares_channel ch, const struct net_addr *servers, size_t n
 	if (!nodes)
 		return ARES_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		nodes[i].family = servers[i].family == NET_V4 ? AF_INET : AF_INET6;
-		memcpy(&nodes[i].addr, servers[i].bytes, servers[i].family == NET_V4 ? 4 : 16);
+		enum net_family f = servers[i].family;
+		nodes[i].family = net_af(f);
+		memcpy(&nodes[i].addr, servers[i].bytes, net_len(f));
 		nodes[i].next = i + 1 < n ? &nodes[i + 1] : NULL;
 	}
 	int rc = ares_set_servers(ch, nodes);

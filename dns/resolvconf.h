@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "net.h"
+#include "../fw/net.h"
 
 #define RESOLVERS_MAX 8
 #define RESOLVCONF_MAX 16384   /* longer files are read up to this */

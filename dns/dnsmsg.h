@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "net.h"
+#include "../fw/net.h"
 
 #define DNS_HEADER_LEN 12
 #define DNS_NAME_MAX 253        /* longest name in text form, without the final dot */
@@ -144,17 +144,10 @@ ssize_t dns_build_query(const struct dns_query *q, uint16_t id, uint8_t *out, si
  * class exactly) or msg is shorter than it. */
 int dns_answer_client(uint8_t *msg, size_t len, const uint8_t *query, const struct dns_query *q);
 
-/* The ID in a message's header (len >= 2), and rewriting it. */
-uint16_t dns_get_id(const uint8_t *msg);
-void dns_set_id(uint8_t *msg, uint16_t id);
-
-/* True when name (lowercase, as in dns_query) is pattern or, for a
- * "*.suffix" pattern, a name strictly under suffix: "*.example.com"
- * matches "a.example.com" and "a.b.example.com", not "example.com" nor
- * "badexample.com". Patterns are lowercase. */
-bool dns_name_match(const char *pattern, const char *name);
-/* The wildcard case of dns_name_match, with the suffix alone
- * ("example.com" for "*.example.com"). */
+/* True when name (lowercase, as in dns_query) is strictly under suffix
+ * (lowercase): "example.com" has "a.example.com" and "a.b.example.com"
+ * under it, not "example.com" nor "badexample.com". An empty suffix has
+ * nothing under it. */
 bool dns_name_under(const char *suffix, const char *name);
 
 #endif

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "../lib/bytes.h"
+
 /* Longest name in wire form (RFC 1035 2.3.4): its labels, their length
  * bytes and the root's. 255 wire bytes are exactly DNS_NAME_MAX text. */
 #define NAME_WIRE_MAX 255
@@ -21,37 +23,11 @@ enum {
 	NAME_UNPRINTABLE = 1, /* well formed, but not writable as "a.b.c" */
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 static int fail(const char **why, const char *msg)
 {
 	if (why)
 		*why = msg;
 	return -1;
-}
-
-uint16_t dns_get_id(const uint8_t *msg)
-{
-	return get16(msg);
-}
-
-void dns_set_id(uint8_t *msg, uint16_t id)
-{
-	put16(msg, id);
 }
 
 /* Appends one label to the text name, lowercased. Returns false when a
@@ -291,30 +267,52 @@ static bool name_in(const char *name, const char *qname, const struct dns_answer
 	return false;
 }
 
-/* Looks for a CNAME record of class IN owned by name in the answer section
- * and writes its target into target. Only the first one counts: a name has
- * at most one CNAME. Returns true when one with a printable target is
- * found. */
+/* A walk over the records of the answer section, which answer_check found
+ * whole. */
+struct walk {
+	const uint8_t *msg;
+	size_t len, off;
+	unsigned left;
+};
+
+static void walk_start(struct walk *w, const uint8_t *msg, size_t len,
+		       const struct section *an)
+{
+	*w = (struct walk){ .msg = msg, .len = len, .off = an->start, .left = an->count };
+}
+
+/* The next record of class IN whose owner is printable: its owner into
+ * owner, its fixed part into rr. False at the end. */
+static bool walk_next(struct walk *w, char *owner, struct rr *rr)
+{
+	while (w->left > 0) {
+		w->left--;
+		int st;
+		if (rr_read(w->msg, w->len, &w->off, owner, &st, rr, NULL) < 0)
+			return false;
+		if (st == NAME_OK && rr->class == DNS_CLASS_IN)
+			return true;
+	}
+	return false;
+}
+
+/* Looks for a CNAME record owned by name in the answer section and writes
+ * its target into target. Only the first one counts: a name has at most
+ * one CNAME. Returns true when one with a printable target is found. */
 static bool cname_of(const uint8_t *msg, size_t len, const struct section *an,
 		     const char *name, char *target)
 {
 	char owner[DNS_NAME_MAX + 1];
-	size_t off = an->start;
-	for (unsigned i = 0; i < an->count; i++) {
-		struct rr rr;
-		int st;
-		/* answer_check made sure each of these records reads. */
-		if (rr_read(msg, len, &off, owner, &st, &rr, NULL) < 0)
-			return false;
-		if (st != NAME_OK || rr.type != DNS_TYPE_CNAME || rr.class != DNS_CLASS_IN ||
-		    strcmp(owner, name) != 0)
+	struct rr rr;
+	struct walk w;
+	walk_start(&w, msg, len, an);
+	while (walk_next(&w, owner, &rr)) {
+		if (rr.type != DNS_TYPE_CNAME || strcmp(owner, name) != 0)
 			continue;
 		/* The target's bytes in place must be exactly the record's data. */
 		size_t t = rr.rdata;
-		if (name_read(msg, len, &t, true, target, NULL) != NAME_OK ||
-		    t != rr.rdata + rr.rdlen)
-			return false;
-		return true;
+		return name_read(msg, len, &t, true, target, NULL) == NAME_OK &&
+		       t == rr.rdata + rr.rdlen;
 	}
 	return false;
 }
@@ -333,13 +331,9 @@ static void follow_chain(const uint8_t *msg, size_t len, const struct section *a
 	}
 }
 
-static void addr_add(struct dns_answer *a, uint8_t family, const uint8_t *bytes, uint32_t ttl)
+static void addr_add(struct dns_answer *a, enum net_family family, const uint8_t *bytes, uint32_t ttl)
 {
-	struct dns_addr d;
-	memset(&d, 0, sizeof(d));
-	d.addr.family = family;
-	d.addr.prefix = family == NET_V4 ? 32 : 128;
-	memcpy(d.addr.bytes, bytes, family == NET_V4 ? 4 : 16);
+	struct dns_addr d = { .addr = net_host(family, bytes) };
 	/* RFC 2181 8: a TTL with its top bit set is 0. */
 	d.ttl = ttl & 0x80000000u ? 0 : ttl;
 	for (size_t i = 0; i < a->naddrs; i++) {
@@ -359,13 +353,11 @@ static void collect(const uint8_t *msg, size_t len, const struct section *an,
 		    const char *qname, struct dns_answer *a)
 {
 	char owner[DNS_NAME_MAX + 1];
-	size_t off = an->start;
-	for (unsigned i = 0; i < an->count; i++) {
-		struct rr rr;
-		int st;
-		if (rr_read(msg, len, &off, owner, &st, &rr, NULL) < 0)
-			return;
-		if (st != NAME_OK || rr.class != DNS_CLASS_IN || !name_in(owner, qname, a))
+	struct rr rr;
+	struct walk w;
+	walk_start(&w, msg, len, an);
+	while (walk_next(&w, owner, &rr)) {
+		if (!name_in(owner, qname, a))
 			continue;
 		if (rr.type == DNS_TYPE_A && rr.rdlen == 4)
 			addr_add(a, NET_V4, msg + rr.rdata, rr.ttl);
@@ -514,11 +506,4 @@ bool dns_name_under(const char *suffix, const char *name)
 	if (slen == 0 || nlen < slen + 2)
 		return false;
 	return name[nlen - slen - 1] == '.' && strcmp(name + nlen - slen, suffix) == 0;
-}
-
-bool dns_name_match(const char *pattern, const char *name)
-{
-	if (pattern[0] != '*' || pattern[1] != '.')
-		return strcmp(pattern, name) == 0;
-	return dns_name_under(pattern + 2, name);
 }

@@ -1,4 +1,4 @@
-#include "iptc.h"
+#include "filtertable.h"
 
 #include <errno.h>
 #include <libiptc/libip6tc.h>
@@ -69,38 +69,27 @@ struct tc_ops {
 	const char *(*strerror)(int err);
 };
 
-static int append4(const char *c, const void *e, struct xtc_handle *h)
-{
-	return iptc_append_entry(c, e, h);
-}
-static int append6(const char *c, const void *e, struct xtc_handle *h)
-{
-	return ip6tc_append_entry(c, e, h);
-}
-static const void *first4(const char *c, struct xtc_handle *h)
-{
-	return iptc_first_rule(c, h);
-}
-static const void *first6(const char *c, struct xtc_handle *h)
-{
-	return ip6tc_first_rule(c, h);
-}
-static const void *next4(const void *p, struct xtc_handle *h)
-{
-	return iptc_next_rule(p, h);
-}
-static const void *next6(const void *p, struct xtc_handle *h)
-{
-	return ip6tc_next_rule(p, h);
-}
-static const char *target4(const void *e, struct xtc_handle *h)
-{
-	return iptc_get_target(e, h);
-}
-static const char *target6(const void *e, struct xtc_handle *h)
-{
-	return ip6tc_get_target(e, h);
-}
+/* libiptc's entry functions take a struct ipt_entry, libip6tc's a struct
+ * ip6t_entry: these take either as void, for tc_ops. */
+#define ENTRY_FNS(n, lib)                                                          \
+	static int append##n(const char *c, const void *e, struct xtc_handle *h)     \
+	{                                                                           \
+		return lib##_append_entry(c, e, h);                                 \
+	}                                                                           \
+	static const void *first##n(const char *c, struct xtc_handle *h)             \
+	{                                                                           \
+		return lib##_first_rule(c, h);                                      \
+	}                                                                           \
+	static const void *next##n(const void *p, struct xtc_handle *h)              \
+	{                                                                           \
+		return lib##_next_rule(p, h);                                       \
+	}                                                                           \
+	static const char *target##n(const void *e, struct xtc_handle *h)            \
+	{                                                                           \
+		return lib##_get_target(e, h);                                      \
+	}
+ENTRY_FNS(4, iptc)
+ENTRY_FNS(6, ip6tc)
 
 static const struct tc_ops ops4 = {
 	iptc_init, iptc_free, iptc_first_chain, iptc_next_chain, iptc_builtin,
@@ -113,7 +102,7 @@ static const struct tc_ops ops6 = {
 	append6, first6, next6, target6, ip6tc_commit, ip6tc_strerror,
 };
 
-struct iptc_table {
+struct filter_table {
 	enum net_family family;
 	const struct tc_ops *ops;
 	struct xtc_handle *h;
@@ -140,10 +129,10 @@ static int table_error(struct perr *err, enum net_family family, const char *wha
 	return perr_set(err, "%s: %s: %s", cmd_name(family), what, ops->strerror(e));
 }
 
-struct iptc_table *iptc_table_open(enum net_family family, bool *absent, struct perr *err)
+struct filter_table *filter_table_open(enum net_family family, bool *absent, struct perr *err)
 {
 	*absent = false;
-	struct iptc_table *t = calloc(1, sizeof(*t));
+	struct filter_table *t = calloc(1, sizeof(*t));
 	if (!t) {
 		perr_set(err, "out of memory");
 		return NULL;
@@ -162,11 +151,9 @@ struct iptc_table *iptc_table_open(enum net_family family, bool *absent, struct 
 	return t;
 }
 
-void iptc_table_close(struct iptc_table *t)
+void filter_table_close(struct filter_table *t)
 {
-	if (!t)
-		return;
-	if (t->h)
+	if (t && t->h)
 		t->ops->free(t->h);
 	free(t);
 }
@@ -212,7 +199,7 @@ static void *target(struct builder *b, const char *name, size_t size)
 	return t->data;
 }
 
-size_t iptc_encode(const struct rule *r, enum net_family family, uint16_t set_index,
+size_t filter_rule_encode(const struct rule *r, enum net_family family, uint16_t set_index,
 		   uint8_t set_revision, void *buf, size_t len)
 {
 	struct builder b = { .buf = buf, .cap = len };
@@ -394,7 +381,7 @@ size_t iptc_encode(const struct rule *r, enum net_family family, uint16_t set_in
 /* The newest revision of the set match that the kernel has, up to 4. */
 static uint8_t set_match_revision(enum net_family family)
 {
-	int fd = socket(family == NET_V4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd = socket(net_af(family), SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return 1;
 	struct xt_get_revision rev;
@@ -419,13 +406,13 @@ static int encode_all(const struct ruleset *rs, unsigned char (*out)[ENTRY_MAX],
 		uint16_t index = 0;
 		if (r->set && ipset_index(r->set, rs->family, &index, err) < 0)
 			return -1;
-		if (!iptc_encode(r, rs->family, index, set_revision, out[i], ENTRY_MAX))
+		if (!filter_rule_encode(r, rs->family, index, set_revision, out[i], ENTRY_MAX))
 			return perr_set(err, "internal: rule %zu does not fit %d bytes", i, ENTRY_MAX);
 	}
 	return 0;
 }
 
-int iptc_table_install(struct iptc_table *t, const struct ruleset *rs, struct perr *err)
+int filter_table_install(struct filter_table *t, const struct ruleset *rs, struct perr *err)
 {
 	const struct tc_ops *o = t->ops;
 	unsigned char (*entries)[ENTRY_MAX] = calloc(rs->n ? rs->n : 1, ENTRY_MAX);
@@ -528,10 +515,10 @@ static bool entry_same(enum net_family family, const void *got, const void *want
 	       memcmp(gt->data, wt->data, wt->u.target_size - sizeof(*wt)) == 0;
 }
 
-int iptc_table_verify(enum net_family family, const struct ruleset *rs, struct perr *err)
+int filter_table_verify(enum net_family family, const struct ruleset *rs, struct perr *err)
 {
 	bool absent;
-	struct iptc_table *t = iptc_table_open(family, &absent, err);
+	struct filter_table *t = filter_table_open(family, &absent, err);
 	if (!t)
 		return -1;
 	const struct tc_ops *o = t->ops;
@@ -590,6 +577,6 @@ int iptc_table_verify(enum net_family family, const struct ruleset *rs, struct p
 	rc = 0;
 out:
 	free(entries);
-	iptc_table_close(t);
+	filter_table_close(t);
 	return rc;
 }

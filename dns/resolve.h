@@ -5,8 +5,8 @@
 
 #include <stddef.h>
 
+#include "../fw/net.h"
 #include "../lib/err.h"
-#include "net.h"
 
 #define RESOLVE_WINDOW 64 /* names looked up at once */
 

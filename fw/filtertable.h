@@ -1,7 +1,9 @@
 /* Installing and reading back the filter tables through libiptc (IPv4) and
- * libip6tc (IPv6). Each family's table is replaced by one commit. */
-#ifndef PALISADE_IPTC_H
-#define PALISADE_IPTC_H
+ * libip6tc (IPv6). Each family's table is replaced by one commit. The
+ * names are palisade's own (filter_*), apart from libiptc's iptc_* and
+ * ip6tc_*. */
+#ifndef PALISADE_FILTERTABLE_H
+#define PALISADE_FILTERTABLE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,28 +12,28 @@
 #include "../lib/err.h"
 #include "rules.h"
 
-struct iptc_table;
+struct filter_table;
 
 /* Opens a family's filter table. Fails with the cause and the fix when the
  * kernel has no ip_tables/ip6_tables or NET_ADMIN is missing; *absent is
  * set when the protocol is not there at all (ENOPROTOOPT, EAFNOSUPPORT). */
-struct iptc_table *iptc_table_open(enum net_family family, bool *absent,
+struct filter_table *filter_table_open(enum net_family family, bool *absent,
 				   struct perr *err);
-void iptc_table_close(struct iptc_table *t);
+void filter_table_close(struct filter_table *t);
 
 /* Replaces the whole filter table with rs: policies DROP, every other rule
  * and user chain gone, one commit. Set names are looked up in the kernel. */
-int iptc_table_install(struct iptc_table *t, const struct ruleset *rs, struct perr *err);
+int filter_table_install(struct filter_table *t, const struct ruleset *rs, struct perr *err);
 
 /* Reads the table back from the kernel and compares every chain's policy
  * and rules with rs. Any difference is an error naming it. */
-int iptc_table_verify(enum net_family family, const struct ruleset *rs, struct perr *err);
+int filter_table_verify(enum net_family family, const struct ruleset *rs, struct perr *err);
 
 /* Encodes one rule as the kernel entry (struct ipt_entry or ip6t_entry with
  * its matches and target) into buf. set_index is the kernel's index of
  * r->set, set_revision the set match's revision (1 or 4). Returns the
  * entry's length, or 0 when buf is too small. Pure. */
-size_t iptc_encode(const struct rule *r, enum net_family family, uint16_t set_index,
+size_t filter_rule_encode(const struct rule *r, enum net_family family, uint16_t set_index,
 		   uint8_t set_revision, void *buf, size_t len);
 
 #endif

@@ -19,10 +19,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../fw/net.h"
 #include "../lib/err.h"
 #include "../lib/loop.h"
 #include "dnsmsg.h"
-#include "net.h"
 
 #define DNSPROXY_UPSTREAMS_MAX 16
 #define DNSPROXY_PENDING_MAX 512   /* forwarded queries waiting for an answer */
@@ -32,7 +32,7 @@
 
 struct dnsproxy_ops {
 	/* true: forward the query; false: answer NXDOMAIN. */
-	bool (*decide)(void *ctx, const struct dns_query *q, bool tcp);
+	bool (*decide)(void *ctx, const struct dns_query *q);
 	/* A forwarded query's answer, parsed, before it is passed back.
 	 * Returns 0, or -1 to answer SERVFAIL instead (the fence could not
 	 * be updated). */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../lib/capmsg.h"
+#include "../lib/bytes.h"
 #include "../lib/clock.h"
 
 #define QUERY_MAX 4096          /* a query larger than this is not a query */
@@ -121,18 +122,16 @@ static void stream_send(struct stream *s, const uint8_t *msg, size_t len)
 		stream_close(s);
 		return;
 	}
-	s->out[s->out_len] = (uint8_t)(len >> 8);
-	s->out[s->out_len + 1] = (uint8_t)len;
+	put16(s->out + s->out_len, (uint16_t)len);
 	memcpy(s->out + s->out_len + 2, msg, len);
 	s->out_len += 2 + len;
 	stream_write(s);
 }
 
 /* Sends msg (already carrying the client's ID) to the query's client. */
-static void reply(struct dnsproxy *p, bool tcp, int listener, const struct sockaddr_storage *to,
-		  socklen_t tolen, struct stream *conn, const uint8_t *msg, size_t len)
+static void reply(bool tcp, int listener, const struct sockaddr_storage *to, socklen_t tolen,
+		  struct stream *conn, const uint8_t *msg, size_t len)
 {
-	(void)p;
 	if (tcp) {
 		if (conn)
 			stream_send(conn, msg, len);
@@ -141,14 +140,14 @@ static void reply(struct dnsproxy *p, bool tcp, int listener, const struct socka
 	}
 }
 
-static void reply_rcode(struct dnsproxy *p, bool tcp, int listener,
-			const struct sockaddr_storage *to, socklen_t tolen, struct stream *conn,
-			const uint8_t *query, const struct dns_query *q, uint8_t rcode)
+static void reply_rcode(bool tcp, int listener, const struct sockaddr_storage *to,
+			socklen_t tolen, struct stream *conn, const uint8_t *query,
+			const struct dns_query *q, uint8_t rcode)
 {
 	uint8_t out[DNS_QUESTION_MAX + 64];
 	ssize_t n = dns_build_reply(query, q, rcode, out, sizeof(out));
 	if (n > 0)
-		reply(p, tcp, listener, to, tolen, conn, out, (size_t)n);
+		reply(tcp, listener, to, tolen, conn, out, (size_t)n);
 	else if (tcp && conn)
 		stream_close(conn);
 }
@@ -188,9 +187,9 @@ static void pending_free(struct dnsproxy *p, struct pending *q)
 	}
 }
 
-static void pending_reply_rcode(struct dnsproxy *p, struct pending *q, uint8_t rcode)
+static void pending_reply_rcode(struct pending *q, uint8_t rcode)
 {
-	reply_rcode(p, q->tcp, q->listener, &q->client, q->clen, q->conn, q->question, &q->q,
+	reply_rcode(q->tcp, q->listener, &q->client, q->clen, q->conn, q->question, &q->q,
 		    rcode);
 }
 
@@ -198,7 +197,7 @@ static void pending_fail(struct dnsproxy *p, struct pending *q, const char *why)
 {
 	if (p->ops->failed)
 		p->ops->failed(p->ctx, &q->q, why);
-	pending_reply_rcode(p, q, DNS_RCODE_SERVFAIL);
+	pending_reply_rcode(q, DNS_RCODE_SERVFAIL);
 	pending_free(p, q);
 }
 
@@ -219,10 +218,35 @@ static int random_u16(struct dnsproxy *p, uint16_t *v)
 static int up_connect(struct dnsproxy *p, struct pending *q);
 static void on_udp_upstream(void *arg, int fd, uint32_t events);
 
+/* Closes fd, keeping errno for the caller. */
+static void close_keep_errno(int fd)
+{
+	int e = errno;
+	close(fd);
+	errno = e;
+}
+
+/* A non-blocking socket of type (SOCK_DGRAM, SOCK_STREAM) connected to
+ * q's upstream, port 53, from a port the kernel picks at random; a TCP
+ * connection may still be on its way. Returns it, or -1 with errno set. */
+static int upstream_socket(const struct dnsproxy *p, const struct pending *q, int type)
+{
+	const struct net_addr *a = &p->up[q->upstream];
+	int fd = socket(net_af(a->family), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(a, 53, &ss);
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+		close_keep_errno(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* One try of a UDP query, on a socket of its own: connected to the
- * upstream's address and port 53, so that the kernel hands it nothing
- * from anywhere else, from a port the kernel picks at random. Returns 0 or
- * -1 with errno set. */
+ * upstream, so that the kernel hands it nothing from anywhere else.
+ * Returns 0 or -1 with errno set. */
 static int udp_try(struct dnsproxy *p, struct pending *q)
 {
 	uint8_t msg[DNS_FORWARD_MAX];
@@ -231,21 +255,14 @@ static int udp_try(struct dnsproxy *p, struct pending *q)
 		errno = EINVAL;
 		return -1;
 	}
-	const struct net_addr *a = &p->up[q->upstream];
-	int fd = socket(a->family == NET_V4 ? AF_INET : AF_INET6,
-			SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = upstream_socket(p, q, SOCK_DGRAM);
+	q->udp = (struct loop_handler){ .fd = fd, .fn = on_udp_upstream, .ctx = q };
 	if (fd < 0)
 		return -1;
-	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(a, 53, &ss);
-	q->udp = (struct loop_handler){ .fd = fd, .fn = on_udp_upstream, .ctx = q };
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
-	    send(fd, msg, (size_t)n, MSG_NOSIGNAL) != n ||
+	if (send(fd, msg, (size_t)n, MSG_NOSIGNAL) != n ||
 	    loop_add_handler(p->loop, &q->udp, EPOLLIN, NULL) < 0) {
-		int e = errno;
-		close(fd);
+		close_keep_errno(fd);
 		q->udp.fd = -1;
-		errno = e;
 		return -1;
 	}
 	return 0;
@@ -301,7 +318,7 @@ static bool answer(struct dnsproxy *p, struct pending *q, uint8_t *msg, size_t l
 		return false;
 	}
 	if (p->ops->answered && p->ops->answered(p->ctx, &q->q, &a) < 0) {
-		pending_reply_rcode(p, q, DNS_RCODE_SERVFAIL);
+		pending_reply_rcode(q, DNS_RCODE_SERVFAIL);
 		pending_free(p, q);
 		return true;
 	}
@@ -311,9 +328,9 @@ static bool answer(struct dnsproxy *p, struct pending *q, uint8_t *msg, size_t l
 		uint8_t out[DNS_QUESTION_MAX + 64];
 		ssize_t n = dns_build_truncated(q->question, &q->q, a.rcode, out, sizeof(out));
 		if (n > 0)
-			reply(p, false, q->listener, &q->client, q->clen, NULL, out, (size_t)n);
+			reply(false, q->listener, &q->client, q->clen, NULL, out, (size_t)n);
 	} else {
-		reply(p, q->tcp, q->listener, &q->client, q->clen, q->conn, msg, len);
+		reply(q->tcp, q->listener, &q->client, q->clen, q->conn, msg, len);
 	}
 	pending_free(p, q);
 	return true;
@@ -336,21 +353,21 @@ static void query(struct dnsproxy *p, const uint8_t *msg, size_t len, bool tcp, 
 	if (q.qclass != DNS_CLASS_IN) {
 		/* Chaos, Hesiod, or 16 bits of the agent's choosing: not
 		 * forwarded. */
-		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_NOTIMP);
+		reply_rcode(tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_NOTIMP);
 		return;
 	}
-	if (!p->ops->decide(p->ctx, &q, tcp)) {
-		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_NXDOMAIN);
+	if (!p->ops->decide(p->ctx, &q)) {
+		reply_rcode(tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_NXDOMAIN);
 		return;
 	}
 	if (p->nup == 0) {
 		if (p->ops->failed)
 			p->ops->failed(p->ctx, &q, "no upstream resolver");
-		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
+		reply_rcode(tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
 		return;
 	}
 	if (p->nfree == 0) {
-		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
+		reply_rcode(tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
 		return;
 	}
 	int idx = p->free_pend[--p->nfree];
@@ -491,7 +508,7 @@ static bool stream_message(const struct stream *s, size_t *len)
 {
 	if (s->in_len < 2)
 		return false;
-	*len = (size_t)s->in[0] << 8 | s->in[1];
+	*len = get16(s->in);
 	return s->in_len >= 2 + *len;
 }
 
@@ -573,7 +590,7 @@ static void on_stream(void *arg, int fd, uint32_t events)
 		 * connection; an upstream's is read, and dropped if it is not
 		 * the answer. */
 		if (!s->upstream && s->in_len >= 2) {
-			size_t want = (size_t)s->in[0] << 8 | s->in[1];
+			size_t want = get16(s->in);
 			if (want < DNS_HEADER_LEN || want > QUERY_MAX) {
 				stream_close(s);
 				return;
@@ -639,31 +656,18 @@ static int up_connect(struct dnsproxy *p, struct pending *q)
 		errno = EINVAL;
 		return -1;
 	}
-	const struct net_addr *a = &p->up[q->upstream];
-	int fd = socket(a->family == NET_V4 ? AF_INET : AF_INET6,
-			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = upstream_socket(p, q, SOCK_STREAM);
 	if (fd < 0)
 		return -1;
-	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(a, 53, &ss);
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
 	s->h = (struct loop_handler){ .fd = fd, .fn = on_stream, .ctx = s };
 	s->connecting = true;
-	s->out[0] = (uint8_t)(n >> 8);
-	s->out[1] = (uint8_t)n;
+	put16(s->out, (uint16_t)n);
 	s->out_len = 2 + (size_t)n;
 	s->pending = (int)(q - p->pend);
 	if (loop_add_handler(p->loop, &s->h, EPOLLOUT, NULL) < 0) {
-		int e = errno;
-		close(fd);
+		close_keep_errno(fd);
 		s->h.fd = -1;
 		s->pending = -1;
-		errno = e;
 		return -1;
 	}
 	q->up = s;
@@ -697,14 +701,8 @@ static void on_tcp_listener(void *arg, int fd, uint32_t events)
 
 static int bind_listener(struct dnsproxy *p, enum net_family fam, bool tcp, struct perr *err)
 {
-	struct net_addr lo = { .family = fam, .prefix = fam == NET_V4 ? 32 : 128 };
-	if (fam == NET_V4) {
-		lo.bytes[0] = 127;
-		lo.bytes[3] = 1;
-	} else {
-		lo.bytes[15] = 1;
-	}
-	int fd = socket(fam == NET_V4 ? AF_INET : AF_INET6,
+	struct net_addr lo = net_loopback(fam);
+	int fd = socket(net_af(fam),
 			(tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return perr_set(err, "DNS filter: socket: %s", strerror(errno));

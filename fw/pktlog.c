@@ -1,4 +1,4 @@
-#include "nflog.h"
+#include "pktlog.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../lib/capmsg.h"
+#include "../lib/bytes.h"
 
 /* How much of each packet the kernel copies: enough for an IPv6 header,
  * a few extension headers and the ports. */
@@ -33,13 +34,13 @@
  * a few pages at most. A longer datagram is cut and counted as dropped. */
 #define NFLOG_BUF (64 * 1024)
 /* A flood of blocked packets must not keep the caller (PID 1) in
- * nflog_read: past this many datagrams it returns, and the socket, still
+ * pktlog_read: past this many datagrams it returns, and the socket, still
  * readable, brings it back. */
 #define NFLOG_READ_MAX 1024
 /* Extension headers followed before giving up on an IPv6 packet. */
 #define IPV6_EXT_MAX 16
 
-struct nflog {
+struct pktlog {
 	struct nl_sock *sk;
 	uint16_t group;
 	union {
@@ -51,13 +52,8 @@ struct nflog {
 
 /* --- the packet ---------------------------------------------------------- */
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* The ports of a TCP or UDP header at p, when all of it is there. */
-static void parse_ports(const uint8_t *p, size_t len, struct nflog_event *ev)
+static void parse_ports(const uint8_t *p, size_t len, struct pktlog_event *ev)
 {
 	size_t need = ev->proto == IPPROTO_TCP ? 20 : ev->proto == IPPROTO_UDP ? 8 : 0;
 	if (!need || len < need)
@@ -66,7 +62,7 @@ static void parse_ports(const uint8_t *p, size_t len, struct nflog_event *ev)
 	ev->dport = get16(p + 2);
 }
 
-static int parse_v4(const uint8_t *pkt, size_t len, struct nflog_event *ev)
+static int parse_v4(const uint8_t *pkt, size_t len, struct pktlog_event *ev)
 {
 	if (len < 20)
 		return -1;
@@ -90,7 +86,7 @@ static int parse_v4(const uint8_t *pkt, size_t len, struct nflog_event *ev)
 	return 0;
 }
 
-static int parse_v6(const uint8_t *pkt, size_t len, struct nflog_event *ev)
+static int parse_v6(const uint8_t *pkt, size_t len, struct pktlog_event *ev)
 {
 	if (len < 40)
 		return -1;
@@ -149,9 +145,9 @@ out:
 	return 0;
 }
 
-int nflog_parse_packet(const uint8_t *pkt, size_t len, struct nflog_event *ev)
+int pktlog_parse_packet(const uint8_t *pkt, size_t len, struct pktlog_event *ev)
 {
-	struct nflog_event e;
+	struct pktlog_event e;
 	memset(&e, 0, sizeof(e));
 	if (!pkt || len < 1)
 		return -1;
@@ -216,9 +212,9 @@ static int open_fail(struct perr *err, uint16_t group, int nlerr)
 	}
 }
 
-struct nflog *nflog_open(uint16_t group, struct perr *err)
+struct pktlog *pktlog_open(uint16_t group, struct perr *err)
 {
-	struct nflog *l = calloc(1, sizeof(*l));
+	struct pktlog *l = calloc(1, sizeof(*l));
 	if (!l) {
 		perr_set(err, "nflog: out of memory");
 		return NULL;
@@ -296,21 +292,19 @@ struct nflog *nflog_open(uint16_t group, struct perr *err)
 	return l;
 
 fail:
-	nflog_close(l);
+	pktlog_close(l);
 	return NULL;
 }
 
-int nflog_fd(const struct nflog *l)
+int pktlog_fd(const struct pktlog *l)
 {
 	return nl_socket_get_fd(l->sk);
 }
 
-void nflog_close(struct nflog *l)
+void pktlog_close(struct pktlog *l)
 {
-	if (!l)
-		return;
 	/* Closing the socket unbinds the group. */
-	if (l->sk)
+	if (l && l->sk)
 		nl_socket_free(l->sk);
 	free(l);
 }
@@ -323,8 +317,8 @@ static void copy_prefix(char *dst, const struct nlattr *a)
 	 * without control characters. */
 	const char *s = nla_data(a);
 	size_t n = strnlen(s, (size_t)nla_len(a));
-	if (n > NFLOG_PREFIX_MAX - 1)
-		n = NFLOG_PREFIX_MAX - 1;
+	if (n > PKTLOG_PREFIX_MAX - 1)
+		n = PKTLOG_PREFIX_MAX - 1;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		dst[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
@@ -334,8 +328,8 @@ static void copy_prefix(char *dst, const struct nlattr *a)
 
 /* One netlink message: an event, or something else to pass over. Returns 1
  * when it was an event handed to fn, else 0. */
-static int handle_msg(struct nflog *l, struct nlmsghdr *nlh,
-		      void (*fn)(void *ctx, const struct nflog_event *ev), void *ctx)
+static int handle_msg(struct pktlog *l, struct nlmsghdr *nlh,
+		      void (*fn)(void *ctx, const struct pktlog_event *ev), void *ctx)
 {
 	/* Acknowledgements of the setup, end-of-batch markers: no events. */
 	if (nlh->nlmsg_type != ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET))
@@ -350,9 +344,9 @@ static int handle_msg(struct nflog *l, struct nlmsghdr *nlh,
 	if (ntohs(g->res_id) != l->group || !tb[NFULA_PAYLOAD])
 		return 0;
 
-	struct nflog_event ev;
+	struct pktlog_event ev;
 	memset(&ev, 0, sizeof(ev));
-	if (nflog_parse_packet(nla_data(tb[NFULA_PAYLOAD]), (size_t)nla_len(tb[NFULA_PAYLOAD]),
+	if (pktlog_parse_packet(nla_data(tb[NFULA_PAYLOAD]), (size_t)nla_len(tb[NFULA_PAYLOAD]),
 			       &ev) < 0)
 		return 0;
 	if ((g->nfgen_family == AF_INET && ev.family != NET_V4) ||
@@ -368,7 +362,7 @@ static int handle_msg(struct nflog *l, struct nlmsghdr *nlh,
 	return 1;
 }
 
-int nflog_read(struct nflog *l, void (*fn)(void *ctx, const struct nflog_event *ev),
+int pktlog_read(struct pktlog *l, void (*fn)(void *ctx, const struct pktlog_event *ev),
 	       void *ctx, size_t *dropped, struct perr *err)
 {
 	int fd = nl_socket_get_fd(l->sk);

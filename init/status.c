@@ -1,0 +1,182 @@
+#include "status.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../fw/fence.h"
+#include "../fw/ipset.h"
+#include "../lib/clock.h"
+#include "../lib/log.h"
+#include "../lib/text.h"
+#include "rundir.h"
+
+/* The counts' keys in the file, in the order of enum status_counter. */
+static const char *const keys[STATUS_COUNTERS] = {
+	"queries-allowed", "queries-refused", "queries-failed", "connections-refused",
+	"audited",
+};
+
+ssize_t status_format(const struct allowlist *allow, const struct status *s, char *buf,
+		      size_t len)
+{
+	struct text t;
+	text_init(&t, buf, len);
+	textf(&t, "names");
+	for (size_t i = 0; i < allow->n; i++) {
+		const struct entry *e = &allow->v[i];
+		if (e->kind != ENTRY_DOMAIN && e->kind != ENTRY_WILDCARD)
+			continue;
+		if (t.used + 512 > len) {
+			/* Room for the counts: a long list is cut. */
+			textf(&t, " ...");
+			break;
+		}
+		textf(&t, " %s%s", e->kind == ENTRY_WILDCARD ? "*." : "", e->name);
+	}
+	textf(&t, "\n%s %llu\n%s %llu\n%s %llu\n%s %llu\naudit %s\n%s %llu\n",
+	      keys[STATUS_QUERIES_ALLOWED], s->count[STATUS_QUERIES_ALLOWED],
+	      keys[STATUS_QUERIES_REFUSED], s->count[STATUS_QUERIES_REFUSED],
+	      keys[STATUS_QUERIES_FAILED], s->count[STATUS_QUERIES_FAILED],
+	      keys[STATUS_CONNECTIONS_REFUSED], s->count[STATUS_CONNECTIONS_REFUSED],
+	      s->audit ? "on" : "off", keys[STATUS_AUDITED], s->count[STATUS_AUDITED]);
+	if (t.used >= len)
+		return -1;
+	return (ssize_t)t.used;
+}
+
+void status_parse(const char *text, struct status *s, const char **names, int *nnames)
+{
+	memset(s, 0, sizeof(*s));
+	*names = strncmp(text, "names", 5) == 0 ? text + 5 : "";
+	const char *nl = strchr(*names, '\n');
+	*nnames = nl ? (int)(nl - *names) : (int)strlen(*names);
+	for (int i = 0; i < STATUS_COUNTERS; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "\n%s ", keys[i]);
+		const char *p = strstr(text, key);
+		if (p)
+			sscanf(p + strlen(key), "%llu", &s->count[i]);
+	}
+	char audit[8] = "off";
+	const char *p = strstr(text, "\naudit ");
+	if (p)
+		sscanf(p, "\naudit %7s", audit);
+	s->audit = strcmp(audit, "on") == 0;
+}
+
+/* ---- PID 1's writer ---- */
+
+void status_writer_init(struct status_writer *w, const struct allowlist *allow, bool audit)
+{
+	memset(w, 0, sizeof(*w));
+	w->allow = allow;
+	w->s.audit = audit;
+	w->dir = -1;
+	w->dirty = true;
+}
+
+void status_count(struct status_writer *w, enum status_counter c)
+{
+	w->s.count[c]++;
+	w->dirty = true;
+}
+
+static void status_write(struct status_writer *w)
+{
+	char buf[STATUS_MAX];
+	ssize_t n = status_format(w->allow, &w->s, buf, sizeof(buf));
+	struct perr err;
+	if (n >= 0 && rundir_write(w->dir, RUN_STATUS, buf, (size_t)n, &err) < 0)
+		log_debug("%s", err.msg);
+	w->dirty = false;
+	w->written_ms = clock_ms();
+}
+
+void status_start(struct status_writer *w, int dirfd)
+{
+	w->dir = dirfd;
+	status_write(w);
+}
+
+void status_tick(struct status_writer *w)
+{
+	if (w->dirty && w->dir >= 0 && clock_ms() - w->written_ms >= 1000)
+		status_write(w);
+}
+
+/* ---- palisade status ---- */
+
+/* One set as the kernel has it, each member with its time left. Returns
+ * 0, or -1 after saying what failed. */
+static int print_set(struct ipset *is, const char *name, enum set_kind kind, FILE *out)
+{
+	static const char *const what[] = { "default ports", "the entry's port", "every port" };
+	struct perr err;
+	struct set_elem *v = NULL;
+	size_t nv = 0;
+	int ex = ipset_exists(is, name, &err);
+	if (ex == 0)
+		return 0;
+	if (ex < 0 || ipset_list(is, name, &v, &nv, &err) < 0) {
+		log_error("status: set %s: %s", name, err.msg);
+		return -1;
+	}
+	fprintf(out, "%s (%s): %zu\n", name, what[kind], nv);
+	if (nv > 1)
+		qsort(v, nv, sizeof(*v), set_elem_cmp);
+	for (size_t i = 0; i < nv; i++) {
+		char a[NET_ADDR_STRLEN + 16];
+		net_format(&v[i].net, a, sizeof(a));
+		if (v[i].port) {
+			size_t l = strlen(a);
+			snprintf(a + l, sizeof(a) - l, " %s:%u",
+				 v[i].proto == PROTO_TCP ? "tcp" : "udp", v[i].port);
+		}
+		if (v[i].timeout)
+			fprintf(out, "  %-44s %u s left\n", a, v[i].timeout);
+		else
+			fprintf(out, "  %-44s permanent\n", a);
+	}
+	free(v);
+	return 0;
+}
+
+int status_print(FILE *out)
+{
+	char buf[STATUS_MAX + 1];
+	struct perr rerr;
+	if (rundir_read(RUN_STATUS, buf, sizeof(buf), &rerr) < 0) {
+		log_error("status: %s%s", rerr.msg, errno == ENOENT ? "; is palisade this "
+			  "container's PID 1?" : "");
+		return 1;
+	}
+	struct status s;
+	const char *names;
+	int nlen;
+	status_parse(buf, &s, &names, &nlen);
+	fprintf(out, "allowed names:%.*s\n", nlen, nlen ? names : " (none)");
+	fprintf(out, "DNS queries: %llu allowed, %llu refused, %llu failed\n",
+		s.count[STATUS_QUERIES_ALLOWED], s.count[STATUS_QUERIES_REFUSED],
+		s.count[STATUS_QUERIES_FAILED]);
+	fprintf(out, "connections refused: %llu\n", s.count[STATUS_CONNECTIONS_REFUSED]);
+	if (s.audit)
+		fprintf(out, "audit mode: %llu queries and connections let through that the "
+			     "allowlist would refuse\n", s.count[STATUS_AUDITED]);
+
+	struct perr err;
+	struct ipset *is = ipset_open(&err);
+	if (!is) {
+		log_error("status: %s; run it as root: docker exec CONTAINER palisade status",
+			  err.msg);
+		return 1;
+	}
+	int rc = 0;
+	for (int f = 0; f < NET_FAMILIES; f++)
+		for (int k = 0; k < SET_KINDS; k++)
+			if (print_set(is, set_name(net_family_at(f), (enum set_kind)k),
+				      (enum set_kind)k, out) < 0)
+				rc = 1;
+	ipset_close(is);
+	return rc;
+}
