@@ -315,7 +315,11 @@ for i in $(seq 1 40); do
 done
 wait "$BG"
 if [ -n "$rfd" ]; then
-    SANDBOX_WRAP="$PROBE inject close-eio:$rfd --" run_palisade "$R" -u agent --audit \
+    # An injected close failure leaves the descriptor open (a real close
+    # frees it whatever it returns): a file that PID 1 opens and closes
+    # before the report (a /proc/sys value) then keeps the number, and the
+    # report gets the next one. Both numbers fail to close.
+    SANDBOX_WRAP="$PROBE inject close-eio:$rfd close-eio:$((rfd + 1)) --" run_palisade "$R" -u agent --audit \
         --audit-report /tmp/report -- /bin/true
     expect_eq "audit report, close fails: the agent's status" 0 "$RC"
     expect_match "audit report, close fails: palisade names the failure and its cause" \
