@@ -38,7 +38,7 @@
 # Debian root"), unless given --no-docker or --no-fresh. The run inside uses
 # --no-docker, which never starts this check again; PALISADE_FRESH_ROOT=1,
 # set inside, makes sure of it. PALISADE_CROSS goes in as it is here
-# (scripts/test.sh --no-cross sets it to no: no aarch64 build inside).
+# (scripts/test.sh sets it to no: no aarch64 build inside).
 #
 # On 2 cores it takes about 3 minutes once Docker's engine and the base
 # image are there (scripts/docker-engine.sh makes them in about a minute

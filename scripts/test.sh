@@ -17,7 +17,7 @@
 #                 takes about 3 minutes, 5 when the source changed, 11 the
 #                 first time)
 #   --no-fresh    the end-to-end tests, but not the fresh root (about 3 minutes)
-#   --no-cross    no aarch64 build, here or in the fresh root (the first run
+#   --no-cross    no aarch64 build (never in the fresh root; the first run
 #                 installs the cross compiler and the :arm64 packages and
 #                 builds libiptc for aarch64: 3-5 minutes; later ones, about
 #                 one); also PALISADE_CROSS=no
