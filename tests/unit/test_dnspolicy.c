@@ -63,6 +63,10 @@ struct world {
 	struct hostnet host;
 	struct fence_rec rec;
 	struct dnspolicy *p;
+	/* the last answer's refused addresses, and its error */
+	struct dns_refusal refused[DNS_ADDRS_MAX];
+	size_t nrefused;
+	struct perr err;
 };
 
 /* entries: allowlist items separated by spaces. */
@@ -94,17 +98,20 @@ static void add_addr(struct dns_answer *a, const char *addr, uint32_t ttl)
 	a->addrs[a->naddrs++].ttl = ttl;
 }
 
-/* An answer for name with one address. */
+/* The policy's verdict on an answer for name at time now. */
+static int answer(struct world *w, const char *name, const struct dns_answer *a, uint64_t now)
+{
+	return dnspolicy_answer(w->p, name, a, now, w->refused, &w->nrefused, &w->err);
+}
+
+/* An answer for name with one address, none refused. */
 static int answer1(struct world *w, const char *name, const char *addr, uint32_t ttl,
 		   uint64_t now)
 {
 	struct dns_answer a = { 0 };
 	add_addr(&a, addr, ttl);
-	struct dns_refusal refused[DNS_ADDRS_MAX];
-	size_t nrefused;
-	struct perr err;
-	int rc = dnspolicy_answer(w->p, name, &a, now, refused, &nrefused, &err);
-	assert_int_equal(nrefused, 0);
+	int rc = answer(w, name, &a, now);
+	assert_int_equal(w->nrefused, 0);
 	return rc;
 }
 
@@ -159,12 +166,8 @@ static void test_exact_names(void **state)
 	struct dns_answer a = { 0 };
 	add_addr(&a, "151.101.1.1", 60);
 	add_addr(&a, "2606:4700::1111", 120);
-	struct dns_refusal refused[DNS_ADDRS_MAX];
-	size_t nrefused;
-	struct perr err;
-	assert_int_equal(dnspolicy_answer(w.p, "other.example.org", &a, 1000, refused, &nrefused,
-					  &err), 0);
-	assert_int_equal(nrefused, 0);
+	assert_int_equal(answer(&w, "other.example.org", &a, 1000), 0);
+	assert_int_equal(w.nrefused, 0);
 	assert_int_equal(w.rec.n, 4);
 	expect_call(&w.rec, 2, "151.101.1.1", PORTS_DEFAULT, 0, 660);
 	expect_call(&w.rec, 3, "2606:4700::1111", PORTS_DEFAULT, 0, 720);
@@ -286,11 +289,8 @@ static void test_cname_chain(void **state)
 	assert_int_equal(dns_parse_response(rm.b, rm.n, &q, &a, &why), 0);
 	assert_int_equal(a.nchain, 2);
 
-	struct dns_refusal refused[DNS_ADDRS_MAX];
-	size_t nrefused;
-	struct perr err;
-	assert_int_equal(dnspolicy_answer(w.p, q.name, &a, 100, refused, &nrefused, &err), 0);
-	assert_int_equal(nrefused, 0);
+	assert_int_equal(answer(&w, q.name, &a, 100), 0);
+	assert_int_equal(w.nrefused, 0);
 	assert_int_equal(w.rec.n, 2);
 	expect_call(&w.rec, 0, "151.101.9.9", PORTS_DEFAULT, 0, 30);
 	expect_call(&w.rec, 1, "151.101.9.10", PORTS_DEFAULT, 0, 50);
@@ -351,12 +351,8 @@ static void test_fence_fails(void **state)
 	struct dns_answer a = { 0 };
 	add_addr(&a, "151.101.1.1", 300);
 	add_addr(&a, "169.254.169.254", 300);
-	struct dns_refusal refused[DNS_ADDRS_MAX];
-	size_t nrefused;
-	struct perr err;
-	assert_int_equal(dnspolicy_answer(w.p, "a.example.com", &a, 10, refused, &nrefused, &err),
-			 -1);
-	assert_non_null(strstr(err.msg, "the set is full"));
+	assert_int_equal(answer(&w, "a.example.com", &a, 10), -1);
+	assert_non_null(strstr(w.err.msg, "the set is full"));
 	w.rec.fail = false;
 	assert_int_equal(answer1(&w, "a.example.com", "151.101.1.1", 300, 10), 0);
 	assert_int_equal(w.rec.n, 1);
@@ -381,17 +377,13 @@ static void test_permanent_members(void **state)
 		{ A("151.101.2.0/24"), PORTS_DEFAULT, 0 },
 	};
 	struct fence_plan plan;
-	struct perr err;
-	assert_int_equal(fence_plan_build(start, 3, &spec, true, &plan, &err), 0);
+	assert_int_equal(fence_plan_build(start, 3, &spec, true, &plan, &w.err), 0);
 	w.rec.plan = &plan;
 
 	struct dns_answer a = { 0 };
 	add_addr(&a, "151.101.1.1", 300);
 	add_addr(&a, "151.101.2.7", 300);
-	struct dns_refusal refused[DNS_ADDRS_MAX];
-	size_t nrefused;
-	assert_int_equal(dnspolicy_answer(w.p, "api.example.com", &a, 0, refused, &nrefused,
-					  &err), 0);
+	assert_int_equal(answer(&w, "api.example.com", &a, 0), 0);
 	/* Four calls (two addresses, two entries), but members only for the
 	 * second address (a network of the plan holding it is another
 	 * member): default ports, and port 22 over TCP and UDP. */
@@ -439,8 +431,7 @@ static void test_rebinding(void **state)
 	(void)state;
 	struct world w;
 	world_init(&w, "api.example.com db.corp.example", false, 0);
-	struct perr err;
-	assert_int_equal(allowlist_add_private(&w.cfg.allow, "db.corp.example", "test", &err), 0);
+	assert_int_equal(allowlist_add_private(&w.cfg.allow, "db.corp.example", "test", &w.err), 0);
 	struct net_addr own = A("172.17.0.2"), net = A("172.17.0.0/16"), gw = A("172.17.0.1");
 	assert_int_equal(hostnet_add(&w.host, &own, HOST_OWN, &net), 0);
 	assert_int_equal(hostnet_add(&w.host, &gw, HOST_GATEWAY, NULL), 0);
@@ -453,22 +444,19 @@ static void test_rebinding(void **state)
 	add_addr(&a, "172.17.0.2", 300);        /* the container itself */
 	add_addr(&a, "::ffff:10.0.0.1", 300);   /* IPv4-mapped */
 	add_addr(&a, "140.82.112.3", 300);      /* fine */
-	struct dns_refusal refused[DNS_ADDRS_MAX];
-	size_t nrefused;
-	assert_int_equal(dnspolicy_answer(w.p, "api.example.com", &a, 0, refused, &nrefused,
-					  &err), 0);
+	assert_int_equal(answer(&w, "api.example.com", &a, 0), 0);
 	assert_int_equal(w.rec.n, 1);
 	expect_call(&w.rec, 0, "140.82.112.3", PORTS_DEFAULT, 0, 300);
-	assert_int_equal(nrefused, 6);
+	assert_int_equal(w.nrefused, 6);
 	static const enum rebind_verdict want[] = { REBIND_NEVER, REBIND_PRIVATE, REBIND_NEVER,
 						    REBIND_NEVER, REBIND_NEVER, REBIND_NEVER };
-	for (size_t i = 0; i < nrefused; i++) {
-		assert_true(net_equal(&refused[i].addr, &a.addrs[i].addr));
-		assert_int_equal(refused[i].verdict, want[i]);
-		assert_true(refused[i].why[0] != '\0');
+	for (size_t i = 0; i < w.nrefused; i++) {
+		assert_true(net_equal(&w.refused[i].addr, &a.addrs[i].addr));
+		assert_int_equal(w.refused[i].verdict, want[i]);
+		assert_true(w.refused[i].why[0] != '\0');
 	}
-	assert_non_null(strstr(refused[0].why, "link-local"));
-	assert_non_null(strstr(refused[3].why, "gateway"));
+	assert_non_null(strstr(w.refused[0].why, "link-local"));
+	assert_non_null(strstr(w.refused[3].why, "gateway"));
 	/* Named in a refused connection's log line, all the same. */
 	assert_string_equal(dnspolicy_name_of(w.p, &a.addrs[0].addr), "api.example.com");
 
@@ -477,17 +465,15 @@ static void test_rebinding(void **state)
 	add_addr(&b, "10.1.2.3", 300);
 	add_addr(&b, "169.254.169.254", 300);
 	add_addr(&b, "172.17.0.1", 300);
-	assert_int_equal(dnspolicy_answer(w.p, "db.corp.example", &b, 0, refused, &nrefused,
-					  &err), 0);
+	assert_int_equal(answer(&w, "db.corp.example", &b, 0), 0);
 	assert_int_equal(w.rec.n, 2);
 	expect_call(&w.rec, 1, "10.1.2.3", PORTS_DEFAULT, 0, 300);
-	assert_int_equal(nrefused, 2);
-	assert_int_equal(refused[0].verdict, REBIND_NEVER);
-	assert_int_equal(refused[1].verdict, REBIND_NEVER);
+	assert_int_equal(w.nrefused, 2);
+	assert_int_equal(w.refused[0].verdict, REBIND_NEVER);
+	assert_int_equal(w.refused[1].verdict, REBIND_NEVER);
 	/* Refused for another name, the address keeps the time the opted-in
 	 * name gave it. */
-	assert_int_equal(dnspolicy_answer(w.p, "api.example.com", &b, 0, refused, &nrefused,
-					  &err), 0);
+	assert_int_equal(answer(&w, "api.example.com", &b, 0), 0);
 	assert_int_equal(w.rec.n, 2);
 	assert_string_equal(name_of(&w, "10.1.2.3"), "api.example.com");
 	assert_int_equal(answer1(&w, "db.corp.example", "10.1.2.3", 10, 100), 0);
