@@ -87,16 +87,25 @@ static int add_refusal(struct ruleset *rs, const struct fence_spec *spec,
 	return rc;
 }
 
-/* What a chain lets through first: loopback, and replies to connections
- * already allowed. */
-static int add_lo_and_replies(struct ruleset *rs, enum chain chain)
+/* Replies to connections already allowed, and what is related to them:
+ * accepted before any other match, so that the packets of an established
+ * flow walk one rule (two in OUTPUT) and the owner, DNS and set matches
+ * run for new flows only. Every refusal below is of a new flow: the
+ * first packet of a flow the fence refuses never makes it established. */
+static int add_replies(struct ruleset *rs, enum chain chain)
+{
+	struct rule r = base(chain);
+	r.established = true;
+	return ruleset_add(rs, &r);
+}
+
+/* Loopback: the INPUT chain takes everything from it; in OUTPUT, only
+ * after the DNS and loopback refusals. */
+static int add_lo(struct ruleset *rs, enum chain chain)
 {
 	struct rule r = base(chain);
 	r.iface = "lo";
-	int rc = ruleset_add(rs, &r);
-	r = base(chain);
-	r.established = true;
-	return rc | ruleset_add(rs, &r);
+	return ruleset_add(rs, &r);
 }
 
 /* DNS (53) and DNS over TLS (853), over UDP and TCP. */
@@ -189,8 +198,9 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	static const int nd_in[] = { 134, 135, 136 };
 	static const int nd_out[] = { 133, 135, 136, 143 };
 
-	/* INPUT: loopback, replies, neighbour discovery, exposed ports. */
-	rc |= add_lo_and_replies(out, CHAIN_INPUT);
+	/* INPUT: replies, loopback, neighbour discovery, exposed ports. */
+	rc |= add_replies(out, CHAIN_INPUT);
+	rc |= add_lo(out, CHAIN_INPUT);
 	if (family == NET_V6) {
 		for (size_t i = 0; i < 3; i++) {
 			r = base(CHAIN_INPUT);
@@ -232,12 +242,18 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	r.verdict = VERDICT_DROP;
 	rc |= ruleset_add(out, &r);
 
-	/* Then palisade's DNS and no other for the agent, loopback, replies,
+	/* Replies right after: the source check must come first, or a
+	 * packet with a forged source that matches the reply direction of
+	 * PID 1's own upstream query (the agent reads its port in /proc/net)
+	 * would pass as established. */
+	rc |= add_replies(out, CHAIN_OUTPUT);
+
+	/* Then palisade's DNS and no other for the agent, loopback,
 	 * the resolvers, the sets on their ports; everything else is
 	 * rejected at once (in audit mode: logged and let through). */
 	if (spec->dns_filter)
 		rc |= add_dns_rules(out, spec, family);
-	rc |= add_lo_and_replies(out, CHAIN_OUTPUT);
+	rc |= add_lo(out, CHAIN_OUTPUT);
 	if (spec->dns_filter && spec->root_dns_anywhere) {
 		static const uint8_t protos[] = { PROTO_UDP, PROTO_TCP };
 		for (size_t p = 0; p < 2; p++) {

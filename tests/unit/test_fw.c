@@ -134,13 +134,13 @@ static void test_ruleset_v4(void **state)
 		":INPUT DROP [0:0]\n"
 		":FORWARD DROP [0:0]\n"
 		":OUTPUT DROP [0:0]\n"
-		"-A INPUT -i lo -j ACCEPT\n"
 		"-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+		"-A INPUT -i lo -j ACCEPT\n"
 		"-A INPUT -p tcp -m tcp --dport 3000 -j ACCEPT\n"
 		"-A INPUT -p udp -m udp --dport 5353 -j ACCEPT\n"
 		"-A OUTPUT -m owner --socket-exists -m addrtype ! --src-type LOCAL -j DROP\n"
-		"-A OUTPUT -o lo -j ACCEPT\n"
 		"-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+		"-A OUTPUT -o lo -j ACCEPT\n"
 		"-A OUTPUT -d 192.0.2.53/32 -p udp -m udp --dport 53 -j ACCEPT\n"
 		"-A OUTPUT -d 192.0.2.53/32 -p tcp -m tcp --dport 53 -j ACCEPT\n"
 		"-A OUTPUT -p tcp -m set --match-set palisade4 dst -m multiport --dports 80,443 -j ACCEPT\n"
@@ -181,13 +181,14 @@ static void test_ruleset_v6(void **state)
 	assert_non_null(strstr(text, "--match-set palisade6 dst"));
 	/* Neighbour discovery and listener reports, which may come from ::,
 	 * before spoofed sources are dropped; the spoofing rule first of all
-	 * the rest. */
+	 * the rest, and replies right after it. */
 	const char *nd_then_spoof =
 		"-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 133 -j ACCEPT\n"
 		"-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\n"
 		"-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT\n"
 		"-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type 143 -j ACCEPT\n"
 		"-A OUTPUT -m owner --socket-exists -m addrtype ! --src-type LOCAL -j DROP\n"
+		"-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
 		"-A OUTPUT -o lo -j ACCEPT\n";
 	assert_non_null(strstr(text, nd_then_spoof));
 	assert_true(strstr(text, "-A OUTPUT") == strstr(text, nd_then_spoof));
@@ -216,9 +217,10 @@ static void test_ruleset_dns_filter(void **state)
 		":INPUT DROP [0:0]\n"
 		":FORWARD DROP [0:0]\n"
 		":OUTPUT DROP [0:0]\n"
-		"-A INPUT -i lo -j ACCEPT\n"
 		"-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+		"-A INPUT -i lo -j ACCEPT\n"
 		"-A OUTPUT -m owner --socket-exists -m addrtype ! --src-type LOCAL -j DROP\n"
+		"-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
 		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m udp --sport 53 -j DROP\n"
 		"-A OUTPUT -p tcp -m owner --socket-exists ! --uid-owner 0 -m tcp --sport 53 -j DROP\n"
 		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m udp --sport 853 -j DROP\n"
@@ -238,7 +240,6 @@ static void test_ruleset_dns_filter(void **state)
 		"-A OUTPUT -d 127.0.0.0/8 -p tcp -m owner --socket-exists ! --uid-owner 0 -j REJECT --reject-with tcp-reset\n"
 		"-A OUTPUT -d 127.0.0.0/8 -m owner --socket-exists ! --uid-owner 0 -j REJECT --reject-with icmp-admin-prohibited\n"
 		"-A OUTPUT -o lo -j ACCEPT\n"
-		"-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
 		"-A OUTPUT -d 192.0.2.53/32 -p udp -m owner --uid-owner 0 -m udp --dport 53 -j ACCEPT\n"
 		"-A OUTPUT -d 192.0.2.53/32 -p tcp -m owner --uid-owner 0 -m tcp --dport 53 -j ACCEPT\n"
 		"-A OUTPUT -p tcp -m set --match-set palisade4 dst -m multiport --dports 443 -j ACCEPT\n"
@@ -256,6 +257,7 @@ static void test_ruleset_dns_filter(void **state)
 	text = render(&rs);
 	assert_non_null(strstr(text,
 		"-A OUTPUT -m owner --socket-exists -m addrtype ! --src-type LOCAL -j DROP\n"
+		"-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
 		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m udp --sport 53 -j DROP\n"
 		"-A OUTPUT -p tcp -m owner --socket-exists ! --uid-owner 0 -m tcp --sport 53 -j DROP\n"
 		"-A OUTPUT -p udp -m owner --socket-exists ! --uid-owner 0 -m udp --sport 853 -j DROP\n"
