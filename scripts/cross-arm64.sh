@@ -66,7 +66,7 @@ host_pkgs=("gcc-$TRIPLET" qemu-user-static)
 # (only recommended by it): palisade links glibc statically, and this one
 # is the build machine's glibc version, with Debian's security updates.
 arm64_pkgs=(libc6-dev libseccomp-dev libcap-ng-dev libnl-3-dev libnl-nf-3-dev libc-ares-dev
-            libcmocka-dev)
+            libnftnl-dev libcmocka-dev)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 

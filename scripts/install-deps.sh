@@ -40,7 +40,7 @@ export DEBIAN_FRONTEND=noninteractive
 build_pkgs=(
     build-essential meson ninja-build pkg-config file binutils
     libseccomp-dev libcap-ng-dev libnl-3-dev libnl-nf-3-dev libc-ares-dev
-    libip4tc-dev libip6tc-dev
+    libip4tc-dev libip6tc-dev libnftnl-dev
     dpkg-dev
 )
 test_pkgs=(
