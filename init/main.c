@@ -10,6 +10,7 @@
 #include "../caps/user.h"
 #include "../lib/log.h"
 #include "config.h"
+#include "launch.h"
 #include "pid1.h"
 #include "plan.h"
 #include "policy.h"
@@ -137,15 +138,22 @@ int main(int argc, char **argv, char **envp)
 	/* Only a container's first process acts, so that palisade run by hand
 	 * on a workstation can never fence or strip the host. */
 	if (getpid() != 1) {
-		log_error("refusing to run: palisade is pid %d, not PID 1, and changes nothing "
-			  "outside a container; use it as the container's ENTRYPOINT, or run "
-			  "palisade --check to see the plan", (int)getpid());
+		struct launch_facts how;
+		char why[2048];
+		launch_read(&how);
+		launch_refusal(&how, getpid(), why, sizeof(why));
+		log_error("%s", why);
 		goto out;
 	}
 	if (geteuid() != 0) {
 		log_error("palisade must start as root to fence the container (it runs the "
 			  "command as %s itself); remove --user from docker run or USER from the "
-			  "Dockerfile, and set PALISADE_USER instead", cfg.user);
+			  "Dockerfile, and set PALISADE_USER instead%s", cfg.user,
+			  launch_in_user_namespace()
+				  ? "; in a user namespace, as rootless Podman's --userns=keep-id "
+				    "makes (it starts the container as your own uid), add --user 0: "
+				    "root of the container's user namespace only"
+				  : "");
 		goto out;
 	}
 	status = run_as_pid1(&cfg, &user, envp);
