@@ -18,7 +18,7 @@
 int caps_check(uint64_t have, int port_start, const char *user, struct perr *err)
 {
 	/* In the order palisade uses them. KILL and NET_ADMIN are what PID 1
-	 * keeps (init/main.c), SETPCAP empties the bounding sets. */
+	 * keeps (init/pid1.c), SETPCAP empties the bounding sets. */
 	char bind_why[96], user_why[96];
 	snprintf(bind_why, sizeof(bind_why),
 		 "to serve DNS on port %d: ports below %d need it here", DNS_PORT, port_start);

@@ -126,29 +126,12 @@ ssize_t resolvconf_filtered(const char *text, const struct resolvers *up, bool v
 
 int resolvconf_load(const char *path, char *buf, size_t cap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	size_t got = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf + got, cap - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got == cap - 1)
-			break;
+	long n = read_text(path, buf, cap);
+	if (n < 0 && errno == ENOENT) {
+		buf[0] = '\0';
+		return 0;
 	}
-	close(fd);
-	buf[got] = '\0';
-	return (int)got;
+	return (int)n;
 }
 
 int resolvconf_write(const char *path, const char *text, size_t len)

@@ -12,6 +12,7 @@
 #include "../caps/user.h"
 #include "../lib/log.h"
 #include "../lib/text.h"
+#include "launch.h"
 #include "rundir.h"
 
 static bool printable_word(const char *s)
@@ -136,6 +137,10 @@ int session_exec(int argc, char **argv, char **envp)
 	}
 	char **cmd = argv + i;
 
+	/* Where PID 1 is another program, nothing fences the container, and
+	 * files in RUN_DIR (from an image that kept them) say nothing. */
+	if (launch_check_fenced(&err) < 0)
+		return exec_fail(&err);
 	/* The terms PID 1 wrote; without them, nothing runs. */
 	char text[8192];
 	if (rundir_read(RUN_AGENT, text, sizeof(text), &err) < 0) {

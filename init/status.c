@@ -9,6 +9,7 @@
 #include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../lib/text.h"
+#include "launch.h"
 #include "rundir.h"
 
 /* The counts' keys in the file, in the order of enum status_counter. */
@@ -146,6 +147,10 @@ int status_print(FILE *out)
 {
 	char buf[STATUS_MAX + 1];
 	struct perr rerr;
+	if (launch_check_fenced(&rerr) < 0) {
+		log_error("status: %s", rerr.msg);
+		return 1;
+	}
 	if (rundir_read(RUN_STATUS, buf, sizeof(buf), &rerr) < 0) {
 		log_error("status: %s%s", rerr.msg, errno == ENOENT ? "; is palisade this "
 			  "container's PID 1?" : "");

@@ -532,6 +532,46 @@ static int cmd_sigdirty(int argc, char **argv)
 	return 127;
 }
 
+/* In a child: exec argv, or say why and exit 127. */
+static _Noreturn void exec_child(char **argv, const char *who)
+{
+	execvp(argv[0], argv);
+	perror(who);
+	_exit(127);
+}
+
+/* Waits for child c: its exit status, or 128+N for signal N; -1. */
+static int wait_child(pid_t c)
+{
+	int ws;
+	while (waitpid(c, &ws, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+/* An init in front of CMD, as docker run --init puts one (installed under
+ * the init's name, so that /proc shows it): fork, exec CMD in the child,
+ * wait for it, exit with its status. */
+static int cmd_init(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[0], "--")) {
+		fprintf(stderr, "probe init -- CMD...\n");
+		return 2;
+	}
+	pid_t c = fork();
+	if (c < 0) {
+		perror("probe init: fork");
+		return 1;
+	}
+	if (c == 0)
+		exec_child(argv + 1, "probe init: exec");
+	int status = wait_child(c);
+	if (status < 0)
+		perror("probe init: waitpid");
+	return status < 0 ? 1 : status;
+}
+
 static int cmd_pty(int argc, char **argv)
 {
 	if (argc < 3)
@@ -544,11 +584,8 @@ static int cmd_pty(int argc, char **argv)
 		perror("forkpty");
 		return 1;
 	}
-	if (pid == 0) {
-		execvp(argv[2], argv + 2);
-		perror("exec");
-		_exit(127);
-	}
+	if (pid == 0)
+		exec_child(argv + 2, "exec");
 	char out[65536];
 	size_t len = 0;
 	int typed = 0;
@@ -579,9 +616,7 @@ static int cmd_pty(int argc, char **argv)
 			break;
 		}
 	}
-	int ws;
-	waitpid(pid, &ws, 0);
-	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	return wait_child(pid);
 }
 
 static int cmd_flood(int argc, char **argv)
@@ -2098,6 +2133,8 @@ int main(int argc, char **argv)
 		return cmd_sigdirty(argc, argv);
 	if (!strcmp(cmd, "pty"))
 		return cmd_pty(argc, argv);
+	if (!strcmp(cmd, "init"))
+		return cmd_init(argc, argv);
 	if (!strcmp(cmd, "syscalls"))
 		return cmd_syscalls(false);
 	if (!strcmp(cmd, "syscalls32"))

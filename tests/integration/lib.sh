@@ -258,16 +258,17 @@ run_palisade() {
 }
 
 # The host pid of the palisade that runs as PID 1 of the sandbox started by
-# background job $1: the descendant of $1 whose command name is palisade.
+# background job $1: the descendant of $1 whose command name is palisade
+# (or $2).
 sandbox_pid1() {
-    local top=$1 i
+    local top=$1 comm=${2:-palisade} i
     for i in $(seq 1 200); do
         local queue=("$top") found=
         while [ ${#queue[@]} -gt 0 ] && [ -z "$found" ]; do
             local p=${queue[0]} kid
             queue=("${queue[@]:1}")
             for kid in $(pgrep -P "$p"); do
-                if [ "$(cat "/proc/$kid/comm" 2>/dev/null)" = palisade ]; then
+                if [ "$(cat "/proc/$kid/comm" 2>/dev/null)" = "$comm" ]; then
                     found=$kid
                     break
                 fi
