@@ -766,7 +766,7 @@ struct dnsproxy *dnsproxy_open(const struct net_addr *upstreams, size_t n, bool 
 	if (bind_listener(p, NET_V4, false, err) < 0 || bind_listener(p, NET_V4, true, err) < 0)
 		goto fail;
 	if (with_v6) {
-		struct perr e6;
+		struct perr e6 = PERR_INIT;
 		if (bind_listener(p, NET_V6, false, &e6) == 0 &&
 		    bind_listener(p, NET_V6, true, &e6) == 0) {
 			p->v6 = true;

@@ -190,7 +190,7 @@ static int open_fail(struct perr *err, uint16_t group, int nlerr)
 			return perr_set(err, "%s: another program (ulogd?) listens on that group; "
 					"stop it", what);
 		default: {
-			struct perr e;
+			struct perr e = PERR_INIT;
 			cap_refused(&e, CAP_NET_ADMIN, -1, what);
 			return perr_set(err, "%s; and make sure that no other program (ulogd?) "
 					"listens on that group", e.msg);

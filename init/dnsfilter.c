@@ -61,7 +61,7 @@ static int answered(void *ctx, const struct dns_query *q, const struct dns_answe
 	bool allowed = dnspolicy_query(f->policy, q->name) == DNS_ALLOWED;
 	struct dns_refusal refused[DNS_ADDRS_MAX];
 	size_t nrefused;
-	struct perr err;
+	struct perr err = PERR_INIT;
 	int rc = dnspolicy_answer(f->policy, q->name, a, clock_ms() / 1000, refused, &nrefused,
 				  &err);
 	for (size_t i = 0; i < nrefused; i++)

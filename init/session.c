@@ -121,7 +121,7 @@ static int exec_fail(const struct perr *err)
 
 int session_exec(int argc, char **argv, char **envp)
 {
-	struct perr err;
+	struct perr err = PERR_INIT;
 	int i = 1;
 	if (i < argc && strcmp(argv[i], "--") == 0)
 		i++;

@@ -135,7 +135,7 @@ static _Noreturn void child_fail(int fd, int status, const struct perr *e)
 static _Noreturn void run_child(int report_fd, int go_fd, char **argv, char **envp,
 				child_setup_fn setup, void *ctx)
 {
-	struct perr e;
+	struct perr e = PERR_INIT;
 
 	/* Own process group, in the terminal's foreground when there is one,
 	 * so that Ctrl-C and job control reach the command, not PID 1. Signals

@@ -44,7 +44,7 @@ static void test_keep_names(void **state)
 	(void)state;
 	struct allowlist l;
 	allowlist_init(&l);
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(allowlist_add_list(&l, "10.0.0.0/8 a.example *.b.example 192.0.2.1:22 "
 					    "a.example:443", "test", &e), 0);
 	allowlist_keep_names(&l);
@@ -130,7 +130,7 @@ static void test_duplicates_and_presets(void **state)
 {
 	(void)state;
 	struct allowlist l;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	allowlist_init(&l);
 	assert_int_equal(allowlist_add(&l, "example.com", "--allow", &e), 0);
 	assert_int_equal(allowlist_add(&l, "EXAMPLE.com.", "--allow", &e), 0);
@@ -165,7 +165,7 @@ static void test_every_preset_parses(void **state)
 		assert_non_null(preset_find(required[i]));
 	for (size_t i = 0; i < presets_count; i++) {
 		struct allowlist l;
-		struct perr e;
+		struct perr e = PERR_INIT;
 		char item[64];
 		allowlist_init(&l);
 		snprintf(item, sizeof(item), "@%s", presets[i].name);
@@ -183,7 +183,7 @@ static void test_list_separators(void **state)
 {
 	(void)state;
 	struct allowlist l;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	allowlist_init(&l);
 	assert_int_equal(allowlist_add_list(&l, " a.example, b.example  c.example,,\td.example\n",
 					    "PALISADE_ALLOW", &e), 0);
@@ -198,7 +198,7 @@ static void test_text_lines(void **state)
 {
 	(void)state;
 	struct allowlist l;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	allowlist_init(&l);
 	const char text[] = "# the agent's list\n"
 			    "\n"
@@ -262,7 +262,7 @@ static void test_file_ownership(void **state)
 	assert_int_equal(chmod(path, 0644), 0);
 
 	struct allowlist l;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	allowlist_init(&l);
 	int rc = allowlist_read_file(&l, path, &e);
 	if (rc != 0)
@@ -320,7 +320,7 @@ static void test_private_names(void **state)
 {
 	(void)state;
 	struct allowlist l;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	allowlist_init(&l);
 	const char text[] = "db.corp.example\n"
 			    "private db.corp.example   # the database\n"

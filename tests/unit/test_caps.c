@@ -57,7 +57,7 @@ static void test_fix(void **state)
 static void test_refused(void **state)
 {
 	(void)state;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(cap_refused(&e, CAP_FOWNER, 0, "removing the set-uid bits of /x"), -1);
 	assert_string_equal(e.msg, "removing the set-uid bits of /x: permission denied: palisade "
 				   "lacks CAP_FOWNER; run the container with --cap-add FOWNER "
@@ -76,7 +76,7 @@ static void test_refused(void **state)
 static void test_check(void **state)
 {
 	(void)state;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	/* Docker's default set and NET_ADMIN: all there. Podman's: the same;
 	 * NET_RAW is not needed, and port 53 is privileged there. */
 	assert_int_equal(caps_check(DOCKER_DEFAULT | BIT(CAP_NET_ADMIN), 0, "agent", &e), 0);

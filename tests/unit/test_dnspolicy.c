@@ -74,7 +74,7 @@ static void world_init(struct world *w, const char *entries, bool audit, unsigne
 {
 	memset(w, 0, sizeof(*w));
 	allowlist_init(&w->cfg.allow);
-	struct perr e;
+	struct perr e = PERR_INIT;
 	if (allowlist_add_list(&w->cfg.allow, entries, "test", &e) < 0)
 		fail_msg("%s", e.msg);
 	w->cfg.audit = audit;

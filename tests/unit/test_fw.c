@@ -421,7 +421,7 @@ static void test_plan_sets(void **state)
 		{ A("2001:db8::1"), PORTS_DEFAULT, 0 },
 	};
 	struct fence_plan p;
-	struct perr err;
+	struct perr err = PERR_INIT;
 	assert_int_equal(fence_plan_build(d, 5, &spec, true, &p, &err), 0);
 	assert_int_equal(p.sets[0][SET_DEFAULT].n, 1);
 	assert_int_equal(p.sets[0][SET_PORT].n, 2); /* tcp and udp */
@@ -452,7 +452,7 @@ static void test_allow_members(void **state)
 		{ A("192.0.2.2"), PORTS_ONE, 22 },
 	};
 	struct fence_plan p;
-	struct perr err;
+	struct perr err = PERR_INIT;
 	assert_int_equal(fence_plan_build(start, 2, &spec, false, &p, &err), 0);
 	struct set_elem v[2];
 	const char *set = NULL;

@@ -20,7 +20,7 @@ static struct dnsfilter *filter(struct config *cfg, struct policy *plan)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	allowlist_init(&cfg->allow);
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(allowlist_add(&cfg->allow, "allowed.example", "--allow", &e), 0);
 	memset(plan, 0, sizeof(*plan));
 	struct dnsfilter *f = dnsfilter_new(cfg, plan, &e);
@@ -38,7 +38,7 @@ static void test_written_and_closed(void **state)
 	char path[] = "/tmp/palisade-report-XXXXXX";
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(dnsfilter_write_report(f, fd, &e), 0);
 	assert_int_equal(fcntl(fd, F_GETFD), -1); /* closed */
 	assert_int_equal(errno, EBADF);
@@ -66,7 +66,7 @@ static void test_failed_write_closes(void **state)
 		skip();
 		return;
 	}
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(dnsfilter_write_report(f, fd, &e), -1);
 	assert_string_equal(e.msg, "writing the audit report: No space left on device");
 	assert_int_equal(fcntl(fd, F_GETFD), -1);
@@ -127,7 +127,7 @@ static void test_packet_lines(void **state)
 	assert_true(strncmp(r.v[6], "# refused 169.254.169.254 for meta.example: ", 44) == 0);
 
 	/* Opted in, the private destination needs only its entry. */
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(allowlist_add(&cfg.allow, "db2.corp.example", "--allow", &e), 0);
 	assert_int_equal(allowlist_add_private(&cfg.allow, "db2.corp.example", "test", &e), 0);
 	ev = packet(IPPROTO_TCP, "10.1.2.4", 443);
