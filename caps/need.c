@@ -78,7 +78,6 @@ int caps_preflight(const char *user, struct perr *err)
 {
 	uint64_t have;
 	if (cap_effective(&have) < 0)
-		return perr_set(err, "cannot read palisade's capabilities (capget): %s",
-				strerror(errno));
+		return perr_sys(err, errno, "cannot read palisade's capabilities (capget)");
 	return caps_check(have, port_start(), user, err);
 }

@@ -705,7 +705,7 @@ static int bind_listener(struct dnsproxy *p, enum net_family fam, bool tcp, stru
 	int fd = socket(net_af(fam),
 			(tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return perr_set(err, "DNS filter: socket: %s", strerror(errno));
+		return perr_sys(err, errno, "DNS filter: socket");
 	/* Not to be shared: no SO_REUSEPORT, and no SO_REUSEADDR on UDP,
 	 * where it would let the agent bind the same address and port and
 	 * take the queries. On a listening TCP socket SO_REUSEADDR shares
@@ -718,7 +718,7 @@ static int bind_listener(struct dnsproxy *p, enum net_family fam, bool tcp, stru
 	    (fam == NET_V6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)) {
 		int e = errno;
 		close(fd);
-		return perr_set(err, "DNS filter: setsockopt: %s", strerror(e));
+		return perr_sys(err, e, "DNS filter: setsockopt");
 	}
 	struct sockaddr_storage ss;
 	socklen_t sl = to_sockaddr(&lo, 53, &ss);
@@ -732,9 +732,9 @@ static int bind_listener(struct dnsproxy *p, enum net_family fam, bool tcp, stru
 		if (e == EACCES) /* a privileged port in this network namespace */
 			return cap_refused(err, CAP_NET_BIND_SERVICE, cap_held(CAP_NET_BIND_SERVICE),
 					   what);
-		return perr_set(err, "DNS filter: cannot listen on %s port 53 (%s): %s",
-				fam == NET_V4 ? "127.0.0.1" : "[::1]", tcp ? "TCP" : "UDP",
-				e == EADDRINUSE ? "another program of the image serves DNS there; "
+		return perr_code(err, e, "DNS filter: cannot listen on %s port 53 (%s): %s",
+				 fam == NET_V4 ? "127.0.0.1" : "[::1]", tcp ? "TCP" : "UDP",
+				 e == EADDRINUSE ? "another program of the image serves DNS there; "
 						  "palisade must be the container's resolver"
 						: strerror(e));
 	}

@@ -122,11 +122,11 @@ static int table_error(struct perr *err, enum net_family family, const char *wha
 		return cap_refused(err, CAP_NET_ADMIN, cap_held(CAP_NET_ADMIN), where);
 	}
 	if (e == ENOPROTOOPT || e == ENOENT || e == EAFNOSUPPORT || e == EPROTONOSUPPORT)
-		return perr_set(err, "%s: %s: the kernel has no %s support (%s); load it on the "
-				"host with modprobe %s", cmd_name(family), what,
-				family == NET_V4 ? "ip_tables" : "ip6_tables", ops->strerror(e),
-				family == NET_V4 ? "ip_tables iptable_filter" : "ip6_tables ip6table_filter");
-	return perr_set(err, "%s: %s: %s", cmd_name(family), what, ops->strerror(e));
+		return perr_code(err, e, "%s: %s: the kernel has no %s support (%s); load it on the "
+				 "host with modprobe %s", cmd_name(family), what,
+				 family == NET_V4 ? "ip_tables" : "ip6_tables", ops->strerror(e),
+				 family == NET_V4 ? "ip_tables iptable_filter" : "ip6_tables ip6table_filter");
+	return perr_code(err, e, "%s: %s: %s", cmd_name(family), what, ops->strerror(e));
 }
 
 struct filter_table *filter_table_open(enum net_family family, bool *absent, struct perr *err)

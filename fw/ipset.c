@@ -79,10 +79,10 @@ static int fail_errno(struct perr *err, int e, const char *fmt, ...)
 	if (e == EPERM || e == EACCES)
 		return cap_refused(err, CAP_NET_ADMIN, cap_held(CAP_NET_ADMIN), what);
 	if (e == EPROTONOSUPPORT || e == EOPNOTSUPP || e == ENOENT || e == EAFNOSUPPORT)
-		return perr_set(err, "%s: the kernel has no ip_set support (%s); load it on the "
-				"host with modprobe ip_set ip_set_hash_net ip_set_hash_netport",
-				what, strerror(e));
-	return perr_set(err, "%s: %s", what, ipset_strerror(e));
+		return perr_code(err, e, "%s: the kernel has no ip_set support (%s); load it on the "
+				 "host with modprobe ip_set ip_set_hash_net ip_set_hash_netport",
+				 what, strerror(e));
+	return perr_code(err, e, "%s: %s", what, ipset_strerror(e));
 }
 
 static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)

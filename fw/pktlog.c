@@ -235,11 +235,12 @@ struct pktlog *pktlog_open(uint16_t group, struct perr *err)
 		int e = errno;
 		if (e == EPROTONOSUPPORT || e == EAFNOSUPPORT || rc == -NLE_PROTO_MISMATCH ||
 		    rc == -NLE_AF_NOSUPPORT)
-			perr_set(err, "nflog: cannot open netfilter netlink: the kernel has no "
-				 "nfnetlink; load it on the host with modprobe nfnetlink_log");
+			perr_code(err, e ? e : EPROTONOSUPPORT, "nflog: cannot open netfilter "
+				  "netlink: the kernel has no nfnetlink; load it on the host with "
+				  "modprobe nfnetlink_log");
 		else
-			perr_set(err, "nflog: cannot open netfilter netlink: %s",
-				 e ? strerror(e) : nl_geterror(rc));
+			perr_code(err, e ? e : EIO, "nflog: cannot open netfilter netlink: %s",
+				  e ? strerror(e) : nl_geterror(rc));
 		goto fail;
 	}
 	int fd = nl_socket_get_fd(l->sk);
@@ -249,8 +250,7 @@ struct pktlog *pktlog_open(uint16_t group, struct perr *err)
 	int size = NFLOG_RCVBUF;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0) {
-		perr_set(err, "nflog: setting the receive buffer of the NFLOG socket: %s",
-			 strerror(errno));
+		perr_sys(err, errno, "nflog: setting the receive buffer of the NFLOG socket");
 		goto fail;
 	}
 
@@ -285,8 +285,7 @@ struct pktlog *pktlog_open(uint16_t group, struct perr *err)
 		goto fail;
 	}
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-		perr_set(err, "nflog: setting close-on-exec on the NFLOG socket: %s",
-			 strerror(errno));
+		perr_sys(err, errno, "nflog: setting close-on-exec on the NFLOG socket");
 		goto fail;
 	}
 	return l;
@@ -388,8 +387,7 @@ int pktlog_read(struct pktlog *l, void (*fn)(void *ctx, const struct pktlog_even
 					(*dropped)++;
 				continue;
 			}
-			return perr_set(err, "nflog: reading NFLOG group %u: %s", l->group,
-					strerror(errno));
+			return perr_sys(err, errno, "nflog: reading NFLOG group %u", l->group);
 		}
 		/* Only the kernel speaks on this socket. */
 		if (mh.msg_namelen != sizeof(from) || from.nl_family != AF_NETLINK ||

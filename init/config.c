@@ -342,8 +342,7 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 		if (allowlist_read_file(&c->allow, c->allow_file, err) < 0)
 			return -1;
 	} else if (errno != ENOENT && errno != ENOTDIR) {
-		return perr_set(err, "allowlist file %s: cannot inspect it: %s", c->allow_file,
-				strerror(errno));
+		return perr_sys(err, errno, "allowlist file %s: cannot inspect it", c->allow_file);
 	}
 
 	if (allowlist_check_private(&c->allow, err) < 0)

@@ -105,7 +105,7 @@ static int check_groups(struct perr *err)
 	gid_t groups[256];
 	int n = getgroups(256, groups);
 	if (n < 0)
-		return perr_set(err, "getgroups: %s", strerror(errno));
+		return perr_sys(err, errno, "getgroups");
 	for (int i = 0; i < n; i++)
 		if (groups[i] == 0)
 			return perr_set(err, "this session is a member of root's group (gid 0): run "
@@ -191,7 +191,7 @@ int session_exec(int argc, char **argv, char **envp)
 		exec_fail(&err);
 		_exit(EXIT_NOT_FOUND);
 	}
-	perr_set(&err, "%s: cannot execute: %s", cmd[0], strerror(e));
+	perr_sys(&err, e, "%s: cannot execute", cmd[0]);
 	exec_fail(&err);
 	_exit(EXIT_CANNOT_RUN);
 }
