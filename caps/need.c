@@ -51,7 +51,7 @@ int caps_check(uint64_t have, int port_start, const char *user, struct perr *err
 		return 0;
 	textf(&t, "; ");
 	cap_fix(&t, missing, n);
-	return perr_set(err, "%s", msg);
+	return perr_code(err, EPERM, "%s", msg);
 }
 
 /* The sysctl, or -1: kernels before 4.11 have none (every port below 1024
