@@ -219,7 +219,7 @@ static int read_mountpoints(struct walk *w)
 			w->mountpoints = NULL;
 			free(line);
 			fclose(f);
-			return perr_set(w->err, "out of memory");
+			return perr_code(w->err, ENOMEM, "out of memory");
 		}
 		w->mountpoints = v;
 		w->nmountpoints++;

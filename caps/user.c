@@ -28,7 +28,7 @@ static int set_str(char **dst, const char *src, struct perr *err)
 	free(*dst);
 	*dst = strdup(src);
 	if (!*dst)
-		return perr_set(err, "out of memory");
+		return perr_code(err, ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -89,7 +89,7 @@ static int add_group(struct agent_user *u, gid_t g, struct perr *err)
 			return 0;
 	gid_t *n = realloc(u->groups, (u->ngroups + 1) * sizeof(*n));
 	if (!n)
-		return perr_set(err, "out of memory");
+		return perr_code(err, ENOMEM, "out of memory");
 	u->groups = n;
 	u->groups[u->ngroups++] = g;
 	return 0;

@@ -751,7 +751,7 @@ struct dnsproxy *dnsproxy_open(const struct net_addr *upstreams, size_t n, bool 
 {
 	struct dnsproxy *p = calloc(1, sizeof(*p));
 	if (!p) {
-		perr_set(err, "out of memory");
+		perr_code(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	for (int i = DNSPROXY_PENDING_MAX - 1; i >= 0; i--) {

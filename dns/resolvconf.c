@@ -20,7 +20,7 @@ static void add(struct net_addr *v, size_t *n, const char *text, size_t len)
 	if (pct)
 		*pct = '\0';
 	struct net_addr a;
-	if (net_parse(buf, false, &a, NULL, 0) < 0)
+	if (net_parse(buf, false, &a, NULL) < 0)
 		return;
 	for (size_t i = 0; i < *n; i++)
 		if (net_equal(&v[i], &a))

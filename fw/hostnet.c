@@ -147,7 +147,7 @@ static int read_routes(struct hostnet *h, const char *path, bool may_be_absent,
 	errno = 0;
 	while (getline(&line, &cap, f) >= 0) {
 		if (line_fn(h, line) < 0) {
-			rc = perr_set(err, "reading %s: out of memory", path);
+			rc = perr_code(err, ENOMEM, "reading %s: out of memory", path);
 			break;
 		}
 	}
@@ -174,7 +174,7 @@ int hostnet_read(struct hostnet *h, struct perr *err)
 		bool brd = (i->ifa_flags & IFF_BROADCAST) && sa_addr(i->ifa_broadaddr, &b) &&
 			   b.family == NET_V4;
 		if (hostnet_add_ifaddr(h, &a, prefix, brd ? &b : NULL) < 0)
-			rc = perr_set(err, "listing the container's addresses: out of memory");
+			rc = perr_code(err, ENOMEM, "listing the container's addresses: out of memory");
 	}
 	freeifaddrs(ifs);
 	if (rc < 0)

@@ -175,7 +175,7 @@ static int on_valid(struct nl_msg *msg, void *arg)
 static int out_of_memory(struct nl_msg *m, struct perr *err)
 {
 	nlmsg_free(m);
-	return perr_set(err, "out of memory");
+	return perr_code(err, ENOMEM, "out of memory");
 }
 
 static struct nl_msg *new_msg(uint8_t cmd, int flags, size_t size)
@@ -239,13 +239,13 @@ struct ipset *ipset_open(struct perr *err)
 {
 	struct ipset *s = calloc(1, sizeof(*s));
 	if (!s) {
-		perr_set(err, "out of memory");
+		perr_code(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	s->sk = nl_socket_alloc();
 	if (!s->sk) {
 		free(s);
-		perr_set(err, "out of memory");
+		perr_code(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	errno = 0;

@@ -216,14 +216,14 @@ struct pktlog *pktlog_open(uint16_t group, struct perr *err)
 {
 	struct pktlog *l = calloc(1, sizeof(*l));
 	if (!l) {
-		perr_set(err, "nflog: out of memory");
+		perr_code(err, ENOMEM, "nflog: out of memory");
 		return NULL;
 	}
 	l->group = group;
 	l->sk = nl_socket_alloc();
 	if (!l->sk) {
 		free(l);
-		perr_set(err, "nflog: out of memory");
+		perr_code(err, ENOMEM, "nflog: out of memory");
 		return NULL;
 	}
 	/* Events carry sequence number 0: they answer no request. */
@@ -262,7 +262,7 @@ struct pktlog *pktlog_open(uint16_t group, struct perr *err)
 	 * (NFULA_UID) whenever it knows it: there is no flag to ask for it. */
 	struct nfnl_log *cfg = nfnl_log_alloc();
 	if (!cfg) {
-		perr_set(err, "nflog: out of memory");
+		perr_code(err, ENOMEM, "nflog: out of memory");
 		goto fail;
 	}
 	nfnl_log_set_group(cfg, group);

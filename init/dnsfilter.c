@@ -130,7 +130,7 @@ struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *p
 {
 	struct dnsfilter *f = calloc(1, sizeof(*f));
 	if (!f) {
-		perr_set(err, "out of memory");
+		perr_code(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	f->cfg = cfg;
@@ -151,7 +151,7 @@ struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *p
 	f->policy = dnspolicy_new(cfg, &pol->host, allow_in_fence, f);
 	f->log = refusal_log_new(cfg->log_json, cfg->audit);
 	if (!f->policy || !f->log) {
-		perr_set(err, "out of memory");
+		perr_code(err, ENOMEM, "out of memory");
 		dnsfilter_free(f);
 		return NULL;
 	}

@@ -85,7 +85,7 @@ int safefile_read_all(int fd, const char *path, size_t max, char **buf,
 	size_t cap = 4096, n = 0;
 	char *b = malloc(cap);
 	if (!b)
-		return perr_set(err, "%s: out of memory", path);
+		return perr_code(err, ENOMEM, "%s: out of memory", path);
 	for (;;) {
 		if (n == cap) {
 			if (cap >= max + 1) {
@@ -97,7 +97,7 @@ int safefile_read_all(int fd, const char *path, size_t max, char **buf,
 			char *nb = realloc(b, ncap);
 			if (!nb) {
 				free(b);
-				return perr_set(err, "%s: out of memory", path);
+				return perr_code(err, ENOMEM, "%s: out of memory", path);
 			}
 			b = nb;
 			cap = ncap;

@@ -162,7 +162,7 @@ int session_exec(int argc, char **argv, char **envp)
 			return exec_fail(&err);
 		if (!(env = child_env(envp, user.home, user.name))) {
 			user_free(&user);
-			perr_set(&err, "out of memory");
+			perr_code(&err, ENOMEM, "out of memory");
 			return exec_fail(&err);
 		}
 	}

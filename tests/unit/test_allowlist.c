@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,10 +18,11 @@ static void parse_ok(const char *in, enum entry_kind kind, enum port_scope ports
 		     uint16_t port, const char *canonical)
 {
 	struct entry e;
-	char why[256] = "", out[300];
-	int rc = entry_parse(in, &e, why, sizeof(why));
+	struct perr why = PERR_INIT;
+	char out[300];
+	int rc = entry_parse(in, &e, &why);
 	if (rc != 0)
-		fail_msg("%s: %s", in, why);
+		fail_msg("%s: %s", in, why.msg);
 	assert_int_equal(e.kind, kind);
 	assert_int_equal(e.ports, ports);
 	assert_int_equal(e.port, port);
@@ -31,10 +33,11 @@ static void parse_ok(const char *in, enum entry_kind kind, enum port_scope ports
 static void parse_bad(const char *in, const char *reason)
 {
 	struct entry e;
-	char why[ALLOW_LINE_MAX + 256] = "";
-	assert_int_equal(entry_parse(in, &e, why, sizeof(why)), -1);
-	if (!strstr(why, reason))
-		fail_msg("%s: got \"%s\", wanted \"%s\"", in, why, reason);
+	struct perr why = PERR_INIT;
+	assert_int_equal(entry_parse(in, &e, &why), -1);
+	assert_int_equal(why.err, EINVAL);
+	if (!strstr(why.msg, reason))
+		fail_msg("%s: got \"%s\", wanted \"%s\"", in, why.msg, reason);
 }
 
 /* PID 1 keeps only the names once the fence holds the rest; the list can
@@ -417,9 +420,9 @@ static void test_private_names(void **state)
 static bool matches(const char *entry, const char *name)
 {
 	struct entry e;
-	char why[256] = "";
-	if (entry_parse(entry, &e, why, sizeof(why)) < 0)
-		fail_msg("%s: %s", entry, why);
+	struct perr why = PERR_INIT;
+	if (entry_parse(entry, &e, &why) < 0)
+		fail_msg("%s: %s", entry, why.msg);
 	return entry_matches(&e, name);
 }
 

@@ -100,7 +100,7 @@ static void rr_tail(struct msg *m, unsigned type, unsigned class, uint32_t ttl,
 static void rr_a(struct msg *m, const char *owner, const char *v4, uint32_t ttl)
 {
 	struct net_addr a;
-	assert_int_equal(net_parse(v4, false, &a, NULL, 0), 0);
+	assert_int_equal(net_parse(v4, false, &a, NULL), 0);
 	put_name(m, owner);
 	rr_tail(m, DNS_TYPE_A, 1, ttl, a.bytes, 4);
 }
@@ -108,7 +108,7 @@ static void rr_a(struct msg *m, const char *owner, const char *v4, uint32_t ttl)
 static void rr_aaaa(struct msg *m, const char *owner, const char *v6, uint32_t ttl)
 {
 	struct net_addr a;
-	assert_int_equal(net_parse(v6, false, &a, NULL, 0), 0);
+	assert_int_equal(net_parse(v6, false, &a, NULL), 0);
 	put_name(m, owner);
 	rr_tail(m, DNS_TYPE_AAAA, 1, ttl, a.bytes, 16);
 }

@@ -50,9 +50,9 @@ static int record(void *ctx, const struct fence_dest *d, uint32_t timeout, struc
 static struct net_addr A(const char *text)
 {
 	struct net_addr a;
-	char why[128];
-	if (net_parse(text, true, &a, why, sizeof(why)) < 0)
-		fail_msg("test address %s: %s", text, why);
+	struct perr why = PERR_INIT;
+	if (net_parse(text, true, &a, &why) < 0)
+		fail_msg("test address %s: %s", text, why.msg);
 	return a;
 }
 
@@ -369,7 +369,7 @@ static void test_permanent_members(void **state)
 	struct world w;
 	world_init(&w, "api.example.com api.example.com:22", false, 0);
 	struct port_list def, expose = { 0 };
-	port_list_parse("443", &def, NULL, 0);
+	port_list_parse("443", &def, NULL);
 	struct fence_spec spec = { .default_ports = &def, .expose = &expose };
 	struct fence_dest start[] = {
 		{ A("151.101.1.1"), PORTS_DEFAULT, 0 },

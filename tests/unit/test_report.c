@@ -78,9 +78,9 @@ static void test_failed_write_closes(void **state)
 static struct pktlog_event packet(uint8_t proto, const char *dst, uint16_t dport)
 {
 	struct pktlog_event ev = { .proto = proto, .dport = dport };
-	char why[128];
-	if (net_parse(dst, false, &ev.dst, why, sizeof(why)) < 0)
-		fail_msg("%s: %s", dst, why);
+	struct perr why = PERR_INIT;
+	if (net_parse(dst, false, &ev.dst, &why) < 0)
+		fail_msg("%s: %s", dst, why.msg);
 	ev.family = (enum net_family)ev.dst.family;
 	return ev;
 }
@@ -94,9 +94,8 @@ static void test_packet_lines(void **state)
 	struct config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	allowlist_init(&cfg.allow);
-	char why[128];
-	assert_int_equal(port_list_parse("80,443,443/udp", &cfg.default_ports, why, sizeof(why)),
-			 0);
+	struct perr why = PERR_INIT;
+	assert_int_equal(port_list_parse("80,443,443/udp", &cfg.default_ports, &why), 0);
 	struct audit_report r;
 	audit_report_init(&r);
 	struct pktlog_event ev = packet(IPPROTO_TCP, "151.101.1.1", 443);
