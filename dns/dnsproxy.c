@@ -310,11 +310,12 @@ static bool answer(struct dnsproxy *p, struct pending *q, uint8_t *msg, size_t l
 	struct dns_query sent = q->q;
 	sent.id = q->id;
 	struct dns_answer a;
-	const char *why = NULL;
+	struct perr why = PERR_INIT;
 	if (dns_parse_response(msg, len, &sent, &a, &why) < 0 ||
 	    dns_answer_client(msg, len, q->question, &q->q) < 0) {
 		if (p->ops->dropped)
-			p->ops->dropped(p->ctx, &q->q, why ? why : "the question is not the query's");
+			p->ops->dropped(p->ctx, &q->q,
+					why.err ? why.msg : "the question is not the query's");
 		return false;
 	}
 	if (p->ops->answered && p->ops->answered(p->ctx, &q->q, &a) < 0) {
@@ -341,8 +342,7 @@ static void query(struct dnsproxy *p, const uint8_t *msg, size_t len, bool tcp, 
 		  const struct sockaddr_storage *from, socklen_t fromlen, struct stream *conn)
 {
 	struct dns_query q;
-	const char *why = NULL;
-	if (len > QUERY_MAX || dns_parse_query(msg, len, &q, &why) < 0 ||
+	if (len > QUERY_MAX || dns_parse_query(msg, len, &q, NULL) < 0 ||
 	    q.question_end > DNS_QUESTION_MAX) {
 		/* Not a query palisade forwards: a malformed message gets
 		 * nothing back (UDP) or loses its connection (TCP). */

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,10 +154,12 @@ static void response(struct msg *m, const char *name, unsigned type, unsigned fl
 
 static int parse_q(const struct msg *m, struct dns_query *q)
 {
-	const char *why = NULL;
+	struct perr why = PERR_INIT;
 	int r = dns_parse_query(m->b, m->n, q, &why);
+	/* A failure says what is wrong, as a malformed message. */
+	assert_int_equal(why.err, r < 0 ? EBADMSG : 0);
 	if (r < 0)
-		assert_non_null(why);
+		assert_true(why.msg[0] != '\0');
 	return r;
 }
 
@@ -171,10 +174,12 @@ static struct dns_query Q(const char *name, unsigned type)
 
 static int parse_r(const struct msg *m, const struct dns_query *q, struct dns_answer *a)
 {
-	const char *why = NULL;
+	struct perr why = PERR_INIT;
 	int r = dns_parse_response(m->b, m->n, q, a, &why);
+	/* A failure says what is wrong, as a malformed message. */
+	assert_int_equal(why.err, r < 0 ? EBADMSG : 0);
 	if (r < 0)
-		assert_non_null(why);
+		assert_true(why.msg[0] != '\0');
 	return r;
 }
 

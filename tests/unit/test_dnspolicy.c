@@ -276,7 +276,7 @@ static void test_cname_chain(void **state)
 	struct wire qm, rm;
 	wheader(&qm, DNS_FLAG_RD, 0, "api.example.com");
 	struct dns_query q;
-	const char *why = NULL;
+	struct perr why = PERR_INIT;
 	assert_int_equal(dns_parse_query(qm.b, qm.n, &q, &why), 0);
 
 	wheader(&rm, DNS_FLAG_QR | DNS_FLAG_RD | DNS_FLAG_RA, 5, "api.example.com");
