@@ -21,9 +21,9 @@ static int check_parent(int fd, const char *path, struct perr *err)
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
 	    ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))) {
 		errno = EPERM;
-		return perr_set(err, "%s is not a root-owned directory that only root can change "
-				"(uid %u, mode %04o): palisade does not use %s", path,
-				(unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), RUN_DIR);
+		return perr_code(err, EPERM, "%s is not a root-owned directory that only root "
+				 "can change (uid %u, mode %04o): palisade does not use %s", path,
+				 (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), RUN_DIR);
 	}
 	return 0;
 }
@@ -35,10 +35,10 @@ static int check_dir(int fd, struct perr *err)
 		return perr_sys(err, errno, "cannot inspect %s", RUN_DIR);
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
 		errno = EPERM;
-		return perr_set(err, "%s is not a root-owned directory that only root can write "
-				"(uid %u, mode %04o): remove it from the image, or chown root and "
-				"chmod 0755 it", RUN_DIR, (unsigned)st.st_uid,
-				(unsigned)(st.st_mode & 07777));
+		return perr_code(err, EPERM, "%s is not a root-owned directory that only root "
+				 "can write (uid %u, mode %04o): remove it from the image, or chown "
+				 "root and chmod 0755 it", RUN_DIR, (unsigned)st.st_uid,
+				 (unsigned)(st.st_mode & 07777));
 	}
 	return 0;
 }
@@ -85,9 +85,9 @@ int rundir_open(bool create, struct perr *err)
 		dir = openat(run, "palisade", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dir < 0 && (errno == ELOOP || errno == ENOTDIR)) {
 			errno = EPERM;
-			rc = perr_set(err, "%s is not a root-owned directory that only root can "
-				      "write (a symbolic link or another file): remove it from "
-				      "the image", RUN_DIR);
+			rc = perr_code(err, EPERM, "%s is not a root-owned directory that only "
+				       "root can write (a symbolic link or another file): remove "
+				       "it from the image", RUN_DIR);
 		} else if (dir < 0) {
 			rc = perr_sys(err, errno, "cannot open %s", RUN_DIR);
 		}
@@ -166,9 +166,9 @@ long rundir_read(const char *name, char *buf, size_t size, struct perr *err)
 	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
 		close(fd);
 		errno = EPERM;
-		return perr_set(err, "%s/%s is not a regular file that only root can write "
-				"(uid %u, mode %04o): palisade did not write it", RUN_DIR, name,
-				(unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return perr_code(err, EPERM, "%s/%s is not a regular file that only root can "
+				 "write (uid %u, mode %04o): palisade did not write it", RUN_DIR,
+				 name, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 	}
 	size_t got = 0;
 	for (;;) {
@@ -187,8 +187,8 @@ long rundir_read(const char *name, char *buf, size_t size, struct perr *err)
 		if (got + 1 >= size) {
 			close(fd);
 			errno = EFBIG;
-			return perr_set(err, "%s/%s is larger than %zu bytes: palisade did not "
-					"write it", RUN_DIR, name, size - 1);
+			return perr_code(err, EFBIG, "%s/%s is larger than %zu bytes: palisade did not "
+					 "write it", RUN_DIR, name, size - 1);
 		}
 		got += (size_t)n;
 	}

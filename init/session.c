@@ -139,7 +139,7 @@ int session_exec(int argc, char **argv, char **envp)
 	/* The terms PID 1 wrote; without them, nothing runs. */
 	char text[8192];
 	if (rundir_read(RUN_AGENT, text, sizeof(text), &err) < 0) {
-		if (errno == ENOENT)
+		if (err.err == ENOENT)
 			perr_prefix(&err, "palisade is not this container's PID 1, or its fence is "
 				    "not up yet (%s/%s appears then)", RUN_DIR, RUN_READY);
 		return exec_fail(&err);

@@ -147,7 +147,7 @@ int status_print(FILE *out)
 	char buf[STATUS_MAX + 1];
 	struct perr rerr = PERR_INIT;
 	if (rundir_read(RUN_STATUS, buf, sizeof(buf), &rerr) < 0) {
-		log_error("status: %s%s", rerr.msg, errno == ENOENT ? "; is palisade this "
+		log_error("status: %s%s", rerr.msg, rerr.err == ENOENT ? "; is palisade this "
 			  "container's PID 1?" : "");
 		return 1;
 	}

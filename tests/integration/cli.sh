@@ -86,4 +86,14 @@ bad_case "unreadable file" '^palisade: allowlist file /etc/missing: cannot read 
 bad_case "group-writable file" '^palisade: allowlist file /etc/writable: refused: it is writable by group or others.*chmod go-w /etc/writable$' -u agent -f /etc/writable
 bad_case "agent-owned file" '^palisade: allowlist file /home/agent/mine: refused: directory /home/agent is owned by uid 1000' -u agent -f /home/agent/mine
 PALISADE_ALLOW="ok.example no_such_thing!" bad_case "bad env entry" '^palisade: PALISADE_ALLOW entry 2: "no_such_thing!" is not a domain' -u agent
+
+# palisade exec and status with no palisade as PID 1 (no /run/palisade):
+# each says so, the command never runs (the shell keeps PID 1).
+err=$(in_sandbox "$R" /bin/sh -c '/sbin/palisade exec -- touch /tmp/ran; exit $?' 2>&1 >/dev/null); rc=$?
+expect_eq "exec without PID 1: exit 125" 125 "$rc"
+expect_match "exec without PID 1: says why" "^palisade: exec: palisade is not this container's PID 1, or its fence is not up yet \(/run/palisade/ready appears then\): cannot open /run: No such file or directory" "$err"
+check "exec without PID 1: the command did not run" test ! -e "$R/tmp/ran"
+err=$(in_sandbox "$R" /bin/sh -c '/sbin/palisade status; exit $?' 2>&1 >/dev/null); rc=$?
+expect_eq "status without PID 1: exit 1" 1 "$rc"
+expect_match "status without PID 1: says why" "^palisade: status: cannot open /run: No such file or directory; is palisade this container's PID 1\?" "$err"
 finish
