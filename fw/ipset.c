@@ -65,6 +65,21 @@ static const char *ipset_strerror(int e)
 	}
 }
 
+/* The errno a perr carries for the kernel's error e: ipset's own codes
+ * (IPSET_ERR_PRIVATE and above) are none. */
+static int ipset_errno(int e)
+{
+	switch (e) {
+	case IPSET_ERR_HASH_FULL: case IPSET_ERR_MAX_SETS: return ENOSPC;
+	case IPSET_ERR_EXIST: return EEXIST;
+	case IPSET_ERR_EXIST_SETNAME2: return ENOENT;
+	case IPSET_ERR_BUSY: case IPSET_ERR_REFERENCED: return EBUSY;
+	case IPSET_ERR_FIND_TYPE: case IPSET_ERR_TIMEOUT: return EOPNOTSUPP;
+	case IPSET_ERR_PROTOCOL: return EPROTO;
+	default: return e > 0 && e < IPSET_ERR_PRIVATE ? e : EINVAL;
+	}
+}
+
 /* What failed (fmt), and why: the kernel's error e, with the fix for a
  * missing permission or ip_set. Returns -1. */
 static int fail_errno(struct perr *err, int e, const char *fmt, ...)
@@ -82,7 +97,7 @@ static int fail_errno(struct perr *err, int e, const char *fmt, ...)
 		return perr_code(err, e, "%s: the kernel has no ip_set support (%s); load it on the "
 				 "host with modprobe ip_set ip_set_hash_net ip_set_hash_netport",
 				 what, strerror(e));
-	return perr_code(err, e, "%s: %s", what, ipset_strerror(e));
+	return perr_code(err, ipset_errno(e), "%s: %s", what, ipset_strerror(e));
 }
 
 static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)

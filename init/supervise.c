@@ -119,7 +119,7 @@ int supervise_exit_status(int wstatus)
 /* What the child sends back when it cannot exec. */
 struct spawn_report {
 	int status;
-	char msg[sizeof(((struct perr *)0)->msg)];
+	struct perr e;
 };
 
 static _Noreturn void child_fail(int fd, int status, const struct perr *e)
@@ -127,7 +127,7 @@ static _Noreturn void child_fail(int fd, int status, const struct perr *e)
 	struct spawn_report r;
 	memset(&r, 0, sizeof(r));
 	r.status = status;
-	snprintf(r.msg, sizeof(r.msg), "%s", e->msg);
+	r.e = *e;
 	(void)write_full(fd, &r, sizeof(r)); /* PID 1 sees a short report as a failure */
 	_exit(status);
 }
@@ -272,9 +272,9 @@ int supervise_spawn(struct supervisor *s, char **argv, char **envp,
 		return perr_set(err, "the command's process failed before exec (status %d)",
 				supervise_exit_status(ws));
 	}
-	r.msg[sizeof(r.msg) - 1] = '\0';
+	r.e.msg[sizeof(r.e.msg) - 1] = '\0';
 	*status = r.status;
-	return perr_set(err, "%s", r.msg);
+	return perr_code(err, r.e.err, "%s", r.e.msg);
 }
 
 static void forward(struct supervisor *s, const struct signalfd_siginfo *si)

@@ -2,6 +2,7 @@
  * records what it is told to let through: which names are answered, which
  * addresses of an answer go into the fence, with which entry's ports and
  * for how long, and which are kept out. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,7 +32,7 @@ static int record(void *ctx, const struct fence_dest *d, uint32_t timeout, struc
 {
 	struct fence_rec *r = ctx;
 	if (r->fail)
-		return perr_set(err, "the set is full");
+		return perr_code(err, ENOSPC, "the set is full");
 	assert_true(r->n < CALLS_MAX);
 	r->d[r->n] = *d;
 	r->timeout[r->n++] = timeout;
@@ -353,6 +354,7 @@ static void test_fence_fails(void **state)
 	add_addr(&a, "169.254.169.254", 300);
 	assert_int_equal(answer(&w, "a.example.com", &a, 10), -1);
 	assert_non_null(strstr(w.err.msg, "the set is full"));
+	assert_int_equal(w.err.err, ENOSPC); /* the fence's code, through the policy */
 	w.rec.fail = false;
 	assert_int_equal(answer1(&w, "a.example.com", "151.101.1.1", 300, 10), 0);
 	assert_int_equal(w.rec.n, 1);
