@@ -36,7 +36,7 @@ int conntrack_flush(bool v6, struct perr *err)
 	}
 	nl_socket_free(sk);
 	if (rc < 0)
-		return perr_set(err, "conntrack: flushing the connections made before the fence: %s",
-				nl_geterror(rc));
+		return perr_code(err, EIO, "conntrack: flushing the connections made before the "
+				 "fence: %s", nl_geterror(rc));
 	return 0;
 }

@@ -187,28 +187,29 @@ static int open_fail(struct perr *err, uint16_t group, int nlerr)
 		case 0:
 			return cap_refused(err, CAP_NET_ADMIN, 0, what);
 		case 1:
-			return perr_set(err, "%s: another program (ulogd?) listens on that group; "
-					"stop it", what);
+			return perr_code(err, EBUSY, "%s: another program (ulogd?) listens on that "
+					 "group; stop it", what);
 		default: {
 			struct perr e = PERR_INIT;
 			cap_refused(&e, CAP_NET_ADMIN, -1, what);
-			return perr_set(err, "%s; and make sure that no other program (ulogd?) "
-					"listens on that group", e.msg);
+			return perr_code(err, e.err, "%s; and make sure that no other program "
+					 "(ulogd?) listens on that group", e.msg);
 		}
 		}
 	case NLE_BUSY:
 		/* What the kernel says to a socket that binds its group twice. */
-		return perr_set(err, "nflog: binding NFLOG group %u: the group is already bound "
-				"to this socket", group);
+		return perr_code(err, EBUSY, "nflog: binding NFLOG group %u: the group is already "
+				 "bound to this socket", group);
 	case NLE_INVAL:
 	case NLE_OPNOTSUPP:
 	case NLE_PROTO_MISMATCH:
 	case NLE_OBJ_NOTFOUND:
-		return perr_set(err, "nflog: binding NFLOG group %u: the kernel has no nfnetlink_log "
-				"(%s); load it on the host with modprobe nfnetlink_log",
-				group, nl_geterror(nlerr));
+		return perr_code(err, EPROTONOSUPPORT, "nflog: binding NFLOG group %u: the kernel "
+				 "has no nfnetlink_log (%s); load it on the host with modprobe "
+				 "nfnetlink_log", group, nl_geterror(nlerr));
 	default:
-		return perr_set(err, "nflog: binding NFLOG group %u: %s", group, nl_geterror(nlerr));
+		return perr_code(err, EIO, "nflog: binding NFLOG group %u: %s", group,
+				 nl_geterror(nlerr));
 	}
 }
 
@@ -281,7 +282,8 @@ struct pktlog *pktlog_open(uint16_t group, struct perr *err)
 	 * from now on, reads never block. */
 	rc = nl_socket_set_nonblocking(l->sk);
 	if (rc < 0) {
-		perr_set(err, "nflog: making the NFLOG socket non-blocking: %s", nl_geterror(rc));
+		perr_code(err, EIO, "nflog: making the NFLOG socket non-blocking: %s",
+			  nl_geterror(rc));
 		goto fail;
 	}
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
