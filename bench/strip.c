@@ -184,7 +184,7 @@ int main(int argc, char **argv)
 	if (!t)
 		die("calloc");
 	struct strip_stats st;
-	struct perr err;
+	struct perr err = PERR_INIT;
 	int rc = 0;
 	for (long r = -1; r < runs; r++) { /* run -1: the untimed warm-up */
 		reset_bits(root, files, per_dir);

@@ -51,7 +51,7 @@ int caps_check(uint64_t have, int port_start, const char *user, struct perr *err
 		return 0;
 	textf(&t, "; ");
 	cap_fix(&t, missing, n);
-	return perr_set(err, "%s", msg);
+	return perr_code(err, EPERM, "%s", msg);
 }
 
 /* The sysctl, or -1: kernels before 4.11 have none (every port below 1024
@@ -78,7 +78,6 @@ int caps_preflight(const char *user, struct perr *err)
 {
 	uint64_t have;
 	if (cap_effective(&have) < 0)
-		return perr_set(err, "cannot read palisade's capabilities (capget): %s",
-				strerror(errno));
+		return perr_sys(err, errno, "cannot read palisade's capabilities (capget)");
 	return caps_check(have, port_start(), user, err);
 }

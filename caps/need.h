@@ -16,7 +16,7 @@
  * net.ipv4.ip_unprivileged_port_start (-1 when unknown): below it, binding
  * port 53 for the DNS filter needs CAP_NET_BIND_SERVICE. user is the
  * agent's user, for the message. Returns 0 when none is missing, else -1
- * with err naming each one, what it is for, and the fix. Pure. */
+ * with err (EPERM) naming each one, what it is for, and the fix. Pure. */
 int caps_check(uint64_t have, int port_start, const char *user, struct perr *err);
 
 /* caps_check with the process's effective set and its network namespace's

@@ -30,21 +30,21 @@ int privs_become_user(const struct agent_user *u, struct perr *err)
 	 * and CAPNG_DROP_SUPP_GRP would empty the list again: set the groups
 	 * here and pass neither flag. */
 	if (setgroups(u->ngroups, u->groups) < 0)
-		return perr_set(err, "setgroups for user %s: %s", u->name, strerror(errno));
+		return perr_sys(err, errno, "setgroups for user %s", u->name);
 	if (prctl(PR_SET_SECUREBITS, AGENT_SECUREBITS, 0, 0, 0) < 0)
-		return perr_set(err, "locking the securebits: %s (is palisade root with "
-				"CAP_SETPCAP?)", strerror(errno));
+		return perr_code(err, errno, "locking the securebits: %s (is palisade root with "
+				 "CAP_SETPCAP?)", strerror(errno));
 
 	capng_clear(CAPNG_SELECT_ALL);
 	int rc = capng_change_id((int)u->uid, (int)u->gid,
 				 CAPNG_CLEAR_BOUNDING | CAPNG_CLEAR_AMBIENT);
 	if (rc < 0)
-		return perr_set(err, "switching to user %s (uid %u, gid %u) failed: "
-				"capng_change_id returned %d (%s)", u->name, (unsigned)u->uid,
-				(unsigned)u->gid, rc, strerror(errno));
+		return perr_code(err, errno, "switching to user %s (uid %u, gid %u) failed: "
+				 "capng_change_id returned %d (%s)", u->name, (unsigned)u->uid,
+				 (unsigned)u->gid, rc, strerror(errno));
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return perr_set(err, "setting no_new_privs: %s", strerror(errno));
+		return perr_sys(err, errno, "setting no_new_privs");
 
 	/* Verify instead of trusting. */
 	if (setuid(0) == 0 || seteuid(0) == 0)
@@ -59,15 +59,15 @@ int privs_become_user(const struct agent_user *u, struct perr *err)
 int privs_drop_unprivileged(struct perr *err)
 {
 	if (capng_get_caps_process() < 0)
-		return perr_set(err, "reading this process's capabilities: %s", strerror(errno));
+		return perr_sys(err, errno, "reading this process's capabilities");
 	bool bounding = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
 	capng_clear(bounding ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS);
 	if (capng_apply(bounding ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS) < 0)
-		return perr_set(err, "dropping capabilities: %s", strerror(errno));
+		return perr_sys(err, errno, "dropping capabilities");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		return perr_set(err, "clearing the ambient capabilities: %s", strerror(errno));
+		return perr_sys(err, errno, "clearing the ambient capabilities");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return perr_set(err, "setting no_new_privs: %s", strerror(errno));
+		return perr_sys(err, errno, "setting no_new_privs");
 	return 0;
 }
 
@@ -75,16 +75,17 @@ int privs_landlock_abi(struct perr *err)
 {
 	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
 	if (abi < 0) {
-		if (errno == ENOSYS)
-			perr_set(err, "no Landlock here (the kernel has none)");
-		else if (errno == EOPNOTSUPP)
-			perr_set(err, "no Landlock here (the kernel has it, but not enabled: add "
-				 "landlock to its lsm= boot option)");
-		else if (errno == EPERM)
-			perr_set(err, "no Landlock here (the container's seccomp profile refuses it, "
-				 "as Docker's did before version 23)");
+		int e = errno;
+		if (e == ENOSYS)
+			perr_code(err, e, "no Landlock here (the kernel has none)");
+		else if (e == EOPNOTSUPP)
+			perr_code(err, e, "no Landlock here (the kernel has it, but not enabled: "
+				  "add landlock to its lsm= boot option)");
+		else if (e == EPERM)
+			perr_code(err, e, "no Landlock here (the container's seccomp profile "
+				  "refuses it, as Docker's did before version 23)");
 		else
-			perr_set(err, "no Landlock here (%s)", strerror(errno));
+			perr_code(err, e, "no Landlock here (%s)", strerror(e));
 		return 0;
 	}
 	if (abi < 2) {
@@ -105,12 +106,12 @@ int privs_scope_ptrace(struct perr *err)
 	struct landlock_ruleset_attr attr = { .handled_access_fs = LANDLOCK_ACCESS_FS_REFER };
 	int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
 	if (rs < 0)
-		return perr_set(err, "Landlock: creating a ruleset: %s", strerror(errno));
+		return perr_sys(err, errno, "Landlock: creating a ruleset");
 	int root = open("/", O_PATH | O_CLOEXEC);
 	if (root < 0) {
 		int e = errno;
 		close(rs);
-		return perr_set(err, "Landlock: opening /: %s", strerror(e));
+		return perr_sys(err, e, "Landlock: opening /");
 	}
 	struct landlock_path_beneath_attr beneath = {
 		.allowed_access = LANDLOCK_ACCESS_FS_REFER,
@@ -125,8 +126,7 @@ int privs_scope_ptrace(struct perr *err)
 	}
 	close(rs);
 	if (rc < 0)
-		return perr_set(err, "Landlock: confining ptrace to the agent's own processes: %s",
-				strerror(e));
+		return perr_sys(err, e, "Landlock: confining ptrace to the agent's own processes");
 	return 1;
 }
 
@@ -134,7 +134,7 @@ int privs_restrict_pid1(const int *keep, size_t nkeep, bool no_seccomp, struct p
 {
 	/* uid 0 stays uid 0, so exec must not restore capabilities: NOROOT. */
 	if (prctl(PR_SET_SECUREBITS, AGENT_SECUREBITS | SECBIT_KEEP_CAPS_LOCKED, 0, 0, 0) < 0)
-		return perr_set(err, "PID 1: locking the securebits: %s", strerror(errno));
+		return perr_sys(err, errno, "PID 1: locking the securebits");
 	capng_clear(CAPNG_SELECT_ALL);
 	for (size_t i = 0; i < nkeep; i++)
 		if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
@@ -142,9 +142,9 @@ int privs_restrict_pid1(const int *keep, size_t nkeep, bool no_seccomp, struct p
 			return perr_set(err, "PID 1: keeping capability %d failed", keep[i]);
 	/* The bounding set is applied first, while CAP_SETPCAP is still held. */
 	if (capng_apply(CAPNG_SELECT_ALL) < 0)
-		return perr_set(err, "PID 1: dropping capabilities: %s", strerror(errno));
+		return perr_sys(err, errno, "PID 1: dropping capabilities");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return perr_set(err, "PID 1: setting no_new_privs: %s", strerror(errno));
+		return perr_sys(err, errno, "PID 1: setting no_new_privs");
 	if (!no_seccomp && sc_load(SC_PID1, NULL, 0, err) < 0)
 		return perr_prefix(err, "PID 1");
 	return 0;
@@ -214,8 +214,8 @@ int proc_status_read(const char *path, struct proc_status *st, struct perr *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return perr_set(err, "cannot read %s to verify privileges: %s (is /proc mounted?)",
-				path, strerror(errno));
+		return perr_code(err, errno, "cannot read %s to verify privileges: %s (is /proc "
+				 "mounted?)", path, strerror(errno));
 	char buf[8192];
 	size_t got = 0;
 	for (;;) {

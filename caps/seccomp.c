@@ -121,7 +121,7 @@ static int add(scmp_filter_ctx ctx, const struct sc_entry *e, int nr, struct per
 		break;
 	}
 	if (rc < 0)
-		return perr_set(err, "seccomp: adding the rule for %s: %s", e->name, strerror(-rc));
+		return perr_sys(err, -rc, "seccomp: adding the rule for %s", e->name);
 	return 0;
 }
 
@@ -138,7 +138,7 @@ static scmp_filter_ctx build(enum sc_who who, const char *const *allow, size_t n
 	/* Only the native ABI: 32-bit x86 (int 0x80) and x32 calls all fail. */
 	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(EPERM));
 	if (rc < 0) {
-		perr_set(err, "seccomp: setting the action for other ABIs: %s", strerror(-rc));
+		perr_sys(err, -rc, "seccomp: setting the action for other ABIs");
 		seccomp_release(ctx);
 		return NULL;
 	}
@@ -174,6 +174,6 @@ int sc_load(enum sc_who who, const char *const *allow, size_t nallow, struct per
 	int rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (rc < 0)
-		return perr_set(err, "seccomp: loading the filter: %s", strerror(-rc));
+		return perr_sys(err, -rc, "seccomp: loading the filter");
 	return 0;
 }

@@ -49,7 +49,7 @@ static int failed(struct perr *err, int e, int cap, const char *fmt, ...)
 	va_end(ap);
 	if ((e == EACCES || e == EPERM) && cap >= 0)
 		return cap_refused(err, cap, cap_held(cap), what);
-	return perr_set(err, "%s: %s", what, strerror(e));
+	return perr_sys(err, e, "%s", what);
 }
 
 /* Whether the entry is on the root mount. */
@@ -105,8 +105,8 @@ static int strip_file(struct walk *w, int dirfd, const char *name, const struct 
 		return failed(w->err, errno, CAP_DAC_READ_SEARCH,
 			      "reading the file capabilities of %s/%s", w->path, name);
 	} else if (errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP) {
-		return perr_set(w->err, "reading the file capabilities of %s/%s: %s (is /proc "
-				"mounted?)", w->path, name, strerror(errno));
+		return perr_code(w->err, errno, "reading the file capabilities of %s/%s: %s (is /proc "
+				 "mounted?)", w->path, name, strerror(errno));
 	}
 	return 0;
 }
@@ -192,8 +192,8 @@ static int read_mountpoints(struct walk *w)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
-		return perr_set(w->err, "reading /proc/self/mountinfo: %s (is /proc mounted?)",
-				strerror(errno));
+		return perr_code(w->err, errno, "reading /proc/self/mountinfo: %s (is /proc mounted?)",
+				 strerror(errno));
 	char *line = NULL;
 	size_t cap = 0;
 	while (getline(&line, &cap, f) > 0) {
@@ -219,7 +219,7 @@ static int read_mountpoints(struct walk *w)
 			w->mountpoints = NULL;
 			free(line);
 			fclose(f);
-			return perr_set(w->err, "out of memory");
+			return perr_code(w->err, ENOMEM, "out of memory");
 		}
 		w->mountpoints = v;
 		w->nmountpoints++;
@@ -240,14 +240,14 @@ int strip_setid(const char *root, struct strip_stats *stats, struct perr *err)
 
 	struct statvfs vfs;
 	if (statvfs(root, &vfs) < 0)
-		return perr_set(err, "inspecting %s: %s", root, strerror(errno));
+		return perr_sys(err, errno, "inspecting %s", root);
 	if (vfs.f_flag & ST_RDONLY) {
 		stats->readonly = true;
 		return 0;
 	}
 	struct statx sx;
 	if (statx(AT_FDCWD, root, 0, STATX_MNT_ID, &sx) < 0)
-		return perr_set(err, "inspecting %s: %s", root, strerror(errno));
+		return perr_sys(err, errno, "inspecting %s", root);
 	w.use_mnt_id = sx.stx_mask & STATX_MNT_ID;
 	w.root_mnt = sx.stx_mnt_id;
 	w.root_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
@@ -266,7 +266,7 @@ int strip_setid(const char *root, struct strip_stats *stats, struct perr *err)
 	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = -1;
 	if (fd < 0)
-		perr_set(err, "opening %s: %s", root, strerror(errno));
+		perr_sys(err, errno, "opening %s", root);
 	else
 		rc = walk_dir(&w, fd, 0);
 	if (fd >= 0)
@@ -300,7 +300,7 @@ static int remove_tree(int parent, const char *name, const struct root_mount *rm
 	struct statx sx;
 	if (statx(parent, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MNT_ID, &sx) < 0)
 		return errno == ENOENT || errno == ENOTDIR ? 0
-			: perr_set(err, "inspecting %s: %s", shown, strerror(errno));
+			: perr_sys(err, errno, "inspecting %s", shown);
 	if (!on_root_mount(rm, &sx))
 		return 0; /* a mount of the host's: not ours to remove */
 	if (S_ISDIR(sx.stx_mode)) {
@@ -310,7 +310,7 @@ static int remove_tree(int parent, const char *name, const struct root_mount *rm
 		DIR *d = fdopendir(fd);
 		if (!d) {
 			close(fd);
-			return perr_set(err, "opening %s: %s", shown, strerror(errno));
+			return perr_sys(err, errno, "opening %s", shown);
 		}
 		struct dirent *de;
 		int rc = 0;
@@ -347,14 +347,14 @@ int strip_sudo(const char *root, struct strip_stats *stats, struct perr *err)
 	}
 	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
-		return perr_set(err, "opening %s: %s", root, strerror(errno));
+		return perr_sys(err, errno, "opening %s", root);
 	/* Without knowing the root's mount, sudo in a host directory mounted
 	 * over /usr/bin would be removed: fail instead. */
 	struct statx sx;
 	if (statx(rootfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0) {
 		int e = errno;
 		close(rootfd);
-		return perr_set(err, "inspecting %s: %s", root, strerror(e));
+		return perr_sys(err, e, "inspecting %s", root);
 	}
 	struct root_mount rm = {
 		.use_mnt_id = sx.stx_mask & STATX_MNT_ID,

@@ -28,7 +28,7 @@ static int set_str(char **dst, const char *src, struct perr *err)
 	free(*dst);
 	*dst = strdup(src);
 	if (!*dst)
-		return perr_set(err, "out of memory");
+		return perr_code(err, ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -38,8 +38,7 @@ static int find_passwd(const char *path, const char *name, uid_t uid, bool bynam
 {
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return perr_set(err, "cannot read %s to find the agent's user: %s", path,
-				strerror(errno));
+		return perr_sys(err, errno, "cannot read %s to find the agent's user", path);
 	int found = 0;
 	struct passwd *pw;
 	errno = 0;
@@ -60,7 +59,7 @@ static int find_passwd(const char *path, const char *name, uid_t uid, bool bynam
 	int e = errno;
 	fclose(f);
 	if (!found && e != 0 && e != ENOENT)
-		return perr_set(err, "cannot read %s: %s", path, strerror(e));
+		return perr_sys(err, e, "cannot read %s", path);
 	return found;
 }
 
@@ -69,8 +68,7 @@ static int find_group(const char *path, const char *name, gid_t *gid, struct per
 {
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return perr_set(err, "cannot read %s to find group \"%s\": %s", path, name,
-				strerror(errno));
+		return perr_sys(err, errno, "cannot read %s to find group \"%s\"", path, name);
 	struct group *gr;
 	int found = 0;
 	while ((gr = fgetgrent(f)) != NULL) {
@@ -91,7 +89,7 @@ static int add_group(struct agent_user *u, gid_t g, struct perr *err)
 			return 0;
 	gid_t *n = realloc(u->groups, (u->ngroups + 1) * sizeof(*n));
 	if (!n)
-		return perr_set(err, "out of memory");
+		return perr_code(err, ENOMEM, "out of memory");
 	u->groups = n;
 	u->groups[u->ngroups++] = g;
 	return 0;
@@ -109,8 +107,7 @@ static int collect_groups(const char *path, struct agent_user *u, struct perr *e
 	if (!f) {
 		if (errno == ENOENT)
 			return 0;
-		return perr_set(err, "cannot read %s for the agent's groups: %s", path,
-				strerror(errno));
+		return perr_sys(err, errno, "cannot read %s for the agent's groups", path);
 	}
 	struct group *gr;
 	while ((gr = fgetgrent(f)) != NULL) {

@@ -23,11 +23,9 @@ enum {
 	NAME_UNPRINTABLE = 1, /* well formed, but not writable as "a.b.c" */
 };
 
-static int fail(const char **why, const char *msg)
+static int fail(struct perr *err, const char *msg)
 {
-	if (why)
-		*why = msg;
-	return -1;
+	return perr_code(err, EBADMSG, "%s", msg);
 }
 
 /* Appends one label to the text name, lowercased. Returns false when a
@@ -54,7 +52,7 @@ static bool label_text(const uint8_t *label, size_t n, char *out, size_t *used)
  * from and past the header: targets go down at every jump, so a loop ends.
  * Returns NAME_OK, NAME_UNPRINTABLE, or -1 for a malformed name. */
 static int name_read(const uint8_t *msg, size_t len, size_t *off, bool allow_ptr,
-		     char *out, const char **why)
+		     char *out, struct perr *err)
 {
 	size_t pos = *off, limit = *off, end = 0, wire = 1, used = 0;
 	unsigned jumps = 0;
@@ -62,33 +60,33 @@ static int name_read(const uint8_t *msg, size_t len, size_t *off, bool allow_ptr
 
 	for (;;) {
 		if (pos >= len)
-			return fail(why, "a name runs past the end of the message");
+			return fail(err, "a name runs past the end of the message");
 		uint8_t b = msg[pos];
 		if ((b & 0xc0) == 0xc0) {
 			if (!allow_ptr)
-				return fail(why, "a compression pointer in the question of a query");
+				return fail(err, "a compression pointer in the question of a query");
 			if (pos + 1 >= len)
-				return fail(why, "a compression pointer runs past the end of the message");
+				return fail(err, "a compression pointer runs past the end of the message");
 			size_t target = (size_t)(b & 0x3f) << 8 | msg[pos + 1];
 			if (target < DNS_HEADER_LEN || target >= limit)
-				return fail(why, "a compression pointer that does not point to an earlier name");
+				return fail(err, "a compression pointer that does not point to an earlier name");
 			if (++jumps > PTR_MAX)
-				return fail(why, "too many compression pointers in a name");
+				return fail(err, "too many compression pointers in a name");
 			if (!end)
 				end = pos + 2;
 			pos = limit = target;
 			continue;
 		}
 		if (b & 0xc0)
-			return fail(why, "a label of an unknown type");
+			return fail(err, "a label of an unknown type");
 		if (b == 0)
 			break;
 		/* b <= 63 here, since its top two bits are clear. */
 		if (b > len - pos - 1)
-			return fail(why, "a label runs past the end of the message");
+			return fail(err, "a label runs past the end of the message");
 		wire += 1u + b;
 		if (wire > NAME_WIRE_MAX)
-			return fail(why, "a name longer than 253 characters");
+			return fail(err, "a name longer than 253 characters");
 		if (!label_text(msg + pos + 1, b, out, &used))
 			printable = false;
 		pos += 1u + b;
@@ -111,13 +109,13 @@ struct rr {
  * in *status, and its fixed part into rr; checks that its data fits and
  * moves *off past it. Returns 0 or -1. */
 static int rr_read(const uint8_t *msg, size_t len, size_t *off, char *owner, int *status,
-		   struct rr *rr, const char **why)
+		   struct rr *rr, struct perr *err)
 {
-	int st = name_read(msg, len, off, true, owner, why);
+	int st = name_read(msg, len, off, true, owner, err);
 	if (st < 0)
 		return -1;
 	if (len - *off < RR_FIXED_LEN)
-		return fail(why, "a record runs past the end of the message");
+		return fail(err, "a record runs past the end of the message");
 	const uint8_t *p = msg + *off;
 	rr->type = get16(p);
 	rr->class = get16(p + 2);
@@ -125,7 +123,7 @@ static int rr_read(const uint8_t *msg, size_t len, size_t *off, char *owner, int
 	rr->rdlen = get16(p + 8);
 	rr->rdata = *off + RR_FIXED_LEN;
 	if (rr->rdlen > len - rr->rdata)
-		return fail(why, "a record's data runs past the end of the message");
+		return fail(err, "a record's data runs past the end of the message");
 	*off = rr->rdata + rr->rdlen;
 	*status = st;
 	return 0;
@@ -134,21 +132,21 @@ static int rr_read(const uint8_t *msg, size_t len, size_t *off, char *owner, int
 /* The additional section of a query: records are skipped, an OPT one is
  * read. */
 static int query_additional(const uint8_t *msg, size_t len, size_t *off, unsigned count,
-			    struct dns_query *q, const char **why)
+			    struct dns_query *q, struct perr *err)
 {
 	char owner[DNS_NAME_MAX + 1];
 	for (unsigned i = 0; i < count; i++) {
 		struct rr rr;
 		int st;
-		if (rr_read(msg, len, off, owner, &st, &rr, why) < 0)
+		if (rr_read(msg, len, off, owner, &st, &rr, err) < 0)
 			return -1;
 		if (rr.type != DNS_TYPE_OPT)
 			continue;
 		/* RFC 6891 6.1.1: one OPT record, owned by the root. */
 		if (q->has_opt)
-			return fail(why, "more than one OPT record");
+			return fail(err, "more than one OPT record");
 		if (st != NAME_OK || owner[0])
-			return fail(why, "an OPT record not owned by the root");
+			return fail(err, "an OPT record not owned by the root");
 		q->has_opt = true;
 		q->edns_do = rr.ttl & DNS_EDNS_DO;
 		q->udp_size = rr.class < EDNS_UDP_MIN ? EDNS_UDP_MIN : rr.class;
@@ -156,43 +154,43 @@ static int query_additional(const uint8_t *msg, size_t len, size_t *off, unsigne
 	return 0;
 }
 
-int dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q, const char **why)
+int dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q, struct perr *err)
 {
 	memset(q, 0, sizeof(*q));
 	if (len < DNS_HEADER_LEN)
-		return fail(why, "shorter than a DNS header");
+		return fail(err, "shorter than a DNS header");
 	if (len > DNS_UDP_MAX)
-		return fail(why, "longer than a DNS message");
+		return fail(err, "longer than a DNS message");
 	q->id = get16(msg);
 	q->flags = get16(msg + 2);
 	if (q->flags & DNS_FLAG_QR)
-		return fail(why, "a response, not a query");
+		return fail(err, "a response, not a query");
 	if (q->flags & DNS_FLAG_OPCODE)
-		return fail(why, "not a standard query (opcode QUERY)");
+		return fail(err, "not a standard query (opcode QUERY)");
 	if (get16(msg + 4) != 1)
-		return fail(why, "not exactly one question");
+		return fail(err, "not exactly one question");
 	if (get16(msg + 6) || get16(msg + 8))
-		return fail(why, "a query with answer or authority records");
+		return fail(err, "a query with answer or authority records");
 
 	size_t off = DNS_HEADER_LEN;
-	int st = name_read(msg, len, &off, false, q->name, why);
+	int st = name_read(msg, len, &off, false, q->name, err);
 	if (st < 0)
 		return -1;
 	if (st != NAME_OK)
-		return fail(why, "a name with a '.', a space or a control byte in a label");
+		return fail(err, "a name with a '.', a space or a control byte in a label");
 	if (len - off < 4)
-		return fail(why, "the question runs past the end of the message");
+		return fail(err, "the question runs past the end of the message");
 	q->qtype = get16(msg + off);
 	q->qclass = get16(msg + off + 2);
 	off += 4;
 	q->question_end = off;
 	q->udp_size = EDNS_UDP_MIN;
 
-	if (query_additional(msg, len, &off, get16(msg + 10), q, why) < 0)
+	if (query_additional(msg, len, &off, get16(msg + 10), q, err) < 0)
 		return -1;
 	/* Bytes no record accounts for could carry anything: refuse them. */
 	if (off != len)
-		return fail(why, "bytes after the last record");
+		return fail(err, "bytes after the last record");
 	return 0;
 }
 
@@ -205,33 +203,33 @@ struct section {
 /* Checks the header and question of a response to q and finds its answer
  * section. */
 static int response_head(const uint8_t *msg, size_t len, const struct dns_query *q,
-			 struct dns_answer *a, struct section *an, const char **why)
+			 struct dns_answer *a, struct section *an, struct perr *err)
 {
 	if (len < DNS_HEADER_LEN)
-		return fail(why, "shorter than a DNS header");
+		return fail(err, "shorter than a DNS header");
 	if (len > DNS_UDP_MAX)
-		return fail(why, "longer than a DNS message");
+		return fail(err, "longer than a DNS message");
 	uint16_t flags = get16(msg + 2);
 	a->id = get16(msg);
 	a->rcode = flags & DNS_FLAG_RCODE;
 	a->truncated = flags & DNS_FLAG_TC;
 	if (!(flags & DNS_FLAG_QR))
-		return fail(why, "a query, not a response");
+		return fail(err, "a query, not a response");
 	if (a->id != q->id)
-		return fail(why, "the ID is not the query's");
+		return fail(err, "the ID is not the query's");
 	if (get16(msg + 4) != 1)
-		return fail(why, "not exactly one question");
+		return fail(err, "not exactly one question");
 
 	char name[DNS_NAME_MAX + 1];
 	size_t off = DNS_HEADER_LEN;
-	int st = name_read(msg, len, &off, true, name, why);
+	int st = name_read(msg, len, &off, true, name, err);
 	if (st < 0)
 		return -1;
 	if (len - off < 4)
-		return fail(why, "the question runs past the end of the message");
+		return fail(err, "the question runs past the end of the message");
 	if (st != NAME_OK || strcmp(name, q->name) != 0 || get16(msg + off) != q->qtype ||
 	    get16(msg + off + 2) != q->qclass)
-		return fail(why, "the question is not the query's");
+		return fail(err, "the question is not the query's");
 	an->start = off + 4;
 	an->count = get16(msg + 6);
 	return 0;
@@ -240,14 +238,14 @@ static int response_head(const uint8_t *msg, size_t len, const struct dns_query 
 /* Checks that every record of the answer section is whole. A truncated
  * response may end inside it: its whole records are kept. */
 static int answer_check(const uint8_t *msg, size_t len, bool truncated, struct section *an,
-			const char **why)
+			struct perr *err)
 {
 	char owner[DNS_NAME_MAX + 1];
 	size_t off = an->start;
 	for (unsigned i = 0; i < an->count; i++) {
 		struct rr rr;
 		int st;
-		if (rr_read(msg, len, &off, owner, &st, &rr, why) < 0) {
+		if (rr_read(msg, len, &off, owner, &st, &rr, truncated ? NULL : err) < 0) {
 			if (!truncated)
 				return -1;
 			an->count = i;
@@ -367,13 +365,13 @@ static void collect(const uint8_t *msg, size_t len, const struct section *an,
 }
 
 int dns_parse_response(const uint8_t *msg, size_t len, const struct dns_query *q,
-		       struct dns_answer *a, const char **why)
+		       struct dns_answer *a, struct perr *err)
 {
 	struct section an;
 	memset(a, 0, sizeof(*a));
-	if (response_head(msg, len, q, a, &an, why) < 0)
+	if (response_head(msg, len, q, a, &an, err) < 0)
 		return -1;
-	if (answer_check(msg, len, a->truncated, &an, why) < 0)
+	if (answer_check(msg, len, a->truncated, &an, err) < 0)
 		return -1;
 	follow_chain(msg, len, &an, q->name, a);
 	collect(msg, len, &an, q->name, a);

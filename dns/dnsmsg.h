@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "../fw/net.h"
+#include "../lib/err.h"
 
 #define DNS_HEADER_LEN 12
 #define DNS_NAME_MAX 253        /* longest name in text form, without the final dot */
@@ -70,8 +71,9 @@ struct dns_query {
  * authority counts must be 0; the additional section may hold records (an
  * OPT one is read; a second one, or one not owned by the root, is refused;
  * a UDP size below 512 counts as 512). Bytes after the last record are
- * refused. Returns 0, or -1 with *why set to a static reason. */
-int dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q, const char **why);
+ * refused. Returns 0, or -1 with err (EBADMSG; may be NULL) saying what is
+ * wrong, e.g. "a name longer than 253 characters". */
+int dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q, struct perr *err);
 
 /* An address from an answer, with its TTL in seconds. */
 struct dns_addr {
@@ -96,7 +98,7 @@ struct dns_answer {
  * order, at most DNS_CHAIN_MAX hops, loops stopped); records of other
  * owners are ignored. Compression pointers anywhere are followed with
  * bounds and loop checks. Addresses past DNS_ADDRS_MAX are dropped. Returns
- * 0, or -1 with *why set to a static reason.
+ * 0, or -1 with err (EBADMSG; may be NULL) saying what is wrong.
  *
  * Only the header, the question and the answer section are read. Records
  * of class other than IN, of a wrong RDLENGTH, or whose owner or CNAME
@@ -106,7 +108,7 @@ struct dns_answer {
  * When TC is set the answer section may end early: its whole records are
  * used. */
 int dns_parse_response(const uint8_t *msg, size_t len, const struct dns_query *q,
-		       struct dns_answer *a, const char **why);
+		       struct dns_answer *a, struct perr *err);
 
 /* Writes into out (cap bytes) a reply to the query msg (parsed into q)
  * carrying rcode and no records: the header (same ID, QR and RA set, RD

@@ -310,11 +310,12 @@ static bool answer(struct dnsproxy *p, struct pending *q, uint8_t *msg, size_t l
 	struct dns_query sent = q->q;
 	sent.id = q->id;
 	struct dns_answer a;
-	const char *why = NULL;
+	struct perr why = PERR_INIT;
 	if (dns_parse_response(msg, len, &sent, &a, &why) < 0 ||
 	    dns_answer_client(msg, len, q->question, &q->q) < 0) {
 		if (p->ops->dropped)
-			p->ops->dropped(p->ctx, &q->q, why ? why : "the question is not the query's");
+			p->ops->dropped(p->ctx, &q->q,
+					why.err ? why.msg : "the question is not the query's");
 		return false;
 	}
 	if (p->ops->answered && p->ops->answered(p->ctx, &q->q, &a) < 0) {
@@ -341,8 +342,7 @@ static void query(struct dnsproxy *p, const uint8_t *msg, size_t len, bool tcp, 
 		  const struct sockaddr_storage *from, socklen_t fromlen, struct stream *conn)
 {
 	struct dns_query q;
-	const char *why = NULL;
-	if (len > QUERY_MAX || dns_parse_query(msg, len, &q, &why) < 0 ||
+	if (len > QUERY_MAX || dns_parse_query(msg, len, &q, NULL) < 0 ||
 	    q.question_end > DNS_QUESTION_MAX) {
 		/* Not a query palisade forwards: a malformed message gets
 		 * nothing back (UDP) or loses its connection (TCP). */
@@ -705,7 +705,7 @@ static int bind_listener(struct dnsproxy *p, enum net_family fam, bool tcp, stru
 	int fd = socket(net_af(fam),
 			(tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return perr_set(err, "DNS filter: socket: %s", strerror(errno));
+		return perr_sys(err, errno, "DNS filter: socket");
 	/* Not to be shared: no SO_REUSEPORT, and no SO_REUSEADDR on UDP,
 	 * where it would let the agent bind the same address and port and
 	 * take the queries. On a listening TCP socket SO_REUSEADDR shares
@@ -718,7 +718,7 @@ static int bind_listener(struct dnsproxy *p, enum net_family fam, bool tcp, stru
 	    (fam == NET_V6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)) {
 		int e = errno;
 		close(fd);
-		return perr_set(err, "DNS filter: setsockopt: %s", strerror(e));
+		return perr_sys(err, e, "DNS filter: setsockopt");
 	}
 	struct sockaddr_storage ss;
 	socklen_t sl = to_sockaddr(&lo, 53, &ss);
@@ -732,9 +732,9 @@ static int bind_listener(struct dnsproxy *p, enum net_family fam, bool tcp, stru
 		if (e == EACCES) /* a privileged port in this network namespace */
 			return cap_refused(err, CAP_NET_BIND_SERVICE, cap_held(CAP_NET_BIND_SERVICE),
 					   what);
-		return perr_set(err, "DNS filter: cannot listen on %s port 53 (%s): %s",
-				fam == NET_V4 ? "127.0.0.1" : "[::1]", tcp ? "TCP" : "UDP",
-				e == EADDRINUSE ? "another program of the image serves DNS there; "
+		return perr_code(err, e, "DNS filter: cannot listen on %s port 53 (%s): %s",
+				 fam == NET_V4 ? "127.0.0.1" : "[::1]", tcp ? "TCP" : "UDP",
+				 e == EADDRINUSE ? "another program of the image serves DNS there; "
 						  "palisade must be the container's resolver"
 						: strerror(e));
 	}
@@ -751,7 +751,7 @@ struct dnsproxy *dnsproxy_open(const struct net_addr *upstreams, size_t n, bool 
 {
 	struct dnsproxy *p = calloc(1, sizeof(*p));
 	if (!p) {
-		perr_set(err, "out of memory");
+		perr_code(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	for (int i = DNSPROXY_PENDING_MAX - 1; i >= 0; i--) {
@@ -766,7 +766,7 @@ struct dnsproxy *dnsproxy_open(const struct net_addr *upstreams, size_t n, bool 
 	if (bind_listener(p, NET_V4, false, err) < 0 || bind_listener(p, NET_V4, true, err) < 0)
 		goto fail;
 	if (with_v6) {
-		struct perr e6;
+		struct perr e6 = PERR_INIT;
 		if (bind_listener(p, NET_V6, false, &e6) == 0 &&
 		    bind_listener(p, NET_V6, true, &e6) == 0) {
 			p->v6 = true;

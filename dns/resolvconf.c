@@ -20,7 +20,7 @@ static void add(struct net_addr *v, size_t *n, const char *text, size_t len)
 	if (pct)
 		*pct = '\0';
 	struct net_addr a;
-	if (net_parse(buf, false, &a, NULL, 0) < 0)
+	if (net_parse(buf, false, &a, NULL) < 0)
 		return;
 	for (size_t i = 0; i < *n; i++)
 		if (net_equal(&v[i], &a))
@@ -124,37 +124,40 @@ ssize_t resolvconf_filtered(const char *text, const struct resolvers *up, bool v
 	return t.used >= cap ? -1 : (ssize_t)t.used;
 }
 
-int resolvconf_load(const char *path, char *buf, size_t cap)
+int resolvconf_load(const char *path, char *buf, size_t cap, struct perr *err)
 {
 	long n = read_text(path, buf, cap);
 	if (n < 0 && errno == ENOENT) {
 		buf[0] = '\0';
 		return 0;
 	}
+	if (n < 0)
+		return perr_sys(err, errno, "cannot read %s", path);
 	return (int)n;
 }
 
-int resolvconf_write(const char *path, const char *text, size_t len)
+int resolvconf_write(const char *path, const char *text, size_t len, struct perr *err)
 {
 	/* In place: in a container the file is often a bind mount, which a
 	 * rename cannot replace. */
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return -1;
+		return perr_sys(err, errno, "cannot open %s", path);
 	if (write_full(fd, text, len) < 0) {
 		int e = errno;
 		close(fd);
-		errno = e;
-		return -1;
+		return perr_sys(err, e, "cannot write %s", path);
 	}
-	return close(fd);
+	if (close(fd) < 0)
+		return perr_sys(err, errno, "cannot write %s", path);
+	return 0;
 }
 
-int resolvconf_read(const char *path, struct resolvers *out)
+int resolvconf_read(const char *path, struct resolvers *out, struct perr *err)
 {
 	memset(out, 0, sizeof(*out));
 	char buf[RESOLVCONF_MAX];
-	if (resolvconf_load(path, buf, sizeof(buf)) < 0)
+	if (resolvconf_load(path, buf, sizeof(buf), err) < 0)
 		return -1;
 	resolvconf_parse(buf, out);
 	return 0;

@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "../lib/err.h"
 #include <sys/types.h>
 
 #include "../fw/net.h"
@@ -29,7 +31,7 @@ void resolvconf_parse(const char *text, struct resolvers *out);
 /* Reads path; a missing file gives no resolvers. A file that palisade
  * rewrote (a "# palisade upstreams: ..." line) gives the upstreams it
  * recorded, not its own address. */
-int resolvconf_read(const char *path, struct resolvers *out);
+int resolvconf_read(const char *path, struct resolvers *out, struct perr *err);
 
 /* The file pointed at palisade's DNS filter: the upstreams recorded in a
  * comment, nameserver 127.0.0.1 (and ::1 with v6), and every other line of
@@ -39,9 +41,10 @@ ssize_t resolvconf_filtered(const char *text, const struct resolvers *up, bool v
 			    char *buf, size_t cap);
 
 /* Reads path into buf (NUL-terminated, at most cap - 1 bytes). Returns the
- * length, 0 for a missing file, -1 with errno. */
-int resolvconf_load(const char *path, char *buf, size_t cap);
-/* Rewrites path in place. Returns 0, or -1 with errno. */
-int resolvconf_write(const char *path, const char *text, size_t len);
+ * length, 0 for a missing file, or -1 (err->err is the system's error). */
+int resolvconf_load(const char *path, char *buf, size_t cap, struct perr *err);
+/* Rewrites path in place. Returns 0, or -1 (err->err is the system's
+ * error: EACCES for a file of another user's, EROFS on a read-only mount). */
+int resolvconf_write(const char *path, const char *text, size_t len, struct perr *err);
 
 #endif

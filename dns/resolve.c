@@ -85,6 +85,12 @@ static int set_servers(ares_channel ch, const struct net_addr *servers, size_t n
 	return rc;
 }
 
+/* c-ares failed with rc: its text, and ENOMEM or EIO. Returns -1. */
+static int ares_fail(struct perr *err, int rc)
+{
+	return perr_code(err, rc == ARES_ENOMEM ? ENOMEM : EIO, "resolver: %s", ares_strerror(rc));
+}
+
 int resolve_names(const char *const *names, size_t n, const struct net_addr *servers,
 		  size_t nservers, unsigned timeout_ms, struct resolved *out,
 		  struct perr *err)
@@ -98,7 +104,7 @@ int resolve_names(const char *const *names, size_t n, const struct net_addr *ser
 		return 0;
 	int rc = ares_library_init(ARES_LIB_INIT_ALL);
 	if (rc != ARES_SUCCESS)
-		return perr_set(err, "resolver: %s", ares_strerror(rc));
+		return ares_fail(err, rc);
 
 	ares_channel ch;
 	struct ares_options opt;
@@ -116,12 +122,12 @@ int resolve_names(const char *const *names, size_t n, const struct net_addr *ser
 	rc = ares_init_options(&ch, &opt, mask);
 	if (rc != ARES_SUCCESS) {
 		ares_library_cleanup();
-		return perr_set(err, "resolver: %s", ares_strerror(rc));
+		return ares_fail(err, rc);
 	}
 	if (nservers && (rc = set_servers(ch, servers, nservers)) != ARES_SUCCESS) {
 		ares_destroy(ch);
 		ares_library_cleanup();
-		return perr_set(err, "resolver: %s", ares_strerror(rc));
+		return ares_fail(err, rc);
 	}
 
 	struct ares_addrinfo_hints hints;

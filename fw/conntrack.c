@@ -14,14 +14,14 @@ int conntrack_flush(bool v6, struct perr *err)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	if (!sk)
-		return perr_set(err, "conntrack: out of memory");
+		return perr_code(err, ENOMEM, "conntrack: out of memory");
 	int rc = nl_connect(sk, NETLINK_NETFILTER);
 	for (int f = 0; rc >= 0 && f < (v6 ? 2 : 1); f++) {
 		/* A delete without a tuple is a flush of the family's table. */
 		struct nl_msg *m = nlmsg_alloc();
 		if (!m) {
 			nl_socket_free(sk);
-			return perr_set(err, "conntrack: out of memory");
+			return perr_code(err, ENOMEM, "conntrack: out of memory");
 		}
 		rc = nfnlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, NFNL_SUBSYS_CTNETLINK,
 				 IPCTNL_MSG_CT_DELETE, NLM_F_REQUEST | NLM_F_ACK,
@@ -36,7 +36,7 @@ int conntrack_flush(bool v6, struct perr *err)
 	}
 	nl_socket_free(sk);
 	if (rc < 0)
-		return perr_set(err, "conntrack: flushing the connections made before the fence: %s",
-				nl_geterror(rc));
+		return perr_code(err, EIO, "conntrack: flushing the connections made before the "
+				 "fence: %s", nl_geterror(rc));
 	return 0;
 }

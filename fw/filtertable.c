@@ -122,11 +122,11 @@ static int table_error(struct perr *err, enum net_family family, const char *wha
 		return cap_refused(err, CAP_NET_ADMIN, cap_held(CAP_NET_ADMIN), where);
 	}
 	if (e == ENOPROTOOPT || e == ENOENT || e == EAFNOSUPPORT || e == EPROTONOSUPPORT)
-		return perr_set(err, "%s: %s: the kernel has no %s support (%s); load it on the "
-				"host with modprobe %s", cmd_name(family), what,
-				family == NET_V4 ? "ip_tables" : "ip6_tables", ops->strerror(e),
-				family == NET_V4 ? "ip_tables iptable_filter" : "ip6_tables ip6table_filter");
-	return perr_set(err, "%s: %s: %s", cmd_name(family), what, ops->strerror(e));
+		return perr_code(err, e, "%s: %s: the kernel has no %s support (%s); load it on the "
+				 "host with modprobe %s", cmd_name(family), what,
+				 family == NET_V4 ? "ip_tables" : "ip6_tables", ops->strerror(e),
+				 family == NET_V4 ? "ip_tables iptable_filter" : "ip6_tables ip6table_filter");
+	return perr_code(err, e, "%s: %s: %s", cmd_name(family), what, ops->strerror(e));
 }
 
 struct filter_table *filter_table_open(enum net_family family, bool *absent, struct perr *err)
@@ -134,7 +134,7 @@ struct filter_table *filter_table_open(enum net_family family, bool *absent, str
 	*absent = false;
 	struct filter_table *t = calloc(1, sizeof(*t));
 	if (!t) {
-		perr_set(err, "out of memory");
+		perr_code(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	t->family = family;
@@ -417,7 +417,7 @@ int filter_table_install(struct filter_table *t, const struct ruleset *rs, struc
 	const struct tc_ops *o = t->ops;
 	unsigned char (*entries)[ENTRY_MAX] = calloc(rs->n ? rs->n : 1, ENTRY_MAX);
 	if (!entries)
-		return perr_set(err, "out of memory");
+		return perr_code(err, ENOMEM, "out of memory");
 	int rc = -1;
 	if (encode_all(rs, entries, err) < 0)
 		goto out;
@@ -525,7 +525,7 @@ int filter_table_verify(enum net_family family, const struct ruleset *rs, struct
 	unsigned char (*entries)[ENTRY_MAX] = calloc(rs->n ? rs->n : 1, ENTRY_MAX);
 	int rc = -1;
 	if (!entries) {
-		perr_set(err, "out of memory");
+		perr_code(err, ENOMEM, "out of memory");
 		goto out;
 	}
 	if (encode_all(rs, entries, err) < 0)

@@ -138,8 +138,8 @@ static int read_routes(struct hostnet *h, const char *path, bool may_be_absent,
 	if (!f) {
 		if (may_be_absent && errno == ENOENT)
 			return 0;
-		return perr_set(err, "cannot read %s for the container's gateways: %s; palisade "
-				"needs /proc mounted", path, strerror(errno));
+		return perr_code(err, errno, "cannot read %s for the container's gateways: %s; palisade "
+				 "needs /proc mounted", path, strerror(errno));
 	}
 	char *line = NULL;
 	size_t cap = 0;
@@ -147,12 +147,12 @@ static int read_routes(struct hostnet *h, const char *path, bool may_be_absent,
 	errno = 0;
 	while (getline(&line, &cap, f) >= 0) {
 		if (line_fn(h, line) < 0) {
-			rc = perr_set(err, "reading %s: out of memory", path);
+			rc = perr_code(err, ENOMEM, "reading %s: out of memory", path);
 			break;
 		}
 	}
 	if (rc == 0 && ferror(f))
-		rc = perr_set(err, "reading %s: %s", path, strerror(errno));
+		rc = perr_sys(err, errno, "reading %s", path);
 	free(line);
 	fclose(f);
 	return rc;
@@ -162,8 +162,7 @@ int hostnet_read(struct hostnet *h, struct perr *err)
 {
 	struct ifaddrs *ifs;
 	if (getifaddrs(&ifs) < 0)
-		return perr_set(err, "cannot list the container's addresses (getifaddrs): %s",
-				strerror(errno));
+		return perr_sys(err, errno, "cannot list the container's addresses (getifaddrs)");
 	int rc = 0;
 	for (struct ifaddrs *i = ifs; i && rc == 0; i = i->ifa_next) {
 		struct net_addr a, m, b;
@@ -175,7 +174,7 @@ int hostnet_read(struct hostnet *h, struct perr *err)
 		bool brd = (i->ifa_flags & IFF_BROADCAST) && sa_addr(i->ifa_broadaddr, &b) &&
 			   b.family == NET_V4;
 		if (hostnet_add_ifaddr(h, &a, prefix, brd ? &b : NULL) < 0)
-			rc = perr_set(err, "listing the container's addresses: out of memory");
+			rc = perr_code(err, ENOMEM, "listing the container's addresses: out of memory");
 	}
 	freeifaddrs(ifs);
 	if (rc < 0)

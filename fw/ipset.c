@@ -65,6 +65,21 @@ static const char *ipset_strerror(int e)
 	}
 }
 
+/* The errno a perr carries for the kernel's error e: ipset's own codes
+ * (IPSET_ERR_PRIVATE and above) are none. */
+static int ipset_errno(int e)
+{
+	switch (e) {
+	case IPSET_ERR_HASH_FULL: case IPSET_ERR_MAX_SETS: return ENOSPC;
+	case IPSET_ERR_EXIST: return EEXIST;
+	case IPSET_ERR_EXIST_SETNAME2: return ENOENT;
+	case IPSET_ERR_BUSY: case IPSET_ERR_REFERENCED: return EBUSY;
+	case IPSET_ERR_FIND_TYPE: case IPSET_ERR_TIMEOUT: return EOPNOTSUPP;
+	case IPSET_ERR_PROTOCOL: return EPROTO;
+	default: return e > 0 && e < IPSET_ERR_PRIVATE ? e : EINVAL;
+	}
+}
+
 /* What failed (fmt), and why: the kernel's error e, with the fix for a
  * missing permission or ip_set. Returns -1. */
 static int fail_errno(struct perr *err, int e, const char *fmt, ...)
@@ -79,10 +94,10 @@ static int fail_errno(struct perr *err, int e, const char *fmt, ...)
 	if (e == EPERM || e == EACCES)
 		return cap_refused(err, CAP_NET_ADMIN, cap_held(CAP_NET_ADMIN), what);
 	if (e == EPROTONOSUPPORT || e == EOPNOTSUPP || e == ENOENT || e == EAFNOSUPPORT)
-		return perr_set(err, "%s: the kernel has no ip_set support (%s); load it on the "
-				"host with modprobe ip_set ip_set_hash_net ip_set_hash_netport",
-				what, strerror(e));
-	return perr_set(err, "%s: %s", what, ipset_strerror(e));
+		return perr_code(err, e, "%s: the kernel has no ip_set support (%s); load it on the "
+				 "host with modprobe ip_set ip_set_hash_net ip_set_hash_netport",
+				 what, strerror(e));
+	return perr_code(err, ipset_errno(e), "%s: %s", what, ipset_strerror(e));
 }
 
 static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
@@ -175,7 +190,7 @@ static int on_valid(struct nl_msg *msg, void *arg)
 static int out_of_memory(struct nl_msg *m, struct perr *err)
 {
 	nlmsg_free(m);
-	return perr_set(err, "out of memory");
+	return perr_code(err, ENOMEM, "out of memory");
 }
 
 static struct nl_msg *new_msg(uint8_t cmd, int flags, size_t size)
@@ -239,13 +254,13 @@ struct ipset *ipset_open(struct perr *err)
 {
 	struct ipset *s = calloc(1, sizeof(*s));
 	if (!s) {
-		perr_set(err, "out of memory");
+		perr_code(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	s->sk = nl_socket_alloc();
 	if (!s->sk) {
 		free(s);
-		perr_set(err, "out of memory");
+		perr_code(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	errno = 0;

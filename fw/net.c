@@ -5,14 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/err.h"
 #include "../lib/text.h"
-
-static int fail(char *why, size_t whylen, const char *msg)
-{
-	if (why && whylen)
-		snprintf(why, whylen, "%s", msg);
-	return -1;
-}
 
 int net_af(enum net_family f)
 {
@@ -43,27 +37,26 @@ bool net_is_loopback(const struct net_addr *a)
 	return memcmp(a->bytes, lo.bytes, 16) == 0;
 }
 
-int net_parse(const char *text, bool allow_prefix, struct net_addr *out,
-	      char *why, size_t whylen)
+int net_parse(const char *text, bool allow_prefix, struct net_addr *out, struct perr *err)
 {
 	char buf[64];
 	size_t len = strlen(text);
 	if (len == 0 || len >= sizeof(buf))
-		return fail(why, whylen, "is not an address");
+		return perr_code(err, EAFNOSUPPORT, "is not an address");
 	memcpy(buf, text, len + 1);
 
 	long prefix = -1;
 	char *slash = strchr(buf, '/');
 	if (slash) {
 		if (!allow_prefix)
-			return fail(why, whylen, "takes no /prefix here");
+			return perr_set(err, "takes no /prefix here");
 		*slash = '\0';
 		const char *p = slash + 1;
 		if (*p < '0' || *p > '9' || strlen(p) > 3)
-			return fail(why, whylen, "has a malformed /prefix");
+			return perr_set(err, "has a malformed /prefix");
 		for (const char *q = p; *q; q++)
 			if (*q < '0' || *q > '9')
-				return fail(why, whylen, "has a malformed /prefix");
+				return perr_set(err, "has a malformed /prefix");
 		prefix = strtol(p, NULL, 10);
 	}
 
@@ -75,13 +68,13 @@ int net_parse(const char *text, bool allow_prefix, struct net_addr *out,
 		out->family = NET_V6;
 		out->prefix = 128;
 	} else {
-		return fail(why, whylen, "is not an address");
+		return perr_code(err, EAFNOSUPPORT, "is not an address");
 	}
 	if (prefix >= 0) {
 		if (prefix > out->prefix)
-			return fail(why, whylen, "has a /prefix longer than the address");
+			return perr_set(err, "has a /prefix longer than the address");
 		if (prefix == 0)
-			return fail(why, whylen, "is a /0 network: that allows every address, which is no fence");
+			return perr_set(err, "is a /0 network: that allows every address, which is no fence");
 		out->prefix = (uint8_t)prefix;
 		/* Host bits must be zero, so that what is allowed is what was written. */
 		unsigned total = net_bits(out->family);
@@ -92,11 +85,8 @@ int net_parse(const char *text, bool allow_prefix, struct net_addr *out,
 					fixed.bytes[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
 				char f[NET_ADDR_STRLEN];
 				net_format(&fixed, f, sizeof(f));
-				if (why && whylen)
-					snprintf(why, whylen,
-						 "has host bits set after the /%u prefix (did you mean %s?)",
-						 out->prefix, f);
-				return -1;
+				return perr_set(err, "has host bits set after the /%u prefix (did "
+						"you mean %s?)", out->prefix, f);
 			}
 		}
 	}
@@ -178,12 +168,11 @@ int port_list_add(struct port_list *l, uint8_t proto, uint16_t port)
 	return 0;
 }
 
-int port_list_parse(const char *text, struct port_list *out, char *why,
-		    size_t whylen)
+int port_list_parse(const char *text, struct port_list *out, struct perr *err)
 {
 	char buf[512];
 	if (strlen(text) >= sizeof(buf))
-		return fail(why, whylen, "is too long");
+		return perr_set(err, "is too long");
 	memcpy(buf, text, strlen(text) + 1);
 	memset(out, 0, sizeof(*out));
 	char *save = NULL;
@@ -197,25 +186,17 @@ int port_list_parse(const char *text, struct port_list *out, char *why,
 			else if (strcmp(slash + 1, "udp") == 0)
 				proto = PROTO_UDP;
 			else {
-				if (why && whylen)
-					snprintf(why, whylen, "\"%s\" is not tcp or udp", slash + 1);
-				return -1;
+				return perr_set(err, "\"%s\" is not tcp or udp", slash + 1);
 			}
 		}
 		uint16_t port;
-		if (port_parse(tok, &port) < 0) {
-			if (why && whylen)
-				snprintf(why, whylen, "\"%s\" is not a port (1-65535)", tok);
-			return -1;
-		}
-		if (port_list_add(out, proto, port) < 0) {
-			if (why && whylen)
-				snprintf(why, whylen, "more than %d ports for one protocol", PORT_LIST_MAX);
-			return -1;
-		}
+		if (port_parse(tok, &port) < 0)
+			return perr_set(err, "\"%s\" is not a port (1-65535)", tok);
+		if (port_list_add(out, proto, port) < 0)
+			return perr_set(err, "more than %d ports for one protocol", PORT_LIST_MAX);
 	}
 	if (out->n == 0)
-		return fail(why, whylen, "names no port");
+		return perr_set(err, "names no port");
 	return 0;
 }
 

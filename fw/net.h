@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../lib/err.h"
+
 enum net_family { NET_V4 = 4, NET_V6 = 6 };
 
 /* Arrays indexed by family hold IPv4 at [0] and IPv6 at [1]. */
@@ -51,9 +53,11 @@ bool net_is_loopback(const struct net_addr *a);
 
 /* Parses "192.0.2.1", "2001:db8::1" (host) or, with allow_prefix,
  * "192.0.2.0/24" and "2001:db8::/32". A network must have no host bits set
- * and a prefix of at least 1. Returns 0, or -1 with a reason in why. */
-int net_parse(const char *text, bool allow_prefix, struct net_addr *out,
-	      char *why, size_t whylen);
+ * and a prefix of at least 1. Returns 0, or -1 with err (may be NULL)
+ * saying what is wrong with the text: EAFNOSUPPORT "is not an address"
+ * when it is no address at all (it may be a name), EINVAL when it is one
+ * with a /prefix that is not allowed or not valid. */
+int net_parse(const char *text, bool allow_prefix, struct net_addr *out, struct perr *err);
 
 /* Writes the address, with "/prefix" when it is a network. */
 void net_format(const struct net_addr *a, char *buf, size_t len);
@@ -86,9 +90,9 @@ struct port_list {
 };
 
 /* Parses "80,443,443/udp": ports separated by commas, each optionally
- * followed by /tcp or /udp (tcp when absent). Duplicates are dropped. */
-int port_list_parse(const char *text, struct port_list *out, char *why,
-		    size_t whylen);
+ * followed by /tcp or /udp (tcp when absent). Duplicates are dropped.
+ * Returns 0, or -1 with err (EINVAL; may be NULL) saying what is wrong. */
+int port_list_parse(const char *text, struct port_list *out, struct perr *err);
 /* Parses one decimal port 1..65535. */
 int port_parse(const char *text, uint16_t *out);
 /* How many entries of the list are for proto. */

@@ -187,28 +187,29 @@ static int open_fail(struct perr *err, uint16_t group, int nlerr)
 		case 0:
 			return cap_refused(err, CAP_NET_ADMIN, 0, what);
 		case 1:
-			return perr_set(err, "%s: another program (ulogd?) listens on that group; "
-					"stop it", what);
+			return perr_code(err, EBUSY, "%s: another program (ulogd?) listens on that "
+					 "group; stop it", what);
 		default: {
-			struct perr e;
+			struct perr e = PERR_INIT;
 			cap_refused(&e, CAP_NET_ADMIN, -1, what);
-			return perr_set(err, "%s; and make sure that no other program (ulogd?) "
-					"listens on that group", e.msg);
+			return perr_code(err, e.err, "%s; and make sure that no other program "
+					 "(ulogd?) listens on that group", e.msg);
 		}
 		}
 	case NLE_BUSY:
 		/* What the kernel says to a socket that binds its group twice. */
-		return perr_set(err, "nflog: binding NFLOG group %u: the group is already bound "
-				"to this socket", group);
+		return perr_code(err, EBUSY, "nflog: binding NFLOG group %u: the group is already "
+				 "bound to this socket", group);
 	case NLE_INVAL:
 	case NLE_OPNOTSUPP:
 	case NLE_PROTO_MISMATCH:
 	case NLE_OBJ_NOTFOUND:
-		return perr_set(err, "nflog: binding NFLOG group %u: the kernel has no nfnetlink_log "
-				"(%s); load it on the host with modprobe nfnetlink_log",
-				group, nl_geterror(nlerr));
+		return perr_code(err, EPROTONOSUPPORT, "nflog: binding NFLOG group %u: the kernel "
+				 "has no nfnetlink_log (%s); load it on the host with modprobe "
+				 "nfnetlink_log", group, nl_geterror(nlerr));
 	default:
-		return perr_set(err, "nflog: binding NFLOG group %u: %s", group, nl_geterror(nlerr));
+		return perr_code(err, EIO, "nflog: binding NFLOG group %u: %s", group,
+				 nl_geterror(nlerr));
 	}
 }
 
@@ -216,14 +217,14 @@ struct pktlog *pktlog_open(uint16_t group, struct perr *err)
 {
 	struct pktlog *l = calloc(1, sizeof(*l));
 	if (!l) {
-		perr_set(err, "nflog: out of memory");
+		perr_code(err, ENOMEM, "nflog: out of memory");
 		return NULL;
 	}
 	l->group = group;
 	l->sk = nl_socket_alloc();
 	if (!l->sk) {
 		free(l);
-		perr_set(err, "nflog: out of memory");
+		perr_code(err, ENOMEM, "nflog: out of memory");
 		return NULL;
 	}
 	/* Events carry sequence number 0: they answer no request. */
@@ -235,11 +236,12 @@ struct pktlog *pktlog_open(uint16_t group, struct perr *err)
 		int e = errno;
 		if (e == EPROTONOSUPPORT || e == EAFNOSUPPORT || rc == -NLE_PROTO_MISMATCH ||
 		    rc == -NLE_AF_NOSUPPORT)
-			perr_set(err, "nflog: cannot open netfilter netlink: the kernel has no "
-				 "nfnetlink; load it on the host with modprobe nfnetlink_log");
+			perr_code(err, e ? e : EPROTONOSUPPORT, "nflog: cannot open netfilter "
+				  "netlink: the kernel has no nfnetlink; load it on the host with "
+				  "modprobe nfnetlink_log");
 		else
-			perr_set(err, "nflog: cannot open netfilter netlink: %s",
-				 e ? strerror(e) : nl_geterror(rc));
+			perr_code(err, e ? e : EIO, "nflog: cannot open netfilter netlink: %s",
+				  e ? strerror(e) : nl_geterror(rc));
 		goto fail;
 	}
 	int fd = nl_socket_get_fd(l->sk);
@@ -249,8 +251,7 @@ struct pktlog *pktlog_open(uint16_t group, struct perr *err)
 	int size = NFLOG_RCVBUF;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0) {
-		perr_set(err, "nflog: setting the receive buffer of the NFLOG socket: %s",
-			 strerror(errno));
+		perr_sys(err, errno, "nflog: setting the receive buffer of the NFLOG socket");
 		goto fail;
 	}
 
@@ -262,7 +263,7 @@ struct pktlog *pktlog_open(uint16_t group, struct perr *err)
 	 * (NFULA_UID) whenever it knows it: there is no flag to ask for it. */
 	struct nfnl_log *cfg = nfnl_log_alloc();
 	if (!cfg) {
-		perr_set(err, "nflog: out of memory");
+		perr_code(err, ENOMEM, "nflog: out of memory");
 		goto fail;
 	}
 	nfnl_log_set_group(cfg, group);
@@ -281,12 +282,12 @@ struct pktlog *pktlog_open(uint16_t group, struct perr *err)
 	 * from now on, reads never block. */
 	rc = nl_socket_set_nonblocking(l->sk);
 	if (rc < 0) {
-		perr_set(err, "nflog: making the NFLOG socket non-blocking: %s", nl_geterror(rc));
+		perr_code(err, EIO, "nflog: making the NFLOG socket non-blocking: %s",
+			  nl_geterror(rc));
 		goto fail;
 	}
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-		perr_set(err, "nflog: setting close-on-exec on the NFLOG socket: %s",
-			 strerror(errno));
+		perr_sys(err, errno, "nflog: setting close-on-exec on the NFLOG socket");
 		goto fail;
 	}
 	return l;
@@ -388,8 +389,7 @@ int pktlog_read(struct pktlog *l, void (*fn)(void *ctx, const struct pktlog_even
 					(*dropped)++;
 				continue;
 			}
-			return perr_set(err, "nflog: reading NFLOG group %u: %s", l->group,
-					strerror(errno));
+			return perr_sys(err, errno, "nflog: reading NFLOG group %u", l->group);
 		}
 		/* Only the kernel speaks on this socket. */
 		if (mh.msg_namelen != sizeof(from) || from.nl_family != AF_NETLINK ||

@@ -44,11 +44,9 @@ bool domain_valid(const char *name)
 	return true;
 }
 
-static int whyf(char *why, size_t whylen, const char *text, const char *what)
+static int bad(struct perr *err, const char *text, const char *what)
 {
-	if (why && whylen)
-		snprintf(why, whylen, "\"%s\" %s", text, what);
-	return -1;
+	return perr_set(err, "\"%s\" %s", text, what);
 }
 
 static bool looks_numeric(const char *s)
@@ -59,46 +57,42 @@ static bool looks_numeric(const char *s)
 	return true;
 }
 
-int entry_parse(const char *text, struct entry *out, char *why, size_t whylen)
+int entry_parse(const char *text, struct entry *out, struct perr *err)
 {
 	char host[ALLOW_LINE_MAX + 1];
-	char reason[160];
+	struct perr why = PERR_INIT;
 	size_t len = strlen(text);
 
 	memset(out, 0, sizeof(*out));
 	if (len == 0)
-		return whyf(why, whylen, text, "is empty");
-	if (len > ALLOW_LINE_MAX) {
-		if (why && whylen)
-			snprintf(why, whylen, "an entry of %zu bytes is longer than %d", len,
-				 ALLOW_LINE_MAX);
-		return -1;
-	}
+		return bad(err, text, "is empty");
+	if (len > ALLOW_LINE_MAX)
+		return perr_set(err, "an entry of %zu bytes is longer than %d", len, ALLOW_LINE_MAX);
 
 	const char *port = NULL;
 	if (text[0] == '[') {
 		const char *close = strchr(text, ']');
 		if (!close)
-			return whyf(why, whylen, text, "opens '[' without closing it");
+			return bad(err, text, "opens '[' without closing it");
 		size_t hl = (size_t)(close - text - 1);
 		memcpy(host, text + 1, hl);
 		host[hl] = '\0';
 		if (close[1] == ':')
 			port = close + 2;
 		else if (close[1] != '\0')
-			return whyf(why, whylen, text, "has text after ']' that is not :PORT");
-		if (net_parse(host, true, &out->net, reason, sizeof(reason)) < 0 ||
+			return bad(err, text, "has text after ']' that is not :PORT");
+		if (net_parse(host, true, &out->net, &why) < 0 ||
 		    out->net.family != NET_V6)
-			return whyf(why, whylen, text, "has no IPv6 address or network inside [ ]");
+			return bad(err, text, "has no IPv6 address or network inside [ ]");
 		out->kind = ENTRY_NET;
 	} else {
 		const char *colon = strchr(text, ':');
 		if (colon && strchr(colon + 1, ':')) {
 			/* Two colons or more: a bare IPv6 address or network. */
-			if (net_parse(text, true, &out->net, reason, sizeof(reason)) < 0) {
-				if (strchr(text, '/') && strcmp(reason, "is not an address") != 0)
-					return whyf(why, whylen, text, reason);
-				return whyf(why, whylen, text,
+			if (net_parse(text, true, &out->net, &why) < 0) {
+				if (strchr(text, '/') && why.err != EAFNOSUPPORT)
+					return bad(err, text, why.msg);
+				return bad(err, text,
 					    "is not an IPv6 address or network (write one with a port as [ADDRESS]:PORT)");
 			}
 			out->kind = ENTRY_NET;
@@ -109,13 +103,13 @@ int entry_parse(const char *text, struct entry *out, char *why, size_t whylen)
 			if (colon)
 				port = colon + 1;
 			if (host[0] == '\0')
-				return whyf(why, whylen, text, "has no host before ':'");
-			if (net_parse(host, true, &out->net, reason, sizeof(reason)) == 0) {
+				return bad(err, text, "has no host before ':'");
+			if (net_parse(host, true, &out->net, &why) == 0) {
 				out->kind = ENTRY_NET;
 			} else if (looks_numeric(host)) {
-				return whyf(why, whylen, text,
-					    strcmp(reason, "is not an address") == 0
-						    ? "is not a domain, address or CIDR" : reason);
+				return bad(err, text, why.err == EAFNOSUPPORT
+							      ? "is not a domain, address or CIDR"
+							      : why.msg);
 			} else {
 				bool wild = strncmp(host, "*.", 2) == 0;
 				char *name = wild ? host + 2 : host;
@@ -126,9 +120,9 @@ int entry_parse(const char *text, struct entry *out, char *why, size_t whylen)
 					*p = (char)tolower((unsigned char)*p);
 				if (!domain_valid(name)) {
 					if (wild || strchr(name, '*'))
-						return whyf(why, whylen, text,
+						return bad(err, text,
 							    "is not a wildcard: write *.example.com (the * stands for any subdomain)");
-					return whyf(why, whylen, text, "is not a domain, address or CIDR");
+					return bad(err, text, "is not a domain, address or CIDR");
 				}
 				out->kind = wild ? ENTRY_WILDCARD : ENTRY_DOMAIN;
 				memcpy(out->name, name, nl + 1);
@@ -143,7 +137,7 @@ int entry_parse(const char *text, struct entry *out, char *why, size_t whylen)
 		} else if (port_parse(port, &out->port) == 0) {
 			out->ports = PORTS_ONE;
 		} else {
-			return whyf(why, whylen, text, "has a port that is not 1-65535 or *");
+			return bad(err, text, "has a port that is not 1-65535 or *");
 		}
 	}
 	return 0;
@@ -296,12 +290,11 @@ static int add_entry(struct allowlist *l, const char *text, const char *origin,
 		     struct perr *err)
 {
 	struct entry e;
-	char why[ALLOW_LINE_MAX + 200];
-	if (entry_parse(text, &e, why, sizeof(why)) < 0)
-		return perr_set(err, "%s: %s", origin, why);
+	if (entry_parse(text, &e, err) < 0)
+		return perr_prefix(err, "%s", origin);
 	snprintf(e.origin, sizeof(e.origin), "%s", origin);
 	if (allowlist_push(l, &e) < 0)
-		return perr_set(err, "%s: out of memory", origin);
+		return perr_code(err, ENOMEM, "%s: out of memory", origin);
 	return 0;
 }
 
@@ -362,9 +355,8 @@ int allowlist_add_private(struct allowlist *l, const char *text, const char *ori
 			  struct perr *err)
 {
 	struct entry e;
-	char why[ALLOW_LINE_MAX + 200];
-	if (entry_parse(text, &e, why, sizeof(why)) < 0)
-		return perr_set(err, "%s: %s", origin, why);
+	if (entry_parse(text, &e, err) < 0)
+		return perr_prefix(err, "%s", origin);
 	if (e.kind == ENTRY_NET)
 		return perr_set(err, "%s: \"%s\" is an address or network, which the allowlist "
 				"allows as written (-a %s); opt in a name to let it resolve to "
@@ -378,7 +370,7 @@ int allowlist_add_private(struct allowlist *l, const char *text, const char *ori
 	if (l->npriv == l->privcap) {
 		struct private_name *v = array_grow(l->priv, &l->privcap, sizeof(*v), 8);
 		if (!v)
-			return perr_set(err, "%s: out of memory", origin);
+			return perr_code(err, ENOMEM, "%s: out of memory", origin);
 		l->priv = v;
 	}
 	struct private_name *p = &l->priv[l->npriv++];

@@ -52,9 +52,9 @@ struct allowlist {
 #define ALLOW_LINE_MAX 1024
 
 /* Parses one entry (no surrounding blanks). "@name" is not an entry: the
- * caller expands presets. Returns 0, or -1 with the reason in why, in the
- * form `"exa mple.com" is not a domain, address or CIDR`. */
-int entry_parse(const char *text, struct entry *out, char *why, size_t whylen);
+ * caller expands presets. Returns 0, or -1 with err (EINVAL) saying why, in
+ * the form `"exa mple.com" is not a domain, address or CIDR`. */
+int entry_parse(const char *text, struct entry *out, struct perr *err);
 
 /* Checks a host name: labels of letters, digits, '-' and '_', 1-63 long, not
  * starting or ending with '-', 253 at most, and not all-numeric at the end. */

@@ -124,8 +124,8 @@ int audit_report_write(const struct audit_report *r, const struct config *cfg, i
 	/* Closed whatever happened; on a network file system, close is where
 	 * a failed write shows. */
 	if (close(fd) < 0 && write_errno == 0)
-		return perr_set(err, "closing the audit report: %s", strerror(errno));
+		return perr_sys(err, errno, "closing the audit report");
 	if (write_errno)
-		return perr_set(err, "writing the audit report: %s", strerror(write_errno));
+		return perr_sys(err, write_errno, "writing the audit report");
 	return 0;
 }

@@ -196,9 +196,9 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 	c->resolve_timeout_ms = DEFAULT_RESOLVE_TIMEOUT_MS;
 	c->dns_grace = DEFAULT_DNS_GRACE;
 	c->allow_file = allow_file;
-	char why[256];
-	if (port_list_parse(DEFAULT_PORTS, &c->default_ports, why, sizeof(why)) < 0)
-		return perr_set(err, "internal: default ports: %s", why);
+	struct perr why = PERR_INIT;
+	if (port_list_parse(DEFAULT_PORTS, &c->default_ports, &why) < 0)
+		return perr_set(err, "internal: default ports: %s", why.msg);
 
 	opterr = 0;
 	optind = 1;
@@ -256,13 +256,13 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 						"to 300, such as 5 or 2.5", optarg);
 			break;
 		case OPT_DEFAULT_PORTS:
-			if (port_list_parse(optarg, &c->default_ports, why, sizeof(why)) < 0)
+			if (port_list_parse(optarg, &c->default_ports, &why) < 0)
 				return perr_set(err, "--default-ports \"%s\": %s; write a list such as %s",
-						optarg, why, DEFAULT_PORTS);
+						optarg, why.msg, DEFAULT_PORTS);
 			break;
 		case OPT_EXPOSE: {
 			struct port_list one;
-			if (port_list_parse(optarg, &one, why, sizeof(why)) < 0 || one.n != 1)
+			if (port_list_parse(optarg, &one, NULL) < 0 || one.n != 1)
 				return perr_set(err, "--expose \"%s\": give one port, such as 3000 or "
 						"5353/udp", optarg);
 			if (port_list_add(&c->expose, one.v[0].proto, one.v[0].port) < 0)
@@ -272,13 +272,13 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 		}
 		case OPT_SECCOMP_ALLOW:
 			if (add_seccomp_allow(c, optarg) < 0)
-				return perr_set(err, "out of memory");
+				return perr_code(err, ENOMEM, "out of memory");
 			break;
 		case OPT_ALLOW_PTRACE:
 			c->allow_ptrace = true;
 			for (size_t i = 0; i < sc_ptrace_ncalls; i++)
 				if (add_seccomp_allow(c, sc_ptrace_calls[i]) < 0)
-					return perr_set(err, "out of memory");
+					return perr_code(err, ENOMEM, "out of memory");
 			break;
 		case OPT_NO_SECCOMP:
 			c->no_seccomp = true;
@@ -342,8 +342,7 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 		if (allowlist_read_file(&c->allow, c->allow_file, err) < 0)
 			return -1;
 	} else if (errno != ENOENT && errno != ENOTDIR) {
-		return perr_set(err, "allowlist file %s: cannot inspect it: %s", c->allow_file,
-				strerror(errno));
+		return perr_sys(err, errno, "allowlist file %s: cannot inspect it", c->allow_file);
 	}
 
 	if (allowlist_check_private(&c->allow, err) < 0)

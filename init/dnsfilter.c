@@ -61,7 +61,7 @@ static int answered(void *ctx, const struct dns_query *q, const struct dns_answe
 	bool allowed = dnspolicy_query(f->policy, q->name) == DNS_ALLOWED;
 	struct dns_refusal refused[DNS_ADDRS_MAX];
 	size_t nrefused;
-	struct perr err;
+	struct perr err = PERR_INIT;
 	int rc = dnspolicy_answer(f->policy, q->name, a, clock_ms() / 1000, refused, &nrefused,
 				  &err);
 	for (size_t i = 0; i < nrefused; i++)
@@ -130,7 +130,7 @@ struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *p
 {
 	struct dnsfilter *f = calloc(1, sizeof(*f));
 	if (!f) {
-		perr_set(err, "out of memory");
+		perr_code(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	f->cfg = cfg;
@@ -151,7 +151,7 @@ struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *p
 	f->policy = dnspolicy_new(cfg, &pol->host, allow_in_fence, f);
 	f->log = refusal_log_new(cfg->log_json, cfg->audit);
 	if (!f->policy || !f->log) {
-		perr_set(err, "out of memory");
+		perr_code(err, ENOMEM, "out of memory");
 		dnsfilter_free(f);
 		return NULL;
 	}

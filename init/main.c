@@ -30,7 +30,7 @@ static int fail(const struct perr *err)
 /* --check: the plan, with names resolved, and nothing changed. */
 static int check(const struct config *cfg, const struct agent_user *user)
 {
-	struct perr err;
+	struct perr err = PERR_INIT;
 	printf("palisade %s plan (--check: nothing is changed)\n", PALISADE_VERSION);
 	plan_print_config(stdout, cfg, user);
 	fflush(stdout);
@@ -49,7 +49,7 @@ static int check(const struct config *cfg, const struct agent_user *user)
  * root. Returns palisade's exit status. */
 static int run_as_pid1(struct config *cfg, const struct agent_user *user, char **envp)
 {
-	struct perr err;
+	struct perr err = PERR_INIT;
 	struct pid1 p;
 	int status = EXIT_SETUP;
 	pid1_init(&p, cfg, user);
@@ -92,7 +92,7 @@ int main(int argc, char **argv, char **envp)
 {
 	struct config cfg;
 	struct agent_user user = { 0 };
-	struct perr err;
+	struct perr err = PERR_INIT;
 	int status = EXIT_SETUP;
 
 	/* `palisade status`, run with docker exec next to PID 1. As PID 1,

@@ -63,7 +63,7 @@ void pid1_free(struct pid1 *p)
 int pid1_undumpable(struct perr *err)
 {
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return perr_set(err, "prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+		return perr_sys(err, errno, "prctl(PR_SET_DUMPABLE)");
 	return 0;
 }
 
@@ -83,10 +83,11 @@ static int open_report(const char *path, struct perr *err)
 		snprintf(what, sizeof(what), "--audit-report %s: cannot create it", path);
 		return cap_refused(err, CAP_DAC_OVERRIDE, cap_held(CAP_DAC_OVERRIDE), what);
 	}
-	if (fd < 0)
-		return perr_set(err, "--audit-report %s: cannot create it: %s%s", path,
-				strerror(errno), errno == ELOOP ? " (a symbolic link is on its path)"
-								: "");
+	if (fd < 0) {
+		int e = errno;
+		return perr_code(err, e, "--audit-report %s: cannot create it: %s%s", path,
+				 strerror(e), e == ELOOP ? " (a symbolic link is on its path)" : "");
+	}
 	return fd;
 }
 
@@ -102,7 +103,7 @@ int pid1_preflight(struct pid1 *p, struct perr *err)
 	p->rundir = rundir_open(true, err);
 	if (p->rundir < 0) {
 		/* A read-only root: nothing waits on the files there. */
-		if (errno == EROFS)
+		if (err->err == EROFS)
 			log_debug("%s: no ready marker, status or palisade exec", err->msg);
 		else
 			log_warn("%s: no %s/%s, palisade status or palisade exec", err->msg, RUN_DIR,
@@ -123,19 +124,19 @@ static int dns_filter_start(struct pid1 *p, struct perr *err)
 		log_debug("%s names no resolver: the DNS filter has nowhere to forward allowed "
 			 "names, and answers SERVFAIL", RESOLV_CONF);
 	char text[RESOLVCONF_MAX], out[RESOLVCONF_MAX + 512];
-	int tl = resolvconf_load(RESOLV_CONF, text, sizeof(text));
-	if (tl < 0)
-		return perr_set(err, "cannot read %s: %s", RESOLV_CONF, strerror(errno));
+	if (resolvconf_load(RESOLV_CONF, text, sizeof(text), err) < 0)
+		return -1;
 	ssize_t ol = resolvconf_filtered(text, rs, dnsproxy_has_v6(p->proxy), out, sizeof(out));
 	if (ol < 0)
 		return perr_set(err, "%s is too long to rewrite", RESOLV_CONF);
-	if (resolvconf_write(RESOLV_CONF, out, (size_t)ol) < 0) {
-		if (errno == EACCES) /* a file of another user's */
+	struct perr werr = PERR_INIT;
+	if (resolvconf_write(RESOLV_CONF, out, (size_t)ol, &werr) < 0) {
+		if (werr.err == EACCES) /* a file of another user's */
 			return cap_refused(err, CAP_DAC_OVERRIDE, cap_held(CAP_DAC_OVERRIDE),
 					   "cannot point " RESOLV_CONF " at palisade's DNS filter");
-		if (errno != EROFS)
-			return perr_set(err, "cannot point %s at palisade's DNS filter: %s",
-					RESOLV_CONF, strerror(errno));
+		if (werr.err != EROFS)
+			return perr_sys(err, werr.err, "cannot point %s at palisade's DNS filter",
+					RESOLV_CONF);
 		/* Fail closed: the resolvers the file names refuse the agent. */
 		log_warn("%s is read-only: the agent's DNS queries go to the resolvers it "
 			 "names, which the fence refuses, so the agent resolves no names; "
@@ -242,10 +243,10 @@ int pid1_strip(struct pid1 *p, struct perr *err)
 static bool run_write(int rundir, const char *name, const char *data, size_t len,
 		      const char *consequence)
 {
-	struct perr err;
+	struct perr err = PERR_INIT;
 	if (rundir_write(rundir, name, data, len, &err) == 0)
 		return true;
-	if (errno == EROFS)
+	if (err.err == EROFS)
 		log_debug("%s", err.msg);
 	else
 		log_warn("%s%s", err.msg, consequence);
@@ -260,7 +261,7 @@ void pid1_mark_ready(struct pid1 *p)
 {
 	if (p->rundir < 0)
 		return;
-	struct perr err;
+	struct perr err = PERR_INIT;
 	char terms[4096];
 	long tl = session_terms_format(p->cfg, terms, sizeof(terms), &err);
 	if (tl < 0)
@@ -343,7 +344,7 @@ static void on_nflog(void *arg, int fd, uint32_t events)
 	(void)fd;
 	(void)events;
 	struct pid1 *p = arg;
-	struct perr err;
+	struct perr err = PERR_INIT;
 	size_t dropped = 0;
 	if (pktlog_read(p->nflog, dnsfilter_on_nflog, p->filter, &dropped, &err) < 0)
 		log_warn("reading refused packets: %s", err.msg);
@@ -374,7 +375,7 @@ void pid1_write_report(struct pid1 *p)
 {
 	if (p->report_fd < 0)
 		return;
-	struct perr err;
+	struct perr err = PERR_INIT;
 	int fd = p->report_fd;
 	p->report_fd = -1; /* closed by dnsfilter_write_report */
 	if (dnsfilter_write_report(p->filter, fd, &err) < 0)

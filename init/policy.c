@@ -33,7 +33,7 @@ static int keep_answers(struct policy *p, const struct config *c, struct perr *e
 		total += p->resolved[i].naddrs;
 	p->refused = calloc(total ? total : 1, sizeof(*p->refused));
 	if (!p->refused)
-		return perr_set(err, "out of memory");
+		return perr_code(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < p->nnames; i++) {
 		struct resolved *r = &p->resolved[i];
 		bool opted_in = allowlist_private_ok(&c->allow, p->names[i]);
@@ -68,8 +68,8 @@ int policy_build(struct policy *p, const struct config *c, bool v6, struct perr 
 {
 	memset(p, 0, sizeof(*p));
 	p->no_v6 = !v6;
-	if (resolvconf_read(RESOLV_CONF, &p->resolvers) < 0)
-		return perr_set(err, "cannot read %s for the container's resolvers", RESOLV_CONF);
+	if (resolvconf_read(RESOLV_CONF, &p->resolvers, err) < 0)
+		return perr_prefix(err, "the container's resolvers");
 	/* palisade's DNS filter listens on 127.0.0.1 and ::1: the upstreams
 	 * must be elsewhere, or it would forward to itself. */
 	for (size_t i = 0; i < p->resolvers.n; i++) {
@@ -92,15 +92,15 @@ int policy_build(struct policy *p, const struct config *c, bool v6, struct perr 
 		return -1;
 	for (size_t i = 0; i < p->resolvers.n; i++)
 		if (hostnet_add(&p->host, &p->resolvers.v[i], HOST_RESOLVER, NULL) < 0)
-			return perr_set(err, "out of memory");
+			return perr_code(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < p->resolvers.n_ext; i++)
 		if (hostnet_add(&p->host, &p->resolvers.ext[i], HOST_RESOLVER, NULL) < 0)
-			return perr_set(err, "out of memory");
+			return perr_code(err, ENOMEM, "out of memory");
 
 	/* Domain names, once each (the same name may come with other ports). */
 	p->names = calloc(c->allow.n ? c->allow.n : 1, sizeof(*p->names));
 	if (!p->names)
-		return perr_set(err, "out of memory");
+		return perr_code(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < c->allow.n; i++) {
 		const struct entry *e = &c->allow.v[i];
 		if (e->kind != ENTRY_DOMAIN)
@@ -113,7 +113,7 @@ int policy_build(struct policy *p, const struct config *c, bool v6, struct perr 
 	}
 	p->resolved = calloc(p->nnames ? p->nnames : 1, sizeof(*p->resolved));
 	if (!p->resolved)
-		return perr_set(err, "out of memory");
+		return perr_code(err, ENOMEM, "out of memory");
 	if (resolve_names(p->names, p->nnames, p->resolvers.v, p->resolvers.n,
 			  c->resolve_timeout_ms, p->resolved, err) < 0)
 		return -1;
@@ -144,7 +144,7 @@ int policy_build(struct policy *p, const struct config *c, bool v6, struct perr 
 	}
 	struct fence_dest *d = calloc(cap ? cap : 1, sizeof(*d));
 	if (!d)
-		return perr_set(err, "out of memory");
+		return perr_code(err, ENOMEM, "out of memory");
 	size_t n = 0;
 	for (size_t i = 0; i < c->allow.n; i++) {
 		const struct entry *e = &c->allow.v[i];

@@ -17,13 +17,13 @@ static int check_parent(int fd, const char *path, struct perr *err)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return perr_set(err, "cannot inspect %s: %s", path, strerror(errno));
+		return perr_sys(err, errno, "cannot inspect %s", path);
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
 	    ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))) {
 		errno = EPERM;
-		return perr_set(err, "%s is not a root-owned directory that only root can change "
-				"(uid %u, mode %04o): palisade does not use %s", path,
-				(unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), RUN_DIR);
+		return perr_code(err, EPERM, "%s is not a root-owned directory that only root "
+				 "can change (uid %u, mode %04o): palisade does not use %s", path,
+				 (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), RUN_DIR);
 	}
 	return 0;
 }
@@ -32,13 +32,13 @@ static int check_dir(int fd, struct perr *err)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return perr_set(err, "cannot inspect %s: %s", RUN_DIR, strerror(errno));
+		return perr_sys(err, errno, "cannot inspect %s", RUN_DIR);
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
 		errno = EPERM;
-		return perr_set(err, "%s is not a root-owned directory that only root can write "
-				"(uid %u, mode %04o): remove it from the image, or chown root and "
-				"chmod 0755 it", RUN_DIR, (unsigned)st.st_uid,
-				(unsigned)(st.st_mode & 07777));
+		return perr_code(err, EPERM, "%s is not a root-owned directory that only root "
+				 "can write (uid %u, mode %04o): remove it from the image, or chown "
+				 "root and chmod 0755 it", RUN_DIR, (unsigned)st.st_uid,
+				 (unsigned)(st.st_mode & 07777));
 	}
 	return 0;
 }
@@ -59,7 +59,7 @@ int rundir_open(bool create, struct perr *err)
 {
 	int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
-		return perr_set(err, "cannot open /: %s", strerror(errno));
+		return perr_sys(err, errno, "cannot open /");
 	int rc = check_parent(root, "/", err);
 	int run = -1, dir = -1;
 	bool made_run = false;
@@ -67,29 +67,29 @@ int rundir_open(bool create, struct perr *err)
 		if (mkdirat(root, "run", 0755) == 0)
 			made_run = true;
 		else if (errno != EEXIST)
-			rc = perr_set(err, "cannot make /run: %s", strerror(errno));
+			rc = perr_sys(err, errno, "cannot make /run");
 	}
 	if (rc == 0) {
 		run = openat(root, "run", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (run < 0)
-			rc = perr_set(err, "cannot open /run: %s%s", strerror(errno),
-				      errno == ELOOP || errno == ENOTDIR ? " (not a directory)" : "");
+			rc = perr_code(err, errno, "cannot open /run: %s%s", strerror(errno),
+				       errno == ELOOP || errno == ENOTDIR ? " (not a directory)" : "");
 	}
 	if (rc == 0)
 		rc = check_parent(run, "/run", err);
 	if (rc == 0 && made_run && fchmod(run, 0755) < 0)
-		rc = perr_set(err, "cannot chmod /run: %s", strerror(errno));
+		rc = perr_sys(err, errno, "cannot chmod /run");
 	if (rc == 0 && create && mkdirat(run, "palisade", 0755) < 0 && errno != EEXIST)
-		rc = perr_set(err, "cannot make %s: %s", RUN_DIR, strerror(errno));
+		rc = perr_sys(err, errno, "cannot make %s", RUN_DIR);
 	if (rc == 0) {
 		dir = openat(run, "palisade", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dir < 0 && (errno == ELOOP || errno == ENOTDIR)) {
 			errno = EPERM;
-			rc = perr_set(err, "%s is not a root-owned directory that only root can "
-				      "write (a symbolic link or another file): remove it from "
-				      "the image", RUN_DIR);
+			rc = perr_code(err, EPERM, "%s is not a root-owned directory that only "
+				       "root can write (a symbolic link or another file): remove "
+				       "it from the image", RUN_DIR);
 		} else if (dir < 0) {
-			rc = perr_set(err, "cannot open %s: %s", RUN_DIR, strerror(errno));
+			rc = perr_sys(err, errno, "cannot open %s", RUN_DIR);
 		}
 	}
 	if (dir >= 0 && create)
@@ -115,7 +115,7 @@ int rundir_open(bool create, struct perr *err)
 		e = errno;
 		close(dir);
 		errno = e;
-		return perr_set(err, "cannot chmod %s: %s", RUN_DIR, strerror(e));
+		return perr_sys(err, e, "cannot chmod %s", RUN_DIR);
 	}
 	return dir;
 }
@@ -125,17 +125,17 @@ int rundir_write(int dirfd, const char *name, const char *data, size_t len, stru
 	char tmp[64];
 	snprintf(tmp, sizeof(tmp), "%s.new", name);
 	if (unlinkat(dirfd, tmp, 0) < 0 && errno != ENOENT)
-		return perr_set(err, "%s/%s: %s", RUN_DIR, tmp, strerror(errno));
+		return perr_sys(err, errno, "%s/%s", RUN_DIR, tmp);
 	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return perr_set(err, "cannot write %s/%s: %s", RUN_DIR, name, strerror(errno));
+		return perr_sys(err, errno, "cannot write %s/%s", RUN_DIR, name);
 	int rc = 0;
 	if (fchmod(fd, 0644) < 0 || write_full(fd, data, len) < 0)
-		rc = perr_set(err, "cannot write %s/%s: %s", RUN_DIR, name, strerror(errno));
+		rc = perr_sys(err, errno, "cannot write %s/%s", RUN_DIR, name);
 	if (close(fd) < 0 && rc == 0)
-		rc = perr_set(err, "cannot write %s/%s: %s", RUN_DIR, name, strerror(errno));
+		rc = perr_sys(err, errno, "cannot write %s/%s", RUN_DIR, name);
 	if (rc == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-		rc = perr_set(err, "cannot write %s/%s: %s", RUN_DIR, name, strerror(errno));
+		rc = perr_sys(err, errno, "cannot write %s/%s", RUN_DIR, name);
 	if (rc < 0) {
 		int e = errno;
 		(void)unlinkat(dirfd, tmp, 0);
@@ -154,21 +154,21 @@ long rundir_read(const char *name, char *buf, size_t size, struct perr *err)
 	close(dir);
 	if (fd < 0) {
 		errno = e;
-		return perr_set(err, "cannot read %s/%s: %s", RUN_DIR, name, strerror(e));
+		return perr_sys(err, e, "cannot read %s/%s", RUN_DIR, name);
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		e = errno;
 		close(fd);
 		errno = e;
-		return perr_set(err, "cannot inspect %s/%s: %s", RUN_DIR, name, strerror(e));
+		return perr_sys(err, e, "cannot inspect %s/%s", RUN_DIR, name);
 	}
 	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
 		close(fd);
 		errno = EPERM;
-		return perr_set(err, "%s/%s is not a regular file that only root can write "
-				"(uid %u, mode %04o): palisade did not write it", RUN_DIR, name,
-				(unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return perr_code(err, EPERM, "%s/%s is not a regular file that only root can "
+				 "write (uid %u, mode %04o): palisade did not write it", RUN_DIR,
+				 name, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 	}
 	size_t got = 0;
 	for (;;) {
@@ -180,15 +180,15 @@ long rundir_read(const char *name, char *buf, size_t size, struct perr *err)
 			e = errno;
 			close(fd);
 			errno = e;
-			return perr_set(err, "cannot read %s/%s: %s", RUN_DIR, name, strerror(e));
+			return perr_sys(err, e, "cannot read %s/%s", RUN_DIR, name);
 		}
 		if (n == 0)
 			break;
 		if (got + 1 >= size) {
 			close(fd);
 			errno = EFBIG;
-			return perr_set(err, "%s/%s is larger than %zu bytes: palisade did not "
-					"write it", RUN_DIR, name, size - 1);
+			return perr_code(err, EFBIG, "%s/%s is larger than %zu bytes: palisade did not "
+					 "write it", RUN_DIR, name, size - 1);
 		}
 		got += (size_t)n;
 	}

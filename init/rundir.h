@@ -20,20 +20,24 @@
 #define RUN_AGENT "agent"   /* the agent's user and filter, for palisade exec */
 
 /* Opens RUN_DIR after the checks above and returns a descriptor, or -1
- * with err (errno EROFS when the root is read-only and the directory could
- * not be made). With create (PID 1 at start), /run and RUN_DIR are made
- * when missing, and the files an earlier run of the container left are
- * removed, also from a directory that fails the checks. */
+ * with err (err->err EROFS when the root is read-only and the directory
+ * could not be made, EPERM when a check fails). With create (PID 1 at
+ * start), /run and RUN_DIR are made when missing, and the files an earlier
+ * run of the container left are removed, also from a directory that fails
+ * the checks. */
 int rundir_open(bool create, struct perr *err);
 
 /* Writes name in the directory atomically (a new file, renamed over the
- * old one), mode 0644 whatever the umask. On failure, errno is the
- * failed step's (EROFS on a read-only root). */
+ * old one), mode 0644 whatever the umask. On failure, err->err is the
+ * failed step's errno (EROFS on a read-only root). */
 int rundir_write(int dirfd, const char *name, const char *data, size_t len, struct perr *err);
 
 /* Reads RUN_DIR/name, after the checks, into buf (NUL-terminated); a file
  * of size or more bytes is an error. Returns its length, or -1 with err
- * (errno ENOENT when the file is missing). */
+ * (err->err ENOENT when the file is missing, EPERM when a check fails,
+ * EFBIG when it is too large).
+ *
+ * Each function also leaves errno at err->err on failure. */
 long rundir_read(const char *name, char *buf, size_t size, struct perr *err);
 
 #endif

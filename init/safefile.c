@@ -14,8 +14,7 @@ static int check_dir(const char *dir, const char *what, const char *file,
 {
 	struct stat st;
 	if (lstat(dir, &st) < 0)
-		return perr_set(err, "%s %s: cannot inspect directory %s: %s", what, file,
-				dir, strerror(errno));
+		return perr_sys(err, errno, "%s %s: cannot inspect directory %s", what, file, dir);
 	if (st.st_uid != 0)
 		return perr_set(err, "%s %s: refused: directory %s is owned by uid %u, not root, "
 				"so the file could be replaced; move the file to a root-owned "
@@ -35,7 +34,7 @@ int safefile_open(const char *path, const char *what, struct perr *err)
 {
 	char real[PATH_MAX];
 	if (!realpath(path, real))
-		return perr_set(err, "%s %s: cannot read it: %s", what, path, strerror(errno));
+		return perr_sys(err, errno, "%s %s: cannot read it", what, path);
 
 	/* Every directory from / down to the file's own. */
 	const char *last = strrchr(real, '/');
@@ -54,12 +53,12 @@ int safefile_open(const char *path, const char *what, struct perr *err)
 
 	int fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return perr_set(err, "%s %s: cannot read it: %s", what, path, strerror(errno));
+		return perr_sys(err, errno, "%s %s: cannot read it", what, path);
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		int e = errno;
 		close(fd);
-		return perr_set(err, "%s %s: cannot inspect it: %s", what, path, strerror(e));
+		return perr_sys(err, e, "%s %s: cannot inspect it", what, path);
 	}
 	const char *bad = NULL;
 	char fix[PATH_MAX + 64];
@@ -86,7 +85,7 @@ int safefile_read_all(int fd, const char *path, size_t max, char **buf,
 	size_t cap = 4096, n = 0;
 	char *b = malloc(cap);
 	if (!b)
-		return perr_set(err, "%s: out of memory", path);
+		return perr_code(err, ENOMEM, "%s: out of memory", path);
 	for (;;) {
 		if (n == cap) {
 			if (cap >= max + 1) {
@@ -98,7 +97,7 @@ int safefile_read_all(int fd, const char *path, size_t max, char **buf,
 			char *nb = realloc(b, ncap);
 			if (!nb) {
 				free(b);
-				return perr_set(err, "%s: out of memory", path);
+				return perr_code(err, ENOMEM, "%s: out of memory", path);
 			}
 			b = nb;
 			cap = ncap;
@@ -109,7 +108,7 @@ int safefile_read_all(int fd, const char *path, size_t max, char **buf,
 		if (r < 0) {
 			int e = errno;
 			free(b);
-			return perr_set(err, "%s: read failed: %s", path, strerror(e));
+			return perr_sys(err, e, "%s: read failed", path);
 		}
 		if (r == 0)
 			break;

@@ -106,7 +106,7 @@ static int check_groups(struct perr *err)
 	gid_t groups[256];
 	int n = getgroups(256, groups);
 	if (n < 0)
-		return perr_set(err, "getgroups: %s", strerror(errno));
+		return perr_sys(err, errno, "getgroups");
 	for (int i = 0; i < n; i++)
 		if (groups[i] == 0)
 			return perr_set(err, "this session is a member of root's group (gid 0): run "
@@ -122,7 +122,7 @@ static int exec_fail(const struct perr *err)
 
 int session_exec(int argc, char **argv, char **envp)
 {
-	struct perr err;
+	struct perr err = PERR_INIT;
 	int i = 1;
 	if (i < argc && strcmp(argv[i], "--") == 0)
 		i++;
@@ -144,7 +144,7 @@ int session_exec(int argc, char **argv, char **envp)
 	/* The terms PID 1 wrote; without them, nothing runs. */
 	char text[8192];
 	if (rundir_read(RUN_AGENT, text, sizeof(text), &err) < 0) {
-		if (errno == ENOENT)
+		if (err.err == ENOENT)
 			perr_prefix(&err, "palisade is not this container's PID 1, or its fence is "
 				    "not up yet (%s/%s appears then)", RUN_DIR, RUN_READY);
 		return exec_fail(&err);
@@ -167,7 +167,7 @@ int session_exec(int argc, char **argv, char **envp)
 			return exec_fail(&err);
 		if (!(env = child_env(envp, user.home, user.name))) {
 			user_free(&user);
-			perr_set(&err, "out of memory");
+			perr_code(&err, ENOMEM, "out of memory");
 			return exec_fail(&err);
 		}
 	}
@@ -196,7 +196,7 @@ int session_exec(int argc, char **argv, char **envp)
 		exec_fail(&err);
 		_exit(EXIT_NOT_FOUND);
 	}
-	perr_set(&err, "%s: cannot execute: %s", cmd[0], strerror(e));
+	perr_sys(&err, e, "%s: cannot execute", cmd[0]);
 	exec_fail(&err);
 	_exit(EXIT_CANNOT_RUN);
 }

@@ -87,7 +87,7 @@ static void status_write(struct status_writer *w)
 {
 	char buf[STATUS_MAX];
 	ssize_t n = status_format(w->allow, &w->s, buf, sizeof(buf));
-	struct perr err;
+	struct perr err = PERR_INIT;
 	if (n >= 0 && rundir_write(w->dir, RUN_STATUS, buf, (size_t)n, &err) < 0)
 		log_debug("%s", err.msg);
 	w->dirty = false;
@@ -113,7 +113,7 @@ void status_tick(struct status_writer *w)
 static int print_set(struct ipset *is, const char *name, enum set_kind kind, FILE *out)
 {
 	static const char *const what[] = { "default ports", "the entry's port", "every port" };
-	struct perr err;
+	struct perr err = PERR_INIT;
 	struct set_elem *v = NULL;
 	size_t nv = 0;
 	int ex = ipset_exists(is, name, &err);
@@ -146,13 +146,13 @@ static int print_set(struct ipset *is, const char *name, enum set_kind kind, FIL
 int status_print(FILE *out)
 {
 	char buf[STATUS_MAX + 1];
-	struct perr rerr;
+	struct perr rerr = PERR_INIT;
 	if (launch_check_fenced(&rerr) < 0) {
 		log_error("status: %s", rerr.msg);
 		return 1;
 	}
 	if (rundir_read(RUN_STATUS, buf, sizeof(buf), &rerr) < 0) {
-		log_error("status: %s%s", rerr.msg, errno == ENOENT ? "; is palisade this "
+		log_error("status: %s%s", rerr.msg, rerr.err == ENOENT ? "; is palisade this "
 			  "container's PID 1?" : "");
 		return 1;
 	}
@@ -169,7 +169,7 @@ int status_print(FILE *out)
 		fprintf(out, "audit mode: %llu queries and connections let through that the "
 			     "allowlist would refuse\n", s.count[STATUS_AUDITED]);
 
-	struct perr err;
+	struct perr err = PERR_INIT;
 	struct ipset *is = ipset_open(&err);
 	if (!is) {
 		log_error("status: %s; run it as root: docker exec CONTAINER palisade status",

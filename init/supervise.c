@@ -82,14 +82,14 @@ int supervise_init(struct supervisor *s, bool kill_group, struct perr *err)
 	s->kill_group = kill_group;
 
 	if (reset_dispositions() < 0)
-		return perr_set(err, "sigaction: %s", strerror(errno));
+		return perr_sys(err, errno, "sigaction");
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_early_stop;
 	sigfillset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(early_stop) / sizeof(early_stop[0]); i++)
 		if (sigaction(early_stop[i], &sa, NULL) < 0)
-			return perr_set(err, "sigaction(%d): %s", early_stop[i], strerror(errno));
+			return perr_sys(err, errno, "sigaction(%d)", early_stop[i]);
 
 	/* The mask is set, not added to: what an inherited mask blocked would
 	 * otherwise stay blocked. */
@@ -100,10 +100,10 @@ int supervise_init(struct supervisor *s, bool kill_group, struct perr *err)
 	for (size_t i = 0; i < sizeof(early_stop) / sizeof(early_stop[0]); i++)
 		sigdelset(&mask, early_stop[i]);
 	if (sigprocmask(SIG_SETMASK, &mask, NULL) < 0)
-		return perr_set(err, "sigprocmask: %s", strerror(errno));
+		return perr_sys(err, errno, "sigprocmask");
 	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (s->sigfd < 0)
-		return perr_set(err, "signalfd: %s", strerror(errno));
+		return perr_sys(err, errno, "signalfd");
 	return 0;
 }
 
@@ -119,7 +119,7 @@ int supervise_exit_status(int wstatus)
 /* What the child sends back when it cannot exec. */
 struct spawn_report {
 	int status;
-	char msg[sizeof(((struct perr *)0)->msg)];
+	struct perr e;
 };
 
 static _Noreturn void child_fail(int fd, int status, const struct perr *e)
@@ -127,7 +127,7 @@ static _Noreturn void child_fail(int fd, int status, const struct perr *e)
 	struct spawn_report r;
 	memset(&r, 0, sizeof(r));
 	r.status = status;
-	snprintf(r.msg, sizeof(r.msg), "%s", e->msg);
+	r.e = *e;
 	(void)write_full(fd, &r, sizeof(r)); /* PID 1 sees a short report as a failure */
 	_exit(status);
 }
@@ -135,19 +135,18 @@ static _Noreturn void child_fail(int fd, int status, const struct perr *e)
 static _Noreturn void run_child(int report_fd, int go_fd, char **argv, char **envp,
 				child_setup_fn setup, void *ctx)
 {
-	struct perr e;
+	struct perr e = PERR_INIT;
 
 	/* Own process group, in the terminal's foreground when there is one,
 	 * so that Ctrl-C and job control reach the command, not PID 1. Signals
 	 * are still blocked, so tcsetpgrp from the background is not stopped. */
 	if (setpgid(0, 0) < 0) {
-		perr_set(&e, "setpgid: %s", strerror(errno));
+		perr_sys(&e, errno, "setpgid");
 		child_fail(report_fd, EXIT_SETUP, &e);
 	}
 	if (isatty(STDIN_FILENO) && tcsetpgrp(STDIN_FILENO, getpid()) < 0 &&
 	    errno != ENOTTY && errno != ENXIO) {
-		perr_set(&e, "cannot give the terminal to the command (tcsetpgrp): %s",
-			 strerror(errno));
+		perr_sys(&e, errno, "cannot give the terminal to the command (tcsetpgrp)");
 		child_fail(report_fd, EXIT_SETUP, &e);
 	}
 
@@ -166,13 +165,13 @@ static _Noreturn void run_child(int report_fd, int go_fd, char **argv, char **en
 	/* The command starts with every disposition at its default and
 	 * nothing blocked, whatever palisade inherited. */
 	if (reset_dispositions() < 0) {
-		perr_set(&e, "sigaction: %s", strerror(errno));
+		perr_sys(&e, errno, "sigaction");
 		child_fail(report_fd, EXIT_SETUP, &e);
 	}
 	sigset_t none;
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) {
-		perr_set(&e, "sigprocmask: %s", strerror(errno));
+		perr_sys(&e, errno, "sigprocmask");
 		child_fail(report_fd, EXIT_SETUP, &e);
 	}
 
@@ -186,7 +185,7 @@ static _Noreturn void run_child(int report_fd, int go_fd, char **argv, char **en
 			 argv[0]);
 		child_fail(report_fd, EXIT_NOT_FOUND, &e);
 	}
-	perr_set(&e, "%s: cannot execute: %s", argv[0], strerror(err));
+	perr_sys(&e, err, "%s: cannot execute", argv[0]);
 	child_fail(report_fd, EXIT_CANNOT_RUN, &e);
 }
 
@@ -201,14 +200,14 @@ int supervise_spawn(struct supervisor *s, char **argv, char **envp,
 	sigset_t early;
 	early_set(&early);
 	if (sigprocmask(SIG_BLOCK, &early, NULL) < 0)
-		return perr_set(err, "sigprocmask: %s", strerror(errno));
+		return perr_sys(err, errno, "sigprocmask");
 	if (pipe2(report, O_CLOEXEC) < 0)
-		return perr_set(err, "pipe2: %s", strerror(errno));
+		return perr_sys(err, errno, "pipe2");
 	if (pipe2(go, O_CLOEXEC) < 0) {
 		int e = errno;
 		close(report[0]);
 		close(report[1]);
-		return perr_set(err, "pipe2: %s", strerror(e));
+		return perr_sys(err, e, "pipe2");
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -217,7 +216,7 @@ int supervise_spawn(struct supervisor *s, char **argv, char **envp,
 		close(report[1]);
 		close(go[0]);
 		close(go[1]);
-		return perr_set(err, "fork: %s", strerror(e));
+		return perr_sys(err, e, "fork");
 	}
 	if (pid == 0) {
 		close(report[0]);
@@ -273,9 +272,9 @@ int supervise_spawn(struct supervisor *s, char **argv, char **envp,
 		return perr_set(err, "the command's process failed before exec (status %d)",
 				supervise_exit_status(ws));
 	}
-	r.msg[sizeof(r.msg) - 1] = '\0';
+	r.e.msg[sizeof(r.e.msg) - 1] = '\0';
 	*status = r.status;
-	return perr_set(err, "%s", r.msg);
+	return perr_code(err, r.e.err, "%s", r.e.msg);
 }
 
 static void forward(struct supervisor *s, const struct signalfd_siginfo *si)

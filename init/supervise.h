@@ -38,8 +38,10 @@ typedef int (*parent_setup_fn)(void *ctx, struct perr *err);
 /* Forks the command and waits until it has exec'd or failed; PID 1 then
  * leaves the working directory for /, which the command keeps. The child
  * runs child_setup, then waits for PID 1's parent_setup to succeed, then
- * execs. On failure, returns -1 with err and *status set to 125 (setup),
- * 126 (cannot execute) or 127 (not found); the child has been reaped. */
+ * execs. On failure, returns -1 with err (the failed step's errno, the
+ * child's included: ENOENT from execve for a command not found) and
+ * *status set to 125 (setup), 126 (cannot execute) or 127 (not found);
+ * the child has been reaped. */
 int supervise_spawn(struct supervisor *s, char **argv, char **envp,
 		    child_setup_fn child_setup, parent_setup_fn parent_setup, void *ctx,
 		    int *status, struct perr *err);

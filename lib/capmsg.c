@@ -1,5 +1,7 @@
 #include "capmsg.h"
 
+#include <errno.h>
+
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -93,14 +95,15 @@ int cap_refused(struct perr *err, int cap, int held, const char *what)
 	const char *name = cap_name(cap) ? cap_name(cap) : "?";
 	switch (held) {
 	case 0:
-		return perr_set(err, "%s: permission denied: palisade lacks CAP_%s; %s", what, name,
-				fix);
+		return perr_code(err, EPERM, "%s: permission denied: palisade lacks CAP_%s; %s",
+				 what, name, fix);
 	case 1:
-		return perr_set(err, "%s: permission denied, although palisade holds CAP_%s: a "
-				"security policy (seccomp, AppArmor, SELinux) or a user namespace "
-				"that does not own what is changed (rootless Podman with the host's "
-				"network?) refuses it", what, name);
+		return perr_code(err, EPERM, "%s: permission denied, although palisade holds "
+				 "CAP_%s: a security policy (seccomp, AppArmor, SELinux) or a user "
+				 "namespace that does not own what is changed (rootless Podman with "
+				 "the host's network?) refuses it", what, name);
 	default:
-		return perr_set(err, "%s: permission denied: CAP_%s is needed; %s", what, name, fix);
+		return perr_code(err, EPERM, "%s: permission denied: CAP_%s is needed; %s", what,
+				 name, fix);
 	}
 }

@@ -30,7 +30,8 @@ void cap_fix(struct text *t, const int *caps, size_t n);
 /* The message for an operation (what) that the kernel refused with EPERM
  * or EACCES and that needs cap; held is cap_held's answer. Without the
  * capability: "WHAT: permission denied: palisade lacks CAP_X; run the
- * container with ..."; with it, what else refuses. Returns -1. Pure. */
+ * container with ..."; with it, what else refuses. err->err is EPERM.
+ * Returns -1. Pure. */
 int cap_refused(struct perr *err, int cap, int held, const char *what);
 
 #endif

@@ -12,7 +12,7 @@ int loop_init(struct loop *l, struct perr *err)
 		l->h[i].fd = -1;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0)
-		return perr_set(err, "epoll_create1: %s", strerror(errno));
+		return perr_sys(err, errno, "epoll_create1");
 	return 0;
 }
 
@@ -22,7 +22,7 @@ static int ctl(struct loop *l, int op, struct loop_handler *h, uint32_t events,
 {
 	struct epoll_event ev = { .events = events, .data.ptr = h };
 	if (epoll_ctl(l->epfd, op, h->fd, &ev) < 0)
-		return perr_set(err, "epoll_ctl: %s", strerror(errno));
+		return perr_sys(err, errno, "epoll_ctl");
 	return 0;
 }
 
@@ -70,7 +70,7 @@ int loop_run(struct loop *l, int timeout_ms, void (*tick)(void *), void *tick_ct
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return perr_set(err, "epoll_wait: %s", strerror(errno));
+			return perr_sys(err, errno, "epoll_wait");
 		}
 		for (int i = 0; i < n && !l->stop; i++) {
 			struct loop_handler *h = evs[i].data.ptr;

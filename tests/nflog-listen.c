@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: palisade-nflog-listen GROUP MILLISECONDS\n");
 		return 1;
 	}
-	struct perr err = { "" };
+	struct perr err = PERR_INIT;
 	struct pktlog *l = pktlog_open((uint16_t)group, &err);
 	if (!l) {
 		fprintf(stderr, "palisade-nflog-listen: %s\n", err.msg);

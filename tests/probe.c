@@ -1856,7 +1856,7 @@ static int cmd_vsock(void)
 
 static int cmd_fence_change(void)
 {
-	struct perr err;
+	struct perr err = PERR_INIT;
 	bool absent;
 	struct filter_table *t = filter_table_open(NET_V4, &absent, &err);
 	if (!t) {

@@ -3,6 +3,7 @@
  * checked; a query is rebuilt for the upstream and read back, and an
  * answer to it is turned into the client's. A failed check aborts, so that
  * libFuzzer keeps the input. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,9 +79,9 @@ static void response(const uint8_t *msg, size_t len, const struct dns_query *q,
 {
 	static struct dns_answer a, b;
 	static uint8_t copy[DNS_UDP_MAX];
-	const char *why = NULL;
+	struct perr why = PERR_INIT;
 	if (dns_parse_response(msg, len, q, &a, &why) != 0) {
-		check(why != NULL);
+		check(why.err == EBADMSG && why.msg[0]);
 		return;
 	}
 	check_answer(&a, q);
@@ -112,7 +113,7 @@ static void forward(const uint8_t *msg, const struct dns_query *q)
 	}
 	check(memcmp(out + q->question_end - 4, msg + q->question_end - 4, 4) == 0);
 	struct dns_query back;
-	const char *why = NULL;
+	struct perr why = PERR_INIT;
 	check(dns_parse_query(out, (size_t)n, &back, &why) == 0);
 	check(back.id == 0x5aa5 && back.flags == (q->flags & (DNS_FLAG_RD | DNS_FLAG_CD)));
 	check(strcmp(back.name, q->name) == 0 && back.qtype == q->qtype &&
@@ -131,7 +132,7 @@ static void reply(const uint8_t *msg, const struct dns_query *q)
 	check(dns_build_reply(msg, q, DNS_RCODE_REFUSED, out, (size_t)n - 1) == -1);
 
 	static struct dns_answer a;
-	const char *why = NULL;
+	struct perr why = PERR_INIT;
 	check(dns_parse_response(out, (size_t)n, q, &a, &why) == 0);
 	check(a.rcode == DNS_RCODE_REFUSED && a.naddrs == 0 && a.nchain == 0);
 	check(dns_build_truncated(msg, q, DNS_RCODE_NOERROR, out, sizeof(out)) == n);
@@ -151,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct dns_query fixed;
 	static bool ready;
-	const char *why = NULL;
+	struct perr why = PERR_INIT;
 	if (!ready) {
 		check(dns_parse_query(fixed_msg, sizeof(fixed_msg), &fixed, &why) == 0);
 		ready = true;
@@ -161,7 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct dns_query q;
 	if (dns_parse_query(data, size, &q, &why) < 0) {
-		check(why != NULL);
+		check(why.err == EBADMSG && why.msg[0]);
 		return 0;
 	}
 	check_name(q.name);

@@ -86,4 +86,15 @@ bad_case "unreadable file" '^palisade: allowlist file /etc/missing: cannot read 
 bad_case "group-writable file" '^palisade: allowlist file /etc/writable: refused: it is writable by group or others.*chmod go-w /etc/writable$' -u agent -f /etc/writable
 bad_case "agent-owned file" '^palisade: allowlist file /home/agent/mine: refused: directory /home/agent is owned by uid 1000' -u agent -f /home/agent/mine
 PALISADE_ALLOW="ok.example no_such_thing!" bad_case "bad env entry" '^palisade: PALISADE_ALLOW entry 2: "no_such_thing!" is not a domain' -u agent
+
+# palisade exec and status with no palisade as PID 1 (the shell keeps
+# PID 1, as in a CI job's container): each says the entrypoint was
+# bypassed, and the command never runs.
+err=$(in_sandbox "$R" /bin/sh -c '/sbin/palisade exec -- touch /tmp/ran; exit $?' 2>&1 >/dev/null); rc=$?
+expect_eq "exec without PID 1: exit 125" 125 "$rc"
+expect_match "exec without PID 1: says why" "^palisade: exec: PID 1 of this container is \"sh\", not palisade: the container's entrypoint was bypassed .*nothing fences this container" "$err"
+check "exec without PID 1: the command did not run" test ! -e "$R/tmp/ran"
+err=$(in_sandbox "$R" /bin/sh -c '/sbin/palisade status; exit $?' 2>&1 >/dev/null); rc=$?
+expect_eq "status without PID 1: exit 1" 1 "$rc"
+expect_match "status without PID 1: says why" "^palisade: status: PID 1 of this container is \"sh\", not palisade: the container's entrypoint was bypassed .*nothing fences this container" "$err"
 finish

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,10 +18,11 @@ static void parse_ok(const char *in, enum entry_kind kind, enum port_scope ports
 		     uint16_t port, const char *canonical)
 {
 	struct entry e;
-	char why[256] = "", out[300];
-	int rc = entry_parse(in, &e, why, sizeof(why));
+	struct perr why = PERR_INIT;
+	char out[300];
+	int rc = entry_parse(in, &e, &why);
 	if (rc != 0)
-		fail_msg("%s: %s", in, why);
+		fail_msg("%s: %s", in, why.msg);
 	assert_int_equal(e.kind, kind);
 	assert_int_equal(e.ports, ports);
 	assert_int_equal(e.port, port);
@@ -31,10 +33,11 @@ static void parse_ok(const char *in, enum entry_kind kind, enum port_scope ports
 static void parse_bad(const char *in, const char *reason)
 {
 	struct entry e;
-	char why[ALLOW_LINE_MAX + 256] = "";
-	assert_int_equal(entry_parse(in, &e, why, sizeof(why)), -1);
-	if (!strstr(why, reason))
-		fail_msg("%s: got \"%s\", wanted \"%s\"", in, why, reason);
+	struct perr why = PERR_INIT;
+	assert_int_equal(entry_parse(in, &e, &why), -1);
+	assert_int_equal(why.err, EINVAL);
+	if (!strstr(why.msg, reason))
+		fail_msg("%s: got \"%s\", wanted \"%s\"", in, why.msg, reason);
 }
 
 /* PID 1 keeps only the names once the fence holds the rest; the list can
@@ -44,7 +47,7 @@ static void test_keep_names(void **state)
 	(void)state;
 	struct allowlist l;
 	allowlist_init(&l);
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(allowlist_add_list(&l, "10.0.0.0/8 a.example *.b.example 192.0.2.1:22 "
 					    "a.example:443", "test", &e), 0);
 	allowlist_keep_names(&l);
@@ -130,7 +133,7 @@ static void test_duplicates_and_presets(void **state)
 {
 	(void)state;
 	struct allowlist l;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	allowlist_init(&l);
 	assert_int_equal(allowlist_add(&l, "example.com", "--allow", &e), 0);
 	assert_int_equal(allowlist_add(&l, "EXAMPLE.com.", "--allow", &e), 0);
@@ -165,7 +168,7 @@ static void test_every_preset_parses(void **state)
 		assert_non_null(preset_find(required[i]));
 	for (size_t i = 0; i < presets_count; i++) {
 		struct allowlist l;
-		struct perr e;
+		struct perr e = PERR_INIT;
 		char item[64];
 		allowlist_init(&l);
 		snprintf(item, sizeof(item), "@%s", presets[i].name);
@@ -183,7 +186,7 @@ static void test_list_separators(void **state)
 {
 	(void)state;
 	struct allowlist l;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	allowlist_init(&l);
 	assert_int_equal(allowlist_add_list(&l, " a.example, b.example  c.example,,\td.example\n",
 					    "PALISADE_ALLOW", &e), 0);
@@ -198,7 +201,7 @@ static void test_text_lines(void **state)
 {
 	(void)state;
 	struct allowlist l;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	allowlist_init(&l);
 	const char text[] = "# the agent's list\n"
 			    "\n"
@@ -262,7 +265,7 @@ static void test_file_ownership(void **state)
 	assert_int_equal(chmod(path, 0644), 0);
 
 	struct allowlist l;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	allowlist_init(&l);
 	int rc = allowlist_read_file(&l, path, &e);
 	if (rc != 0)
@@ -320,7 +323,7 @@ static void test_private_names(void **state)
 {
 	(void)state;
 	struct allowlist l;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	allowlist_init(&l);
 	const char text[] = "db.corp.example\n"
 			    "private db.corp.example   # the database\n"
@@ -417,9 +420,9 @@ static void test_private_names(void **state)
 static bool matches(const char *entry, const char *name)
 {
 	struct entry e;
-	char why[256] = "";
-	if (entry_parse(entry, &e, why, sizeof(why)) < 0)
-		fail_msg("%s: %s", entry, why);
+	struct perr why = PERR_INIT;
+	if (entry_parse(entry, &e, &why) < 0)
+		fail_msg("%s: %s", entry, why.msg);
 	return entry_matches(&e, name);
 }
 

@@ -1,5 +1,6 @@
 /* How palisade names the capabilities it lacks (lib/capmsg.c) and which
  * ones every start needs (caps/need.c). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,8 +58,9 @@ static void test_fix(void **state)
 static void test_refused(void **state)
 {
 	(void)state;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(cap_refused(&e, CAP_FOWNER, 0, "removing the set-uid bits of /x"), -1);
+	assert_int_equal(e.err, EPERM);
 	assert_string_equal(e.msg, "removing the set-uid bits of /x: permission denied: palisade "
 				   "lacks CAP_FOWNER; run the container with --cap-add FOWNER "
 				   "(docker run, podman run; Kubernetes: "
@@ -76,7 +78,7 @@ static void test_refused(void **state)
 static void test_check(void **state)
 {
 	(void)state;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	/* Docker's default set and NET_ADMIN: all there. Podman's: the same;
 	 * NET_RAW is not needed, and port 53 is privileged there. */
 	assert_int_equal(caps_check(DOCKER_DEFAULT | BIT(CAP_NET_ADMIN), 0, "agent", &e), 0);
@@ -88,6 +90,7 @@ static void test_check(void **state)
 
 	/* Without NET_ADMIN, as docker run without --cap-add. */
 	assert_int_equal(caps_check(DOCKER_DEFAULT, 0, "agent", &e), -1);
+	assert_int_equal(e.err, EPERM);
 	assert_string_equal(e.msg, "the container lacks CAP_NET_ADMIN (to install the fence); run "
 				   "the container with --cap-add NET_ADMIN (docker run, podman run; "
 				   "Kubernetes: securityContext.capabilities.add: [\"NET_ADMIN\"])");

@@ -22,7 +22,7 @@ static void test_stops_at_first_non_option(void **state)
 {
 	(void)state;
 	struct config c;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	char *argv[] = { "palisade", "-u", "node", "sh", "-c", "echo -v", NULL };
 	char *envp[] = { NULL };
 	assert_int_equal(parse(&c, argv, envp, &e), 0);
@@ -46,7 +46,7 @@ static void test_environment(void **state)
 {
 	(void)state;
 	struct config c;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	char *argv[] = { "palisade", "-a", "one.example", "true", NULL };
 	char *envp[] = { "PATH=/bin", "PALISADE_USER=dev:video",
 			 "PALISADE_ALLOW=two.example, three.example  @npm", NULL };
@@ -67,7 +67,7 @@ static void test_environment(void **state)
 static void expect_error(char **argv, char **envp, const char *msg)
 {
 	struct config c;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(parse(&c, argv, envp, &e), -1);
 	if (!strstr(e.msg, msg))
 		fail_msg("got \"%s\", wanted \"%s\"", e.msg, msg);
@@ -115,7 +115,7 @@ static void test_options(void **state)
 {
 	(void)state;
 	struct config c;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	char *none[] = { NULL };
 	char *argv[] = { "palisade", "--check", "-u", "node", "--strict", "-g", "-q",
 			 "--resolve-timeout", "2.5", "--default-ports", "443", "--expose", "3000",
@@ -161,7 +161,7 @@ static void test_allow_private(void **state)
 {
 	(void)state;
 	struct config c;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	char *argv[] = { "palisade", "-u", "node", "-a", "db.corp.example", "-a", "*.svc.example",
 			 "--allow-private", "db.corp.example", "true", NULL };
 	char *envp[] = { "PALISADE_ALLOW_PRIVATE=*.svc.example x.svc.example", NULL };

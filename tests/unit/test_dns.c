@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -100,7 +101,7 @@ static void rr_tail(struct msg *m, unsigned type, unsigned class, uint32_t ttl,
 static void rr_a(struct msg *m, const char *owner, const char *v4, uint32_t ttl)
 {
 	struct net_addr a;
-	assert_int_equal(net_parse(v4, false, &a, NULL, 0), 0);
+	assert_int_equal(net_parse(v4, false, &a, NULL), 0);
 	put_name(m, owner);
 	rr_tail(m, DNS_TYPE_A, 1, ttl, a.bytes, 4);
 }
@@ -108,7 +109,7 @@ static void rr_a(struct msg *m, const char *owner, const char *v4, uint32_t ttl)
 static void rr_aaaa(struct msg *m, const char *owner, const char *v6, uint32_t ttl)
 {
 	struct net_addr a;
-	assert_int_equal(net_parse(v6, false, &a, NULL, 0), 0);
+	assert_int_equal(net_parse(v6, false, &a, NULL), 0);
 	put_name(m, owner);
 	rr_tail(m, DNS_TYPE_AAAA, 1, ttl, a.bytes, 16);
 }
@@ -153,10 +154,12 @@ static void response(struct msg *m, const char *name, unsigned type, unsigned fl
 
 static int parse_q(const struct msg *m, struct dns_query *q)
 {
-	const char *why = NULL;
+	struct perr why = PERR_INIT;
 	int r = dns_parse_query(m->b, m->n, q, &why);
+	/* A failure says what is wrong, as a malformed message. */
+	assert_int_equal(why.err, r < 0 ? EBADMSG : 0);
 	if (r < 0)
-		assert_non_null(why);
+		assert_true(why.msg[0] != '\0');
 	return r;
 }
 
@@ -171,10 +174,12 @@ static struct dns_query Q(const char *name, unsigned type)
 
 static int parse_r(const struct msg *m, const struct dns_query *q, struct dns_answer *a)
 {
-	const char *why = NULL;
+	struct perr why = PERR_INIT;
 	int r = dns_parse_response(m->b, m->n, q, a, &why);
+	/* A failure says what is wrong, as a malformed message. */
+	assert_int_equal(why.err, r < 0 ? EBADMSG : 0);
 	if (r < 0)
-		assert_non_null(why);
+		assert_true(why.msg[0] != '\0');
 	return r;
 }
 

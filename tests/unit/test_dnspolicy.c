@@ -2,6 +2,7 @@
  * records what it is told to let through: which names are answered, which
  * addresses of an answer go into the fence, with which entry's ports and
  * for how long, and which are kept out. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,7 +32,7 @@ static int record(void *ctx, const struct fence_dest *d, uint32_t timeout, struc
 {
 	struct fence_rec *r = ctx;
 	if (r->fail)
-		return perr_set(err, "the set is full");
+		return perr_code(err, ENOSPC, "the set is full");
 	assert_true(r->n < CALLS_MAX);
 	r->d[r->n] = *d;
 	r->timeout[r->n++] = timeout;
@@ -50,9 +51,9 @@ static int record(void *ctx, const struct fence_dest *d, uint32_t timeout, struc
 static struct net_addr A(const char *text)
 {
 	struct net_addr a;
-	char why[128];
-	if (net_parse(text, true, &a, why, sizeof(why)) < 0)
-		fail_msg("test address %s: %s", text, why);
+	struct perr why = PERR_INIT;
+	if (net_parse(text, true, &a, &why) < 0)
+		fail_msg("test address %s: %s", text, why.msg);
 	return a;
 }
 
@@ -74,7 +75,7 @@ static void world_init(struct world *w, const char *entries, bool audit, unsigne
 {
 	memset(w, 0, sizeof(*w));
 	allowlist_init(&w->cfg.allow);
-	struct perr e;
+	struct perr e = PERR_INIT;
 	if (allowlist_add_list(&w->cfg.allow, entries, "test", &e) < 0)
 		fail_msg("%s", e.msg);
 	w->cfg.audit = audit;
@@ -276,7 +277,7 @@ static void test_cname_chain(void **state)
 	struct wire qm, rm;
 	wheader(&qm, DNS_FLAG_RD, 0, "api.example.com");
 	struct dns_query q;
-	const char *why = NULL;
+	struct perr why = PERR_INIT;
 	assert_int_equal(dns_parse_query(qm.b, qm.n, &q, &why), 0);
 
 	wheader(&rm, DNS_FLAG_QR | DNS_FLAG_RD | DNS_FLAG_RA, 5, "api.example.com");
@@ -353,6 +354,7 @@ static void test_fence_fails(void **state)
 	add_addr(&a, "169.254.169.254", 300);
 	assert_int_equal(answer(&w, "a.example.com", &a, 10), -1);
 	assert_non_null(strstr(w.err.msg, "the set is full"));
+	assert_int_equal(w.err.err, ENOSPC); /* the fence's code, through the policy */
 	w.rec.fail = false;
 	assert_int_equal(answer1(&w, "a.example.com", "151.101.1.1", 300, 10), 0);
 	assert_int_equal(w.rec.n, 1);
@@ -369,7 +371,7 @@ static void test_permanent_members(void **state)
 	struct world w;
 	world_init(&w, "api.example.com api.example.com:22", false, 0);
 	struct port_list def, expose = { 0 };
-	port_list_parse("443", &def, NULL, 0);
+	port_list_parse("443", &def, NULL);
 	struct fence_spec spec = { .default_ports = &def, .expose = &expose };
 	struct fence_dest start[] = {
 		{ A("151.101.1.1"), PORTS_DEFAULT, 0 },

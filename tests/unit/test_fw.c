@@ -21,7 +21,7 @@
 static struct net_addr A(const char *s)
 {
 	struct net_addr a;
-	assert_int_equal(net_parse(s, true, &a, NULL, 0), 0);
+	assert_int_equal(net_parse(s, true, &a, NULL), 0);
 	return a;
 }
 
@@ -122,8 +122,8 @@ static void test_ruleset_v4(void **state)
 {
 	(void)state;
 	struct port_list def, expose;
-	port_list_parse("80,443,443/udp", &def, NULL, 0);
-	port_list_parse("3000,5353/udp", &expose, NULL, 0);
+	port_list_parse("80,443,443/udp", &def, NULL);
+	port_list_parse("3000,5353/udp", &expose, NULL);
 	struct net_addr res[] = { A("127.0.0.11"), A("192.0.2.53"), A("2001:db8::53") };
 	struct fence_spec spec = { res, 3, &def, &expose, false, false, false };
 	struct ruleset rs;
@@ -154,7 +154,7 @@ static void test_ruleset_v4(void **state)
 	free(text);
 
 	/* Only TCP default ports: no UDP rule for the default set. */
-	port_list_parse("443", &def, NULL, 0);
+	port_list_parse("443", &def, NULL);
 	expose.n = 0;
 	assert_int_equal(ruleset_build(&spec, NET_V4, &rs), 0);
 	text = render(&rs);
@@ -166,7 +166,7 @@ static void test_ruleset_v6(void **state)
 {
 	(void)state;
 	struct port_list def, expose = { 0 };
-	port_list_parse("443", &def, NULL, 0);
+	port_list_parse("443", &def, NULL);
 	struct net_addr res[] = { A("192.0.2.53"), A("2001:db8::53"), A("::1") };
 	struct fence_spec spec = { res, 3, &def, &expose, false, false, false };
 	struct ruleset rs;
@@ -206,7 +206,7 @@ static void test_ruleset_dns_filter(void **state)
 {
 	(void)state;
 	struct port_list def, expose = { 0 };
-	port_list_parse("443", &def, NULL, 0);
+	port_list_parse("443", &def, NULL);
 	struct net_addr res[] = { A("127.0.0.11"), A("192.0.2.53") };
 	struct fence_spec spec = { res, 2, &def, &expose, true, false, false };
 	struct ruleset rs;
@@ -413,7 +413,7 @@ static void test_plan_sets(void **state)
 {
 	(void)state;
 	struct port_list def, expose = { 0 };
-	port_list_parse("443", &def, NULL, 0);
+	port_list_parse("443", &def, NULL);
 	struct fence_spec spec = { NULL, 0, &def, &expose, false, false, false };
 	struct fence_dest d[] = {
 		{ A("192.0.2.1"), PORTS_DEFAULT, 0 },
@@ -423,7 +423,7 @@ static void test_plan_sets(void **state)
 		{ A("2001:db8::1"), PORTS_DEFAULT, 0 },
 	};
 	struct fence_plan p;
-	struct perr err;
+	struct perr err = PERR_INIT;
 	assert_int_equal(fence_plan_build(d, 5, &spec, true, &p, &err), 0);
 	assert_int_equal(p.sets[0][SET_DEFAULT].n, 1);
 	assert_int_equal(p.sets[0][SET_PORT].n, 2); /* tcp and udp */
@@ -447,14 +447,14 @@ static void test_allow_members(void **state)
 {
 	(void)state;
 	struct port_list def, expose = { 0 };
-	port_list_parse("443", &def, NULL, 0);
+	port_list_parse("443", &def, NULL);
 	struct fence_spec spec = { NULL, 0, &def, &expose, false, false, false };
 	struct fence_dest start[] = {
 		{ A("192.0.2.1"), PORTS_DEFAULT, 0 },
 		{ A("192.0.2.2"), PORTS_ONE, 22 },
 	};
 	struct fence_plan p;
-	struct perr err;
+	struct perr err = PERR_INIT;
 	assert_int_equal(fence_plan_build(start, 2, &spec, false, &p, &err), 0);
 	struct set_elem v[2];
 	const char *set = NULL;

@@ -16,9 +16,9 @@
 static struct net_addr A(const char *text)
 {
 	struct net_addr a;
-	char why[128];
-	if (net_parse(text, false, &a, why, sizeof(why)) < 0)
-		fail_msg("test address %s: %s", text, why);
+	struct perr why = PERR_INIT;
+	if (net_parse(text, false, &a, &why) < 0)
+		fail_msg("test address %s: %s", text, why.msg);
 	return a;
 }
 

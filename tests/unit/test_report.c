@@ -20,7 +20,7 @@ static struct dnsfilter *filter(struct config *cfg, struct policy *plan)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	allowlist_init(&cfg->allow);
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(allowlist_add(&cfg->allow, "allowed.example", "--allow", &e), 0);
 	memset(plan, 0, sizeof(*plan));
 	struct dnsfilter *f = dnsfilter_new(cfg, plan, &e);
@@ -38,7 +38,7 @@ static void test_written_and_closed(void **state)
 	char path[] = "/tmp/palisade-report-XXXXXX";
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(dnsfilter_write_report(f, fd, &e), 0);
 	assert_int_equal(fcntl(fd, F_GETFD), -1); /* closed */
 	assert_int_equal(errno, EBADF);
@@ -66,7 +66,7 @@ static void test_failed_write_closes(void **state)
 		skip();
 		return;
 	}
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(dnsfilter_write_report(f, fd, &e), -1);
 	assert_string_equal(e.msg, "writing the audit report: No space left on device");
 	assert_int_equal(fcntl(fd, F_GETFD), -1);
@@ -78,9 +78,9 @@ static void test_failed_write_closes(void **state)
 static struct pktlog_event packet(uint8_t proto, const char *dst, uint16_t dport)
 {
 	struct pktlog_event ev = { .proto = proto, .dport = dport };
-	char why[128];
-	if (net_parse(dst, false, &ev.dst, why, sizeof(why)) < 0)
-		fail_msg("%s: %s", dst, why);
+	struct perr why = PERR_INIT;
+	if (net_parse(dst, false, &ev.dst, &why) < 0)
+		fail_msg("%s: %s", dst, why.msg);
 	ev.family = (enum net_family)ev.dst.family;
 	return ev;
 }
@@ -94,9 +94,8 @@ static void test_packet_lines(void **state)
 	struct config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	allowlist_init(&cfg.allow);
-	char why[128];
-	assert_int_equal(port_list_parse("80,443,443/udp", &cfg.default_ports, why, sizeof(why)),
-			 0);
+	struct perr why = PERR_INIT;
+	assert_int_equal(port_list_parse("80,443,443/udp", &cfg.default_ports, &why), 0);
 	struct audit_report r;
 	audit_report_init(&r);
 	struct pktlog_event ev = packet(IPPROTO_TCP, "151.101.1.1", 443);
@@ -127,7 +126,7 @@ static void test_packet_lines(void **state)
 	assert_true(strncmp(r.v[6], "# refused 169.254.169.254 for meta.example: ", 44) == 0);
 
 	/* Opted in, the private destination needs only its entry. */
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(allowlist_add(&cfg.allow, "db2.corp.example", "--allow", &e), 0);
 	assert_int_equal(allowlist_add_private(&cfg.allow, "db2.corp.example", "test", &e), 0);
 	ev = packet(IPPROTO_TCP, "10.1.2.4", 443);

@@ -65,7 +65,7 @@ static void test_table(void **state)
 static void test_allow_names(void **state)
 {
 	(void)state;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	const char *ok[] = { "perf_event_open", "bpf" };
 	assert_int_equal(sc_check_allow(ok, 2, &e), 0);
 	const char *bad[] = { "read" };
@@ -96,7 +96,7 @@ static size_t run(enum mode mode, enum abi abi, struct call_result *out, size_t 
 		for (size_t i = 0; i < sizeof(crash) / sizeof(crash[0]); i++)
 			signal(crash[i], SIG_DFL);
 		close(p[0]);
-		struct perr e;
+		struct perr e = PERR_INIT;
 		const char *allow[] = { "perf_event_open" };
 		if (mode != NONE) {
 			if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -276,7 +276,7 @@ static int under_agent(const char *const argv[])
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct perr e;
+		struct perr e = PERR_INIT;
 		int null = open("/dev/null", O_WRONLY);
 		if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
 			_exit(2);

@@ -18,7 +18,7 @@ static void test_round_trip(void **state)
 	c.seccomp_allow = allow;
 	c.n_seccomp_allow = 2;
 	char buf[1024];
-	struct perr e;
+	struct perr e = PERR_INIT;
 	long n = session_terms_format(&c, buf, sizeof(buf), &e);
 	assert_true(n > 0);
 	assert_int_equal((size_t)n, strlen(buf));
@@ -45,7 +45,7 @@ static void test_refused(void **state)
 	memset(&c, 0, sizeof(c));
 	c.user = "node\nseccomp off";
 	char buf[1024];
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(session_terms_format(&c, buf, sizeof(buf), &e), -1);
 	c.user = "node";
 	assert_int_equal(session_terms_format(&c, buf, 40, &e), -1); /* does not fit */

@@ -15,7 +15,7 @@ static void test_format_and_parse(void **state)
 	(void)state;
 	struct allowlist l;
 	allowlist_init(&l);
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(allowlist_add_list(&l, "api.example.com 10.0.0.0/8 *.example.org:* "
 					       "2001:db8::1", "test", &e), 0);
 	struct status s = { .audit = true };
@@ -52,7 +52,7 @@ static void test_long_list(void **state)
 	(void)state;
 	struct allowlist l;
 	allowlist_init(&l);
-	struct perr e;
+	struct perr e = PERR_INIT;
 	for (int i = 0; i < 400; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "host-%03d.a-rather-long-domain.example", i);

@@ -108,7 +108,7 @@ static void test_walk(void **state)
 	assert_int_equal(symlink("passwd", link), 0);
 
 	struct strip_stats st = { 0 };
-	struct perr e;
+	struct perr e = PERR_INIT;
 	if (strip_setid(root, &st, &e) < 0 || strip_sudo(root, &st, &e) < 0)
 		fail_msg("%s", e.msg);
 	/* passwd, both, sudo and pkexec set-uid; wall and both set-gid; ping. */
@@ -170,7 +170,7 @@ static void test_mount_left_alone(void **state)
 		    mount(single, fdst, NULL, MS_BIND, NULL) < 0)
 			_exit(10);
 		struct strip_stats st = { 0 };
-		struct perr e;
+		struct perr e = PERR_INIT;
 		if (strip_setid(root, &st, &e) < 0)
 			_exit(11);
 		_exit(st.setuid == 0 && st.mounts == 2 ? 0 : 12);

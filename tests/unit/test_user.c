@@ -14,7 +14,7 @@ static void test_by_name(void **state)
 {
 	(void)state;
 	struct agent_user u;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(user_resolve("node", PASSWD, GROUP, &u, &e), 0);
 	assert_int_equal(u.uid, 1000);
 	assert_int_equal(u.gid, 1000);
@@ -33,7 +33,7 @@ static void test_by_number_and_group(void **state)
 {
 	(void)state;
 	struct agent_user u;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(user_resolve("1001", PASSWD, GROUP, &u, &e), 0);
 	assert_string_equal(u.name, "dev");
 	assert_int_equal(u.ngroups, 3); /* 1001, docker, video */
@@ -66,7 +66,7 @@ static void test_by_number_and_group(void **state)
 static void expect_error(const char *spec, const char *msg)
 {
 	struct agent_user u;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(user_resolve(spec, PASSWD, GROUP, &u, &e), -1);
 	if (!strstr(e.msg, msg))
 		fail_msg("%s: got \"%s\", wanted \"%s\"", spec, e.msg, msg);
@@ -90,7 +90,7 @@ static void test_refusals(void **state)
 	expect_error("99999999999", "is not in");
 
 	struct agent_user u;
-	struct perr e;
+	struct perr e = PERR_INIT;
 	assert_int_equal(user_resolve("node", "/nonexistent/passwd", GROUP, &u, &e), -1);
 	assert_non_null(strstr(e.msg, "cannot read /nonexistent/passwd"));
 }
