@@ -43,9 +43,11 @@ build_pkgs=(
     libip4tc-dev libip6tc-dev libnftnl-dev
     dpkg-dev
 )
+# nftables: the nft tool, which checks the nft ruleset palisade prints
+# (tests/integration/nft.sh); palisade itself never runs it.
 test_pkgs=(
     libcmocka-dev busybox-static iproute2 iptables ipset dnsmasq-base util-linux procps
-    libcap2-bin clang-14 libclang-rt-14-dev python3 strace
+    libcap2-bin clang-14 libclang-rt-14-dev python3 strace nftables
 )
 # Podman's network backend is netavark, with aardvark-dns answering a
 # network's names; without them (recommends only) Podman falls back to CNI.

@@ -1,0 +1,105 @@
+/* The fence plan as nftables sees it: the members of the nft sets, and the
+ * ruleset as `nft list ruleset` prints it. Pure code: fw/nft.c turns the
+ * same values into netlink messages.
+ *
+ * One table per fenced family (`ip palisade`, `ip6 palisade`) with the
+ * base chains input, forward and output (type filter, priority 0, policy
+ * drop), and for each set kind k of the plan (default, port, all) two sets:
+ *   <k>_host  full-length members (/32, /128), flags timeout: the
+ *             allowlist's addresses, the names resolved at start
+ *             (permanent), and the addresses the DNS filter adds later
+ *             (with a timeout);
+ *   <k>_net   the allowlist's networks, flags interval, permanent only,
+ *             merged into ranges that neither overlap nor touch (the kernel
+ *             refuses overlapping intervals).
+ * The port kind's key is the concatenation address . inet_proto .
+ * inet_service. A plan rule that matches a set becomes two nft rules, one
+ * looking up <k>_host, one <k>_net, identical otherwise. */
+#ifndef PALISADE_NFTPLAN_H
+#define PALISADE_NFTPLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../lib/err.h"
+#include "fence.h"
+
+#define NFTPLAN_TABLE "palisade"
+
+/* "input", "forward", "output", by enum chain. */
+extern const char *const nftplan_chain_names[CHAINS];
+
+enum nftplan_part { NFTPLAN_HOST, NFTPLAN_NET };
+#define NFTPLAN_PARTS 2
+
+/* "default_host", "port_net", ... */
+const char *nftplan_set_name(enum set_kind kind, enum nftplan_part part);
+
+/* One member: the addresses first..last, BOTH INCLUDED, in network order
+ * (net_len(family) bytes used). A host has first == last. In port kind
+ * sets proto (PROTO_TCP/PROTO_UDP) and port are the rest of the key; in
+ * the others they are 0. timeout in seconds, 0 permanent (always 0 in
+ * <k>_net sets). */
+struct nftplan_elem {
+	uint8_t first[16];
+	uint8_t last[16];
+	uint8_t proto;
+	uint16_t port;
+	uint32_t timeout;
+};
+
+struct nftplan_set {
+	enum net_family family;
+	enum set_kind kind;
+	enum nftplan_part part;
+	struct nftplan_elem *v;  /* host sets by address, then proto and port;
+				  * net sets by proto, port, then address */
+	size_t n, cap;
+};
+
+struct nftplan {
+	bool v6;  /* the ip6 table is there */
+	struct nftplan_set sets[NET_FAMILIES][SET_KINDS][NFTPLAN_PARTS];
+};
+
+/* Sorts the plan's set members into the nft sets. Hosts go to <k>_host,
+ * one member each (duplicates collapse: permanent wins over a timeout, a
+ * longer timeout over a shorter one). Networks go to <k>_net, overlapping
+ * and adjacent ones of the same proto and port merged. A network with a
+ * timeout, or a member of another family than its set, is an error.
+ * Families the plan does not fence have empty sets. out is freed with
+ * nftplan_free, also after an error. */
+int nftplan_build(const struct fence_plan *plan, struct nftplan *out, struct perr *err);
+void nftplan_free(struct nftplan *np);
+
+/* The address after a (net_len(f) bytes), into next: what an interval's
+ * exclusive end is (the kernel's rbtree sets mark an interval's end there).
+ * Returns false, next unset, when a is the family's last address (all
+ * ones): the interval runs to the end of the address space, and there is
+ * no end to mark. */
+bool nftplan_next_addr(enum net_family f, const uint8_t *a, uint8_t next[16]);
+
+/* The kind of set a rule looks up, or -1 when it looks up none. */
+int nftplan_rule_set_kind(const struct rule *r, enum net_family f);
+
+/* One nft rule as `nft list ruleset` prints it, without indent or newline:
+ * r with its set lookup on the nft set named set (NULL when r looks up no
+ * set). The matches come in the order of struct rule's fields (iface, dst,
+ * proto, owner, socket, source type, conntrack state, original port,
+ * icmpv6 type, set, sport, dport, ports), then the verdict; a `meta
+ * l4proto` that a later tcp/udp/icmpv6 match or a tcp reset implies is left
+ * out, as nft prints it (but kept before `ct original proto-dst`, which nft
+ * cannot read without it). Ports: one is `tcp dport 443` (a comparison),
+ * more an anonymous set, `tcp dport { 80, 443 }`. */
+void nftplan_rule_render(const struct rule *r, enum net_family f, const char *set, char *buf,
+			 size_t len);
+
+/* The tables, their sets with members and their chains, in the form of
+ * `nft list ruleset`; also valid input for `nft -f`. */
+void nftplan_render(const struct fence_plan *plan, const struct nftplan *np, FILE *out);
+/* nftplan_build then nftplan_render; an error is printed as a comment. */
+void nftplan_print(const struct fence_plan *plan, FILE *out);
+
+#endif
