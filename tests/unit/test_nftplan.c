@@ -518,15 +518,16 @@ static void test_print(void **state)
 	assert_non_null(strstr(text,
 		"\tchain input {\n"
 		"\t\ttype filter hook input priority filter; policy drop;\n"
-		"\t\tiifname \"lo\" accept\n"
 		"\t\tct state established,related accept\n"
+		"\t\tiifname \"lo\" accept\n"
 		"\t}\n\n"
 		"\tchain forward {\n"
 		"\t\ttype filter hook forward priority filter; policy drop;\n"
 		"\t}\n\n"
 		"\tchain output {\n"
 		"\t\ttype filter hook output priority filter; policy drop;\n"
-		"\t\tmeta skuid >= 0 fib saddr type != local drop\n"));
+		"\t\tmeta skuid >= 0 fib saddr type != local drop\n"
+		"\t\tct state established,related accept\n"));
 	/* Each set lookup twice, hosts first. */
 	assert_non_null(strstr(text,
 		"\t\tip daddr @default_host tcp dport { 80, 443 } accept\n"
