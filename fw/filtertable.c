@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "../lib/capmsg.h"
+#include "../lib/fdio.h"
+#include "../lib/text.h"
 #include "ipset.h"
 
 #define ENTRY_MAX 1024
@@ -113,6 +115,15 @@ static const char *cmd_name(enum net_family f)
 	return f == NET_V4 ? "iptables" : "ip6tables";
 }
 
+/* qemu-user, which runs an image of another architecture, passes neither
+ * netfilter socket options nor netfilter netlink on to the kernel. */
+#if defined(__x86_64__)
+#define EMULATED_HINT ""
+#else
+#define EMULATED_HINT "; under qemu-user (an image of another architecture than the " \
+		      "host's) no backend works: run the image of the host's architecture"
+#endif
+
 static int table_error(struct perr *err, enum net_family family, const char *what, int e,
 		       const struct tc_ops *ops)
 {
@@ -122,11 +133,51 @@ static int table_error(struct perr *err, enum net_family family, const char *wha
 		return cap_refused(err, CAP_NET_ADMIN, cap_held(CAP_NET_ADMIN), where);
 	}
 	if (e == ENOPROTOOPT || e == ENOENT || e == EAFNOSUPPORT || e == EPROTONOSUPPORT)
-		return perr_code(err, e, "%s: %s: the kernel has no %s support (%s); load it on the "
-				 "host with modprobe %s", cmd_name(family), what,
+		return perr_code(err, e, "%s: %s: the kernel has no %s support (%s): Linux 6.17 "
+				 "and later may be built without legacy x_tables, and RHEL 10 has "
+				 "none; use --backend nft (--backend auto chooses it where the kernel "
+				 "has nf_tables), or load it on the host with modprobe %s%s",
+				 cmd_name(family), what,
 				 family == NET_V4 ? "ip_tables" : "ip6_tables", ops->strerror(e),
-				 family == NET_V4 ? "ip_tables iptable_filter" : "ip6_tables ip6table_filter");
+				 family == NET_V4 ? "ip_tables iptable_filter" : "ip6_tables ip6table_filter",
+				 EMULATED_HINT);
 	return perr_code(err, e, "%s: %s: %s", cmd_name(family), what, ops->strerror(e));
+}
+
+/* A commit refused with ENOENT: an extension the rules use is not in the
+ * kernel. Names each one the kernel does not list, with its module, and
+ * returns -1; returns 0 when the lists cannot be read or name them all. */
+static int missing_ext_error(struct perr *err, enum net_family family, const struct ruleset *rs)
+{
+	const char *proc = family == NET_V4 ? "/proc/net/ip_tables" : "/proc/net/ip6_tables";
+	char path[64], matches[16384], targets[16384];
+	/* A list cut short would name what is there as missing. */
+	snprintf(path, sizeof(path), "%s_matches", proc);
+	long ml = read_text(path, matches, sizeof(matches));
+	snprintf(path, sizeof(path), "%s_targets", proc);
+	long tl = read_text(path, targets, sizeof(targets));
+	if (ml < 0 || tl < 0 || ml >= (long)sizeof(matches) - 1 || tl >= (long)sizeof(targets) - 1)
+		return 0;
+	const struct xt_ext *miss[XT_EXTS_MAX];
+	size_t n = ruleset_missing_ext(rs, matches, targets, miss, XT_EXTS_MAX);
+	if (n == 0)
+		return 0;
+	char list[512], mods[256];
+	struct text l, m;
+	text_init(&l, list, sizeof(list));
+	text_init(&m, mods, sizeof(mods));
+	for (size_t i = 0; i < n; i++) {
+		textf(&l, "%s%s %s (module %s)", i ? ", " : "", miss[i]->target ? "target" : "match",
+		      miss[i]->name, miss[i]->module);
+		bool seen = false;
+		for (size_t j = 0; j < i; j++)
+			seen |= strcmp(miss[j]->module, miss[i]->module) == 0;
+		if (!seen)
+			textf(&m, " %s", miss[i]->module);
+	}
+	return perr_code(err, ENOENT, "%s: committing the filter table: the kernel has no %s; "
+			 "load %s on the host with modprobe%s, or use --backend nft",
+			 cmd_name(family), list, n == 1 ? "it" : "them", mods);
 }
 
 struct filter_table *filter_table_open(enum net_family family, bool *absent, struct perr *err)
@@ -460,7 +511,9 @@ int filter_table_install(struct filter_table *t, const struct ruleset *rs, struc
 			goto out;
 		}
 	if (!o->commit(t->h)) {
-		table_error(err, t->family, "committing the filter table", errno, o);
+		int e = errno;
+		if (e != ENOENT || missing_ext_error(err, t->family, rs) == 0)
+			table_error(err, t->family, "committing the filter table", e, o);
 		goto out;
 	}
 	rc = 0;

@@ -296,6 +296,75 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	return rc ? -1 : 0;
 }
 
+/* What each rule field needs of the kernel. ACCEPT and DROP are built in. */
+static const struct xt_ext ext_owner = { "owner", false, "xt_owner" };
+static const struct xt_ext ext_addrtype = { "addrtype", false, "xt_addrtype" };
+static const struct xt_ext ext_conntrack = { "conntrack", false, "xt_conntrack" };
+static const struct xt_ext ext_icmp6 = { "icmp6", false, "ip6_tables" };
+static const struct xt_ext ext_set = { "set", false, "xt_set" };
+static const struct xt_ext ext_tcp = { "tcp", false, "xt_tcpudp" };
+static const struct xt_ext ext_udp = { "udp", false, "xt_tcpudp" };
+static const struct xt_ext ext_multiport = { "multiport", false, "xt_multiport" };
+static const struct xt_ext ext_nflog = { "NFLOG", true, "xt_NFLOG" };
+static const struct xt_ext ext_reject4 = { "REJECT", true, "ipt_REJECT" };
+static const struct xt_ext ext_reject6 = { "REJECT", true, "ip6t_REJECT" };
+
+/* Whether list (one name a line) has name on a line of its own. */
+static bool listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == n && memcmp(p, name, n) == 0)
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+static void need(const struct xt_ext *e, const char *matches, const char *targets,
+		 const struct xt_ext *out[], size_t max, size_t *n)
+{
+	if (listed(e->target ? targets : matches, e->name))
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (out[i] == e)
+			return;
+	if (*n < max)
+		out[(*n)++] = e;
+}
+
+size_t ruleset_missing_ext(const struct ruleset *rs, const char *matches, const char *targets,
+			   const struct xt_ext *out[], size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct rule *r = &rs->v[i];
+		if (r->owner_uid >= 0 || r->socket_exists)
+			need(&ext_owner, matches, targets, out, max, &n);
+		if (r->src_not_local)
+			need(&ext_addrtype, matches, targets, out, max, &n);
+		if (r->established || r->ct_origdport)
+			need(&ext_conntrack, matches, targets, out, max, &n);
+		if (r->icmp6_type >= 0)
+			need(&ext_icmp6, matches, targets, out, max, &n);
+		if (r->set)
+			need(&ext_set, matches, targets, out, max, &n);
+		if (r->sport || r->dport)
+			need(r->proto == PROTO_TCP ? &ext_tcp : &ext_udp, matches, targets, out,
+			     max, &n);
+		if (r->nports)
+			need(&ext_multiport, matches, targets, out, max, &n);
+		if (r->verdict == VERDICT_NFLOG)
+			need(&ext_nflog, matches, targets, out, max, &n);
+		if (r->verdict == VERDICT_REJECT_TCP_RESET || r->verdict == VERDICT_REJECT_PROHIBITED)
+			need(rs->family == NET_V4 ? &ext_reject4 : &ext_reject6, matches, targets,
+			     out, max, &n);
+	}
+	return n;
+}
+
 static const char *proto_name(uint8_t proto, enum net_family family)
 {
 	switch (proto) {

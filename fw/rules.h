@@ -104,6 +104,22 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 /* Appends one rule; -1 when the set is full. */
 int ruleset_add(struct ruleset *rs, const struct rule *r);
 
+/* An x_tables extension (a match or a target) that rules use, and the
+ * kernel module that provides it. */
+struct xt_ext {
+	const char *name;   /* as the kernel lists it in /proc/net/ip_tables_* */
+	bool target;
+	const char *module;
+};
+#define XT_EXTS_MAX 12
+
+/* The extensions rs uses that the kernel does not list: matches is the
+ * text of /proc/net/ip_tables_matches (ip6_tables_matches for IPv6),
+ * targets that of ..._targets, one name a line. Writes at most max of
+ * them to out and returns how many. Pure. */
+size_t ruleset_missing_ext(const struct ruleset *rs, const char *matches, const char *targets,
+			   const struct xt_ext *out[], size_t max);
+
 /* Writes the policy as iptables-save would print it, *filter to COMMIT. */
 void ruleset_render(const struct ruleset *rs, FILE *out);
 /* One rule's "-A CHAIN ..." line, without newline. */

@@ -195,6 +195,53 @@ static void test_ruleset_v6(void **state)
 	free(text);
 }
 
+/* A commit the kernel refuses for a missing extension names the module:
+ * what the rules use, less what /proc/net/ip{,6}_tables_* lists. */
+static void test_missing_ext(void **state)
+{
+	(void)state;
+	struct port_list def, expose = { 0 };
+	port_list_parse("80,443", &def, NULL);
+	struct net_addr res[] = { A("192.0.2.53") };
+	struct fence_spec spec = { res, 1, &def, &expose, true, false, false };
+	struct ruleset rs;
+	assert_int_equal(ruleset_build(&spec, NET_V4, &rs), 0);
+	const struct xt_ext *miss[XT_EXTS_MAX];
+	const char *all_m = "multiport\nudp\ntcp\nset\nconntrack\naddrtype\nowner\nicmp\n";
+	const char *all_t = "NFLOG\nREJECT\nERROR\n";
+	assert_int_equal(ruleset_missing_ext(&rs, all_m, all_t, miss, XT_EXTS_MAX), 0);
+
+	/* No owner match, no NFLOG target: both named, each once. */
+	size_t n = ruleset_missing_ext(&rs, "multiport\nudp\ntcp\nset\nconntrack\naddrtype\n",
+				       "REJECT\n", miss, XT_EXTS_MAX);
+	assert_int_equal(n, 2);
+	assert_string_equal(miss[0]->name, "owner");
+	assert_string_equal(miss[0]->module, "xt_owner");
+	assert_false(miss[0]->target);
+	assert_string_equal(miss[1]->name, "NFLOG");
+	assert_true(miss[1]->target);
+
+	/* A name is matched whole, not as a prefix ("sets" is not "set"). */
+	n = ruleset_missing_ext(&rs, "multiport\nudp\ntcp\nsets\nconntrack\naddrtype\nowner",
+				all_t, miss, XT_EXTS_MAX);
+	assert_int_equal(n, 1);
+	assert_string_equal(miss[0]->module, "xt_set");
+
+	/* Nothing listed: every extension, within max. */
+	n = ruleset_missing_ext(&rs, "", "", miss, 3);
+	assert_int_equal(n, 3);
+	assert_true(ruleset_missing_ext(&rs, "", "", miss, XT_EXTS_MAX) >= 8);
+
+	/* IPv6: REJECT comes from ip6t_REJECT. */
+	assert_int_equal(ruleset_build(&spec, NET_V6, &rs), 0);
+	n = ruleset_missing_ext(&rs, all_m, "NFLOG\n", miss, XT_EXTS_MAX);
+	assert_int_equal(n, 2); /* icmp6 is not in the IPv4 list either */
+	bool rej = false;
+	for (size_t i = 0; i < n; i++)
+		rej |= strcmp(miss[i]->module, "ip6t_REJECT") == 0;
+	assert_true(rej);
+}
+
 /* With the DNS filter: no spoofed sources, nothing from a non-root
  * socket's port 53 or 853, palisade's own resolver on lo, DNS anywhere
  * else refused for all but root (by the port before any DNAT), no
@@ -502,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_ruleset_v4),
 		cmocka_unit_test(test_ruleset_v6),
 		cmocka_unit_test(test_ruleset_dns_filter),
+		cmocka_unit_test(test_missing_ext),
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_plan_sets),
 		cmocka_unit_test(test_allow_members),
