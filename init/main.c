@@ -332,9 +332,12 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 	/* 1. The fence: checked first, so that a kernel or container without
 	 * what it needs fails before anything is changed. */
 	bool no_v6;
-	log_debug("checking the kernel: filter tables, ip_set, NET_ADMIN");
-	if (fence_probe(&no_v6, &err) < 0)
+	enum fence_backend backend;
+	char why[128];
+	log_debug("checking the kernel: nf_tables, or filter tables and ip_set; NET_ADMIN");
+	if (fence_probe(cfg->backend, &no_v6, &backend, why, sizeof(why), &err) < 0)
 		return fail(&err);
+	log_info("fence backend: %s (%s)", fence_backend_name(backend), why);
 	if (no_v6)
 		log_info("this container has no IPv6: only IPv4 needs a fence");
 	struct policy *pol = &lv->pol;
@@ -342,6 +345,7 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 	lv->have_pol = true;
 	if (policy_build(pol, cfg, !no_v6, &err) < 0)
 		return fail(&err);
+	pol->plan.backend = backend;
 	log_debug("resolved %zu names; installing 6 sets and %zu + %zu rules", pol->nnames,
 		  pol->plan.rules[0].n, pol->plan.rules[1].n);
 	for (size_t i = 0; i < pol->nnames; i++)
