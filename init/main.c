@@ -337,7 +337,7 @@ static int run_fenced(struct config *cfg, const struct agent_user *user, char **
 	log_debug("checking the kernel: nf_tables, or filter tables and ip_set; NET_ADMIN");
 	if (fence_probe(cfg->backend, &no_v6, &backend, why, sizeof(why), &err) < 0)
 		return fail(&err);
-	log_info("fence backend: %s (%s)", fence_backend_name(backend), why);
+	log_debug("fence backend: %s (%s)", fence_backend_name(backend), why);
 	if (no_v6)
 		log_info("this container has no IPv6: only IPv4 needs a fence");
 	struct policy *pol = &lv->pol;

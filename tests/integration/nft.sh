@@ -103,7 +103,7 @@ expect_no_match "a second start's sets hold no earlier member" '10\.77\.0\.20' \
     "$(in_ns nft list set ip palisade port_host)"
 
 # auto takes nf_tables here.
-run_palisade "$R" -v -u agent "${ALLOW[@]}" -- true
+PALISADE_BACKEND=auto run_palisade "$R" -v -u agent "${ALLOW[@]}" -- true
 expect_match "auto: nft when the kernel offers nf_tables" \
     'fence backend: nft \(auto: the kernel offers nf_tables\)' "$ERR"
 
