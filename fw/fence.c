@@ -9,6 +9,7 @@
 
 #include "../lib/array.h"
 #include "filtertable.h"
+#include "nft.h"
 
 static bool fences(const struct fence_plan *plan, enum net_family f)
 {
@@ -146,13 +147,54 @@ size_t fence_allow_members(const struct fence_plan *plan, const struct fence_des
 	return n;
 }
 
-int fence_allow(struct ipset *is, const struct fence_plan *plan, const struct fence_dest *d,
+struct fence_handle {
+	enum fence_backend backend;
+	struct ipset *is;
+	struct nft *nft;
+};
+
+struct fence_handle *fence_open(const struct fence_plan *plan, struct perr *err)
+{
+	struct fence_handle *h = calloc(1, sizeof(*h));
+	if (!h) {
+		perr_set(err, "out of memory");
+		return NULL;
+	}
+	h->backend = plan->backend;
+	if (h->backend == FENCE_BACKEND_NFT)
+		h->nft = nft_open(err);
+	else
+		h->is = ipset_open(err);
+	if (!h->nft && !h->is) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void fence_close(struct fence_handle *h)
+{
+	if (!h)
+		return;
+	nft_close(h->nft);
+	ipset_close(h->is);
+	free(h);
+}
+
+int fence_allow(struct fence_handle *h, const struct fence_plan *plan, const struct fence_dest *d,
 		uint32_t timeout, struct perr *err)
 {
 	struct set_elem v[2];
 	const char *set;
 	size_t n = fence_allow_members(plan, d, timeout, v, &set);
-	return n ? ipset_add(is, set, v, n, err) : 0;
+	if (n == 0)
+		return 0;
+	if (h->backend != FENCE_BACKEND_NFT)
+		return ipset_add(h->is, set, v, n, err);
+	struct set_elem tmp[2];
+	enum set_kind kind;
+	fence_dest_members(d, timeout, tmp, &kind);
+	return nft_allow(h->nft, d->net.family, kind, v, n, err);
 }
 
 void fence_plan_free(struct fence_plan *plan)
@@ -203,9 +245,57 @@ bool fence_kernel_has_v6(void)
 	return s >= 0 || errno != EAFNOSUPPORT;
 }
 
-int fence_probe(bool *no_v6, struct perr *err)
+const char *fence_backend_name(enum fence_backend b)
+{
+	switch (b) {
+	case FENCE_BACKEND_NFT: return "nft";
+	case FENCE_BACKEND_LEGACY: return "legacy";
+	case FENCE_BACKEND_AUTO:
+	default: return "auto";
+	}
+}
+
+int fence_backend_parse(const char *text, enum fence_backend *out)
+{
+	static const enum fence_backend all[] = {
+		FENCE_BACKEND_AUTO, FENCE_BACKEND_NFT, FENCE_BACKEND_LEGACY,
+	};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(text, fence_backend_name(all[i])) == 0) {
+			*out = all[i];
+			return 0;
+		}
+	return -1;
+}
+
+enum fence_backend fence_backend_decide(enum fence_backend wanted, int nft_errno, char *why,
+					size_t len)
+{
+	if (wanted != FENCE_BACKEND_AUTO) {
+		snprintf(why, len, "asked for with --backend %s", fence_backend_name(wanted));
+		return wanted;
+	}
+	if (nft_errno == 0) {
+		snprintf(why, len, "auto: the kernel offers nf_tables");
+		return FENCE_BACKEND_NFT;
+	}
+	/* Without NET_ADMIN neither backend works: nft's message says so. */
+	if (nft_errno == EPERM || nft_errno == EACCES) {
+		snprintf(why, len, "auto: nf_tables refused access (%s)", strerror(nft_errno));
+		return FENCE_BACKEND_NFT;
+	}
+	snprintf(why, len, "auto: the kernel offers no nf_tables (%s)", strerror(nft_errno));
+	return FENCE_BACKEND_LEGACY;
+}
+
+int fence_probe(enum fence_backend wanted, bool *no_v6, enum fence_backend *chosen, char *why,
+		size_t whylen, struct perr *err)
 {
 	*no_v6 = !fence_kernel_has_v6();
+	int e = wanted == FENCE_BACKEND_LEGACY ? 0 : nft_probe();
+	*chosen = fence_backend_decide(wanted, e, why, whylen);
+	if (*chosen == FENCE_BACKEND_NFT)
+		return e ? nft_probe_error(err, e) : 0;
 	bool absent;
 	struct filter_table *t = filter_table_open(NET_V4, &absent, err);
 	if (!t)
@@ -254,6 +344,8 @@ static int replace_set(struct ipset *is, const struct set_plan *s, struct perr *
 
 int fence_install(const struct fence_plan *plan, struct perr *err)
 {
+	if (plan->backend == FENCE_BACKEND_NFT)
+		return nft_install(plan, err);
 	int rc = -1;
 	bool absent;
 	struct filter_table *t[NET_FAMILIES] = { NULL, NULL };
@@ -285,6 +377,8 @@ out:
 
 int fence_verify(const struct fence_plan *plan, struct perr *err)
 {
+	if (plan->backend == FENCE_BACKEND_NFT)
+		return nft_verify(plan, err);
 	for (int f = 0; f < fence_families(plan); f++) {
 		if (filter_table_verify(net_family_at(f), &plan->rules[f], err) < 0)
 			return -1;

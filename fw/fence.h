@@ -26,8 +26,24 @@ struct set_plan {
 	size_t n, cap;
 };
 
+/* How the fence is put in the kernel: nf_tables (fw/nft.c), or the
+ * legacy x_tables through libiptc with ip_set (fw/filtertable.c,
+ * fw/ipset.c); auto picks nf_tables when the kernel offers it. */
+enum fence_backend { FENCE_BACKEND_AUTO, FENCE_BACKEND_NFT, FENCE_BACKEND_LEGACY };
+
+/* "auto", "nft" or "legacy". */
+const char *fence_backend_name(enum fence_backend b);
+/* Parses those names; -1 for another text. */
+int fence_backend_parse(const char *text, enum fence_backend *out);
+/* The backend to use when wanted was asked for and the kernel's nf_tables
+ * answered nft_errno (0: it works; see nft_probe), and why, for the log
+ * (in why, len bytes). Pure. */
+enum fence_backend fence_backend_decide(enum fence_backend wanted, int nft_errno, char *why,
+					size_t len);
+
 struct fence_plan {
 	bool v6;                              /* fence IPv6 too */
+	enum fence_backend backend;           /* set by the caller after planning */
 	struct ruleset rules[NET_FAMILIES];   /* [0] IPv4, [1] IPv6 */
 	struct set_plan sets[NET_FAMILIES][SET_KINDS];
 };
@@ -66,7 +82,11 @@ void fence_plan_free(struct fence_plan *plan);
  * plan holds permanently (an address of the allowlist, or of a name
  * resolved at start), which a timeout would make expire. A destination of
  * a family the plan does not fence is left out. */
-int fence_allow(struct ipset *is, const struct fence_plan *plan, const struct fence_dest *d,
+struct fence_handle;
+/* A handle on the installed fence of plan's backend, for fence_allow. */
+struct fence_handle *fence_open(const struct fence_plan *plan, struct perr *err);
+void fence_close(struct fence_handle *h);
+int fence_allow(struct fence_handle *h, const struct fence_plan *plan, const struct fence_dest *d,
 		uint32_t timeout, struct perr *err);
 /* What fence_allow adds: the members (at most 2) and their set's name.
  * Returns how many. Pure. */
@@ -80,14 +100,18 @@ void fence_plan_print(const struct fence_plan *plan, FILE *out);
  * (EAFNOSUPPORT). */
 bool fence_kernel_has_v6(void);
 
-/* Checks that the kernel has what the fence needs (the filter tables of
- * both families, ip_set, NET_ADMIN) before anything is changed. When IPv6
- * is not in the kernel at all, *no_v6 is set and only IPv4 is required. */
-int fence_probe(bool *no_v6, struct perr *err);
+/* Chooses the backend (wanted, or for auto what the kernel offers: *chosen,
+ * and why, in why[0..whylen)) and checks that the kernel has what it needs
+ * (nf_tables; or the filter tables of both families and ip_set; and
+ * NET_ADMIN) before anything is changed. When IPv6 is not in the kernel at
+ * all, *no_v6 is set and only IPv4 is required. */
+int fence_probe(enum fence_backend wanted, bool *no_v6, enum fence_backend *chosen, char *why,
+		size_t whylen, struct perr *err);
 
-/* Installs the plan: each set filled completely (replacing an existing one
- * by an atomic swap), then one commit per family. Then reads everything
- * back and compares it with the plan. */
+/* Installs the plan with its backend. Legacy: each set filled completely
+ * (replacing an existing one by an atomic swap), then one commit per
+ * family; nft: everything in one transaction. fence_verify reads
+ * everything back and compares it with the plan. */
 int fence_install(const struct fence_plan *plan, struct perr *err);
 int fence_verify(const struct fence_plan *plan, struct perr *err);
 

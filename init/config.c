@@ -57,6 +57,9 @@ static const char usage_text[] =
 	"                             default, since that takes over docker exec\n"
 	"                             sessions that palisade exec did not start\n"
 	"      --no-seccomp           no system call filter (not recommended)\n"
+	"      --backend NAME         how the fence is installed: nft (nf_tables), legacy\n"
+	"                             (iptables and ipset), or auto (default: nft when\n"
+	"                             the kernel offers it); also PALISADE_BACKEND\n"
 	"\n"
 	"Running:\n"
 	"      status                 (palisade status, with docker exec) print what is\n"
@@ -95,6 +98,7 @@ enum {
 	OPT_AUDIT_REPORT,
 	OPT_ALLOW_PRIVATE,
 	OPT_ALLOW_PTRACE,
+	OPT_BACKEND,
 };
 
 static const struct option long_options[] = {
@@ -120,6 +124,7 @@ static const struct option long_options[] = {
 	{ "audit-report", required_argument, NULL, OPT_AUDIT_REPORT },
 	{ "allow-private", required_argument, NULL, OPT_ALLOW_PRIVATE },
 	{ "allow-ptrace", no_argument, NULL, OPT_ALLOW_PTRACE },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -200,6 +205,7 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 	if (port_list_parse(DEFAULT_PORTS, &c->default_ports, &why) < 0)
 		return perr_set(err, "internal: default ports: %s", why.msg);
 
+	const char *backend = NULL, *backend_origin = NULL;
 	opterr = 0;
 	optind = 1;
 	int opt;
@@ -311,6 +317,10 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 			if (allowlist_add_private(&c->allow, optarg, origin, err) < 0)
 				return -1;
 			break;
+		case OPT_BACKEND:
+			backend = optarg;
+			backend_origin = "--backend";
+			break;
 		case ':':
 			return perr_set(err, "option \"%s\" needs a value; palisade --help lists the options",
 					argv[optind - 1]);
@@ -347,6 +357,13 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 
 	if (allowlist_check_private(&c->allow, err) < 0)
 		return -1;
+
+	if (!backend) {
+		backend = getenv_from(envp, "PALISADE_BACKEND");
+		backend_origin = "PALISADE_BACKEND";
+	}
+	if (backend && fence_backend_parse(backend, &c->backend) < 0)
+		return perr_set(err, "%s \"%s\": give auto, nft or legacy", backend_origin, backend);
 
 	if (!c->user)
 		c->user = getenv_from(envp, "PALISADE_USER");

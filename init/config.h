@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../fw/fence.h"
 #include "../fw/net.h"
 #include "../lib/err.h"
 #include "../lib/log.h"
@@ -48,6 +49,7 @@ struct config {
 	bool log_json;           /* --log-format json */
 	bool audit;              /* log what would be refused, refuse nothing */
 	const char *audit_report; /* with audit: the allowlist written at exit */
+	enum fence_backend backend; /* --backend or PALISADE_BACKEND; default auto */
 };
 
 /* Parses argv and envp (not the process environment, so tests can pass

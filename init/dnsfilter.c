@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 
-#include "../fw/ipset.h"
+#include "../fw/fence.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
 #include "auditreport.h"
@@ -14,7 +14,7 @@ struct dnsfilter {
 	const struct config *cfg;
 	const struct fence_plan *plan;
 	const struct hostnet *host;     /* the container's neighbourhood */
-	struct ipset *ipset;
+	struct fence_handle *fence;     /* where fence_allow adds */
 	struct dnspolicy *policy;
 	struct status_writer status;
 	struct refusal_log *log;
@@ -39,7 +39,7 @@ static int allow_in_fence(void *ctx, const struct fence_dest *d, uint32_t timeou
 			  struct perr *err)
 {
 	struct dnsfilter *f = ctx;
-	return fence_allow(f->ipset, f->plan, d, timeout, err);
+	return fence_allow(f->fence, f->plan, d, timeout, err);
 }
 
 /* An answer of name that the answer policy keeps out of the fence. allowed:
@@ -143,8 +143,8 @@ struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *p
 		if (pol->refused[i].verdict == REBIND_PRIVATE)
 			audit_report_private(&f->report, pol->refused[i].name);
 	status_writer_init(&f->status, &cfg->allow, cfg->audit);
-	f->ipset = ipset_open(err);
-	if (!f->ipset) {
+	f->fence = fence_open(&pol->plan, err);
+	if (!f->fence) {
 		dnsfilter_free(f);
 		return NULL;
 	}
@@ -164,7 +164,7 @@ void dnsfilter_free(struct dnsfilter *f)
 		return;
 	dnspolicy_free(f->policy);
 	refusal_log_free(f->log);
-	ipset_close(f->ipset);
+	fence_close(f->fence);
 	audit_report_free(&f->report);
 	free(f);
 }

@@ -20,7 +20,7 @@ struct dnsfilter;
 
 /* cfg and pol (its plan, which says whether IPv6 is fenced, and the
  * container's addresses and gateways for the answer policy) must outlive
- * the filter. Opens the ipset socket (before privileges are dropped). */
+ * the filter. Opens the fence's socket (before privileges are dropped). */
 struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *pol,
 				struct perr *err);
 void dnsfilter_free(struct dnsfilter *f);

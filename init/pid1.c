@@ -175,9 +175,12 @@ int pid1_fence(struct pid1 *p, struct perr *err)
 	const struct config *cfg = p->cfg;
 	/* Checked first, so that a kernel or container without what the fence
 	 * needs fails before anything is changed. */
-	log_debug("checking the kernel: filter tables, ip_set, NET_ADMIN");
-	if (fence_probe(&p->no_v6, err) < 0)
+	enum fence_backend backend;
+	char why[128];
+	log_debug("checking the kernel: nf_tables, or filter tables and ip_set; NET_ADMIN");
+	if (fence_probe(cfg->backend, &p->no_v6, &backend, why, sizeof(why), err) < 0)
 		return -1;
+	log_debug("fence backend: %s (%s)", fence_backend_name(backend), why);
 	if (p->no_v6)
 		log_info("this container has no IPv6: only IPv4 needs a fence");
 	struct policy *pol = &p->pol;
@@ -185,6 +188,7 @@ int pid1_fence(struct pid1 *p, struct perr *err)
 	p->have_pol = true;
 	if (policy_build(pol, cfg, !p->no_v6, err) < 0)
 		return -1;
+	pol->plan.backend = backend;
 	log_debug("resolved %zu names; installing 6 sets and %zu + %zu rules", pol->nnames,
 		  pol->plan.rules[0].n, pol->plan.rules[1].n);
 	for (size_t i = 0; i < pol->nnames; i++)

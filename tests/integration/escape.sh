@@ -30,6 +30,9 @@ open_sandbox() {
         ip netns exec "$SANDBOX_NS" "$t" -w -P OUTPUT ACCEPT
     done
     ip netns exec "$SANDBOX_NS" ipset destroy 2>/dev/null || true
+    for t in ip ip6; do # the nft backend's tables
+        ip netns exec "$SANDBOX_NS" nft delete table "$t" palisade 2>/dev/null || true
+    done
 }
 
 for part in "$(dirname "$0")"/escape.d/*.sh; do

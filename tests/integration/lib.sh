@@ -20,6 +20,11 @@ set -u
 : "${PROBE:?set PROBE to the palisade-probe binary}"
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 
+# The fence backend the suites run palisade with: legacy (iptables and
+# ipset, which the suites read back with iptables-legacy-save and ipset)
+# unless PALISADE_BACKEND says otherwise (nft, auto).
+export PALISADE_BACKEND=${PALISADE_BACKEND:-legacy}
+
 failures=0
 checks=0
 skips=0

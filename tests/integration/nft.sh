@@ -1,138 +1,116 @@
 #!/usr/bin/env bash
-# The nft backend's ruleset as text (fw/nftplan.c), against the real nft:
-# the ruleset palisade plans for a configuration is one that nft accepts
-# (`nft -c`, in a scratch network namespace, which changes nothing), and
-# once loaded nft lists its sets and rules as palisade prints them.
-#
-# Environment (set by meson): NFTPLAN (tests/nftplan-print.c).
+# The nftables backend against the real kernel: palisade --backend nft runs
+# as PID 1 of a sandbox joined to the test world (world.sh). The kernel's
+# tables are read with the nft command, and the agent's connections say
+# whether they do what they show.
 . "$(dirname "$0")/lib.sh"
-: "${NFTPLAN:?set NFTPLAN to the palisade-nftplan binary}"
-
-if [ "$(id -u)" -ne 0 ]; then
-    skip_all "needs root (network namespaces)"
+. "$(dirname "$0")/world.sh"
+need_root
+command -v nft >/dev/null || skip_all "no nft command (Debian package nftables)"
+if ! out=$(unshare -n nft list tables 2>&1); then
+    skip_all "the kernel offers no nf_tables: $out"
 fi
-for t in ip nft; do
-    if ! command -v "$t" >/dev/null; then
-        fail "$t is missing: run scripts/install-deps.sh"
-        finish
-    fi
+
+R=$WORK/root
+make_root "$R"
+echo "nameserver 10.77.0.1" > "$R/etc/resolv.conf"
+make_world || { fail "the test world"; finish; }
+export NETNS=$SANDBOX_NS
+in_ns() { ip netns exec "$SANDBOX_NS" "$@"; }
+
+cat > "$R/work/agent.sh" <<'SH'
+p() { l=$1; shift; printf '%s: ' "$l"; probe "$@"; }
+p allowed-tcp443 tcp 10.77.0.10 443
+p allowed-tcp8080 tcp 10.77.0.10 8080
+p blocked-tcp443 tcp 10.77.0.20 443
+p cidr-tcp443 tcp 10.77.1.5 443
+p port-tcp8443 tcp 10.77.0.30 8443
+p port-udp8443 udp 10.77.0.30 8443
+p port-tcp443 tcp 10.77.0.30 443
+p allowed6-tcp443 tcp fd77::10 443
+p blocked6-tcp443 tcp fd77::30 443
+p dns-other-udp udp 10.77.0.20 53
+p dns-filter dns blocked.test 127.0.0.1
+p after-dns-tcp443 tcp 10.77.0.20 443
+echo listed
+exec sleep 30
+SH
+chmod 0755 "$R/work/agent.sh"
+result() { sed -n "s/^$1: //p" "$WORK/agent.log"; }
+expect_open() { expect_match "$2" '^(open|reply|NOERROR)' "$(result "$1")"; }
+expect_refused() { expect_match "$2" '^(refused|denied|unreachable)' "$(result "$1")"; }
+
+ALLOW=(-a allowed.test -a 10.77.1.0/25 -a 10.77.1.128/25 -a port.test:8443 -a '*.test:443'
+       --allow-private allowed.test --allow-private port.test --allow-private '*.test')
+in_sandbox "$R" /sbin/palisade --backend nft -v -u agent "${ALLOW[@]}" -- /bin/sh /work/agent.sh \
+    >"$WORK/agent.log" 2>"$WORK/palisade.err" </dev/null &
+BG=$!
+if ! wait_for_text "$WORK/agent.log" listed 20; then
+    diag "$(cat "$WORK/palisade.err")"
+fi
+expect_match "the log names the backend and why" 'fence backend: nft \(asked for with --backend nft\)' \
+    "$(cat "$WORK/palisade.err")"
+T4=$(in_ns nft list table ip palisade 2>&1)
+T6=$(in_ns nft list table ip6 palisade 2>&1)
+diag "$(printf '%s\n' "$T4" | head -60)"
+for c in input forward output; do
+    expect_match "ip palisade: chain $c, policy drop" \
+        "type filter hook $c priority filter; policy drop;" "$T4"
+    expect_match "ip6 palisade: chain $c, policy drop" \
+        "type filter hook $c priority filter; policy drop;" "$T6"
 done
+expect_match "the CIDRs are merged into one interval" 'elements = \{ 10\.77\.1\.0/24 \}' "$T4"
+expect_match "a port entry's members: address . protocol . port" \
+    '10\.77\.0\.30 \. tcp \. 8443' "$T4"
+expect_match "default ports: a lookup of the host set" 'ip daddr @default_host tcp dport 443 accept' "$T4"
+expect_match "default ports: a lookup of the network set" 'ip daddr @default_net tcp dport 443 accept' "$T4"
+expect_match "the refusal is logged to palisade's NFLOG group" \
+    'log prefix "palisade-refused" group 1953' "$T4"
+expect_match "then refused with a TCP reset" 'reject with tcp reset' "$T4"
+expect_match "and an ICMPv6 error over IPv6" 'reject with icmpv6 admin-prohibited' "$T6"
+expect_match "the spoofing rule" 'meta skuid >= 0 fib saddr type != local drop' "$T4"
+expect_match "neighbour discovery over IPv6" 'icmpv6 type nd-neighbor-solicit accept' "$T6"
 
-NS=palnft$$
-IN=(ip netns exec "$NS")
-if ! out=$(ip netns add "$NS" 2>&1); then
-    skip_all "cannot make a network namespace: $out"
-fi
-on_cleanup "ip netns del $NS"
+expect_open allowed-tcp443 "an allowed name: TCP 443"
+expect_refused allowed-tcp8080 "an allowed name: not on another port"
+expect_refused blocked-tcp443 "another name's address"
+expect_open cidr-tcp443 "an address in the merged CIDRs"
+expect_open port-tcp8443 "a port entry: its port over TCP"
+expect_open port-udp8443 "a port entry: its port over UDP"
+expect_refused port-tcp443 "a port entry: no other port"
+expect_open allowed6-tcp443 "an allowed name over IPv6"
+expect_refused blocked6-tcp443 "another name's IPv6 address"
+expect_refused dns-other-udp "DNS to another host"
+expect_match "the DNS filter answers a name of an allowed wildcard" '^NOERROR' "$(result dns-filter)"
+expect_open after-dns-tcp443 "the address the DNS filter let through"
+expect_match "the DNS filter's member has a timeout" \
+    '10\.77\.0\.20 \. tcp \. 443 timeout [0-9]+[smh]' "$(in_ns nft list set ip palisade port_host)"
 
-# What the rulesets use, asked of the kernel first: nf_tables, with the
-# fib, ct, log and reject expressions and sets of concatenated intervals
-# (nft_set_pipapo, Linux 5.6).
-cat > "$WORK/kernel.nft" <<'EOF'
-table ip palk {
-	set s {
-		type ipv4_addr . inet_proto . inet_service
-		flags interval
-		elements = { 10.0.0.0/8 . tcp . 80 }
-	}
-	chain output {
-		type filter hook output priority filter; policy drop;
-		meta skuid >= 0 fib saddr type != local drop
-		meta l4proto udp meta skuid != 0 ct original proto-dst 53 log prefix "p" group 1953
-		ip daddr . meta l4proto . th dport @s accept
-		reject with tcp reset
-		reject with icmp admin-prohibited
-	}
-}
-EOF
-if ! out=$("${IN[@]}" nft -c -f "$WORK/kernel.nft" 2>&1); then
-    skip_all "this kernel does not offer nf_tables with fib, ct, log, reject and concatenated interval sets: $out"
-fi
+# A second start replaces the tables whole: one table per family, the
+# same ruleset.
+PID1=$(sandbox_pid1 "$BG")
+kill -TERM "$PID1" 2>/dev/null
+wait "$BG" 2>/dev/null
+# The chains (the sets differ by the DNS filter's member, which is gone).
+chains() { for c in input forward output; do in_ns nft list chain ip palisade $c; done; }
+first=$(chains)
+run_palisade "$R" --backend nft -u agent "${ALLOW[@]}" -- true
+expect_eq "a second start succeeds ($ERR)" 0 "$RC"
+expect_eq "one table per family" "table ip palisade
+table ip6 palisade" "$(in_ns nft list tables | sort)"
+expect_eq "a second start gives the same chains" "$first" "$(chains)"
+expect_no_match "a second start's sets hold no earlier member" '10\.77\.0\.20' \
+    "$(in_ns nft list set ip palisade port_host)"
 
-# accepts NAME FILE: nft -c takes FILE, and the namespace is unchanged.
-accepts() {
-    local out
-    if out=$("${IN[@]}" nft -c -f "$2" 2>&1); then
-        pass "$1: nft -c accepts the ruleset"
-    else
-        fail "$1: nft -c refuses the ruleset: $out"
-        diag "$(cat -n "$2")"
-    fi
-}
+# auto takes nf_tables here.
+PALISADE_BACKEND=auto run_palisade "$R" -v -u agent "${ALLOW[@]}" -- true
+expect_match "auto: nft when the kernel offers nf_tables" \
+    'fence backend: nft \(auto: the kernel offers nf_tables\)' "$ERR"
 
-# The check can fail: nft -c refuses a rule on a set that is not there.
-printf 'table ip palisade {\n\tchain output {\n\t\tip daddr @nowhere accept\n\t}\n}\n' > "$WORK/bad.nft"
-check "nft -c refuses a lookup of a set that does not exist" \
-    bash -c '! "$@"' _ "${IN[@]}" nft -c -f "$WORK/bad.nft"
-
-# A realistic configuration: the DNS filter, resolvers, exposed ports, and
-# every kind of destination, with networks that overlap or touch, and
-# IPv6 networks at the end of the address space.
-dests=(
-    192.0.2.10 192.0.2.11 198.51.100.0/24 198.51.101.0/24 10.0.0.0/8 10.1.0.0/16
-    10.2.3.4=8443 10.20.0.0/16=8443 10.21.0.0/16=8443 10.20.0.0/16=22
-    203.0.113.7=all 172.16.0.0/12=all
-    2001:db8::1 2001:db8:1::/48 2001:db8::/32 2001:db8::53=53
-    ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff0/124=all
-    ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00/120=all
-    ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff=all
-)
-if ! "$NFTPLAN" --dns-filter --resolver 192.0.2.53 --resolver 2001:db8::53 \
-        --resolver 127.0.0.11 --expose 8080,5353/udp "${dests[@]}" > "$WORK/full.nft" 2>"$WORK/err"; then
-    fail "the plan of the realistic configuration: $(cat "$WORK/err")"
-    finish
-fi
-accepts "DNS filter, resolvers, exposed ports, every kind of destination" "$WORK/full.nft"
-
-"$NFTPLAN" --dns-filter --root-dns-anywhere --audit --resolver 192.0.2.53 "${dests[@]}" \
-    > "$WORK/audit.nft"
-accepts "audit mode, root's DNS anywhere" "$WORK/audit.nft"
-
-"$NFTPLAN" --no-v6 --default-ports 22,443 > "$WORK/bare.nft"
-accepts "IPv4 only, no destinations" "$WORK/bare.nft"
-expect_match "IPv4 only: the ip6 table is said to be left out" \
-    '^# table ip6 palisade: not installed' "$(cat "$WORK/bare.nft")"
-
-out=$("${IN[@]}" nft list ruleset 2>&1)
-expect_eq "nft -c changed nothing in the namespace" "" "$out"
-
-# Loaded for real, nft lists the same chains and rules, and the same sets
-# (members aside: nft orders and wraps them its own way).
-without_elements() {
-    awk '/elements = \{/ { skip = 1 } !skip && !/^$/ { print } skip && /\}$/ { skip = 0 }'
-}
-if out=$("${IN[@]}" nft -f "$WORK/full.nft" 2>&1); then
-    pass "nft loads the realistic ruleset"
-    "${IN[@]}" nft list ruleset > "$WORK/listed.nft"
-    # But for one line: nft lists a reset on the original port without the
-    # `meta l4proto tcp` that it needs to read that port back in; palisade
-    # prints it.
-    want=$(without_elements < "$WORK/full.nft" |
-        sed -E '/ct original proto-dst [0-9]+ reject with tcp reset$/ s/meta l4proto tcp //')
-    got=$(without_elements < "$WORK/listed.nft")
-    if [ "$want" = "$got" ]; then
-        pass "nft lists the tables, sets, chains and rules as palisade prints them"
-    else
-        fail "nft lists the ruleset otherwise than palisade prints it"
-        diag "$(diff <(printf '%s\n' "$want") <(printf '%s\n' "$got"))"
-    fi
-    # The members, one a line, in any order.
-    members() {
-        tr -d '\n' | grep -o 'elements = {[^}]*}' | sed 's/elements = {//; s/}//' |
-            tr ',' '\n' | sed 's/^[[:space:]]*//; s/[[:space:]]*$//' | sort
-    }
-    want=$(members < "$WORK/full.nft")
-    got=$(members < "$WORK/listed.nft")
-    expect_eq "nft lists the same set members" "$want" "$got"
-    expect_match "overlapping networks were merged" '^10\.0\.0\.0/8$' "$want"
-    expect_no_match "a network inside another is not a member of its own" '^10\.1\.0\.0/16' "$want"
-    expect_match "touching networks were merged into one range" \
-        '^10\.20\.0\.0/15 \. tcp \. 8443$' "$want"
-    expect_match "the same networks on another port stay apart" '^10\.20\.0\.0/16 \. tcp \. 22$' "$want"
-    expect_match "IPv6 networks up to the last address were merged" \
-        '^ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00/120$' "$want"
-else
-    fail "nft loads the realistic ruleset: $out"
-fi
-
+# Without NET_ADMIN palisade says what is missing and how to add it.
+SANDBOX_WRAP="setpriv --bounding-set=-net_admin --" \
+    run_palisade "$R" --backend nft -u agent -- true
+expect_eq "without NET_ADMIN palisade exits 125" 125 "$RC"
+expect_match "without NET_ADMIN: the capability and the fix" \
+    'CAP_NET_ADMIN.*--cap-add NET_ADMIN' "$ERR"
 finish

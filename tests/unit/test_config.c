@@ -61,6 +61,16 @@ static void test_environment(void **state)
 	char *argv2[] = { "palisade", "-u", "node", "true", NULL };
 	assert_int_equal(parse(&c, argv2, envp, &e), 0);
 	assert_string_equal(c.user, "node"); /* the command line wins */
+	assert_int_equal(c.backend, FENCE_BACKEND_AUTO);
+	config_free(&c);
+
+	char *env_nft[] = { "PALISADE_BACKEND=nft", NULL };
+	assert_int_equal(parse(&c, argv2, env_nft, &e), 0);
+	assert_int_equal(c.backend, FENCE_BACKEND_NFT);
+	config_free(&c);
+	char *argv3[] = { "palisade", "--backend", "legacy", "-u", "node", "true", NULL };
+	assert_int_equal(parse(&c, argv3, env_nft, &e), 0);
+	assert_int_equal(c.backend, FENCE_BACKEND_LEGACY); /* the command line wins */
 	config_free(&c);
 }
 
@@ -96,6 +106,10 @@ static void test_errors(void **state)
 	expect_error(a8, none, "--default-ports \"80,http\": \"http\" is not a port");
 	char *a9[] = { "palisade", "-u", "node", "-f", "/nonexistent/list", "true", NULL };
 	expect_error(a9, none, "allowlist file /nonexistent/list: cannot read it");
+	char *a_backend[] = { "palisade", "-u", "node", "--backend", "iptables", "true", NULL };
+	expect_error(a_backend, none, "--backend \"iptables\": give auto, nft or legacy");
+	char *env_backend[] = { "PALISADE_BACKEND=xt", NULL };
+	expect_error(a2, env_backend, "PALISADE_BACKEND \"xt\": give auto, nft or legacy");
 	char *a10[] = { "palisade", "-u", NULL };
 	expect_error(a10, none, "option \"-u\" needs a value");
 	char *a11[] = { "palisade", "-u", "node", "--expose", "3000,3001", "true", NULL };

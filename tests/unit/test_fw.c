@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -541,6 +542,41 @@ static void test_allow_members(void **state)
 	fence_plan_free(&p);
 }
 
+/* auto takes nf_tables when the kernel answers, legacy when it has no
+ * nf_tables; an asked-for backend is kept whatever the kernel says. */
+static void test_backend_decide(void **state)
+{
+	(void)state;
+	char why[128];
+	assert_int_equal(fence_backend_decide(FENCE_BACKEND_AUTO, 0, why, sizeof(why)),
+			 FENCE_BACKEND_NFT);
+	assert_string_equal(why, "auto: the kernel offers nf_tables");
+	assert_int_equal(fence_backend_decide(FENCE_BACKEND_AUTO, EPROTONOSUPPORT, why, sizeof(why)),
+			 FENCE_BACKEND_LEGACY);
+	assert_non_null(strstr(why, "auto: the kernel offers no nf_tables"));
+	assert_int_equal(fence_backend_decide(FENCE_BACKEND_AUTO, EOPNOTSUPP, why, sizeof(why)),
+			 FENCE_BACKEND_LEGACY);
+	assert_int_equal(fence_backend_decide(FENCE_BACKEND_AUTO, ENOENT, why, sizeof(why)),
+			 FENCE_BACKEND_LEGACY);
+	/* No NET_ADMIN: legacy would be refused too; nft's error says why. */
+	assert_int_equal(fence_backend_decide(FENCE_BACKEND_AUTO, EPERM, why, sizeof(why)),
+			 FENCE_BACKEND_NFT);
+	assert_int_equal(fence_backend_decide(FENCE_BACKEND_NFT, EPROTONOSUPPORT, why, sizeof(why)),
+			 FENCE_BACKEND_NFT);
+	assert_string_equal(why, "asked for with --backend nft");
+	assert_int_equal(fence_backend_decide(FENCE_BACKEND_LEGACY, 0, why, sizeof(why)),
+			 FENCE_BACKEND_LEGACY);
+
+	enum fence_backend b;
+	assert_int_equal(fence_backend_parse("legacy", &b), 0);
+	assert_int_equal(b, FENCE_BACKEND_LEGACY);
+	assert_int_equal(fence_backend_parse("nft", &b), 0);
+	assert_int_equal(b, FENCE_BACKEND_NFT);
+	assert_int_equal(fence_backend_parse("auto", &b), 0);
+	assert_int_equal(b, FENCE_BACKEND_AUTO);
+	assert_int_equal(fence_backend_parse("iptables", &b), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_plan_sets),
 		cmocka_unit_test(test_allow_members),
+		cmocka_unit_test(test_backend_decide),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

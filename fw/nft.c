@@ -1,0 +1,1516 @@
+#include "nft.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/capability.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "../lib/array.h"
+#include "../lib/capmsg.h"
+#include "../lib/mnl.h"
+#include "../lib/text.h"
+#include "fence.h"
+
+/* The longest set key: an IPv6 address, a protocol and a port, each in
+ * registers of 4 bytes. */
+#define KEY_MAX 24
+/* Members per NEWSETELEM message, so that one fits a batch page's spare
+ * room (MNL_SOCKET_BUFFER_SIZE). */
+#define ELEMS_PER_MSG 48
+/* Receive buffer for dumps: the kernel sizes a dump's messages to it. */
+#define DUMP_BUF 65536
+
+static const char *const chain_nft[CHAINS] = { "input", "forward", "output" };
+static const int chain_hook[CHAINS] = { NF_INET_LOCAL_IN, NF_INET_FORWARD, NF_INET_LOCAL_OUT };
+
+const char *nft_kind_name(enum set_kind kind)
+{
+	static const char *const v[SET_KINDS] = { "default", "port", "all" };
+	return v[kind];
+}
+
+static const char *family_name(enum net_family f)
+{
+	return f == NET_V4 ? "ip" : "ip6";
+}
+
+static uint16_t nfproto(enum net_family f)
+{
+	return f == NET_V4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+}
+
+/* "default_host" or "default_net". */
+static void set_nft_name(enum set_kind kind, bool net, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s_%s", nft_kind_name(kind), net ? "net" : "host");
+}
+
+/* --- keys and ranges (pure) --- */
+
+/* A key is the address, then, in a port set, the protocol and the port,
+ * each in its own 4-byte register as the rule loads them. */
+static size_t key_len(enum net_family f, enum set_kind k)
+{
+	return net_len(f) + (k == SET_PORT ? 8 : 0);
+}
+
+static void key_make(uint8_t *out, enum net_family f, enum set_kind k, const uint8_t *addr,
+		     uint8_t proto, uint16_t port)
+{
+	memset(out, 0, KEY_MAX);
+	memcpy(out, addr, net_len(f));
+	if (k == SET_PORT) {
+		out[net_len(f)] = proto;
+		out[net_len(f) + 4] = (uint8_t)(port >> 8);
+		out[net_len(f) + 5] = (uint8_t)port;
+	}
+}
+
+/* Addresses first..last (inclusive) for one protocol and port. */
+struct range {
+	uint8_t first[16], last[16];
+	uint8_t proto;
+	uint16_t port;
+};
+
+static void range_of(const struct set_elem *e, struct range *r)
+{
+	size_t len = net_len(e->net.family);
+	memset(r, 0, sizeof(*r));
+	for (size_t i = 0; i < len; i++) {
+		unsigned bits = e->net.prefix > 8 * i ? e->net.prefix - 8 * i : 0;
+		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+		r->first[i] = e->net.bytes[i] & mask;
+		r->last[i] = e->net.bytes[i] | (uint8_t)~mask;
+	}
+	r->proto = e->proto;
+	r->port = e->port;
+}
+
+static size_t g_cmp_len; /* the address length range_cmp compares; set before qsort */
+
+static int range_cmp(const void *pa, const void *pb)
+{
+	const struct range *a = pa, *b = pb;
+	if (a->proto != b->proto)
+		return a->proto - b->proto;
+	if (a->port != b->port)
+		return (int)a->port - (int)b->port;
+	int c = memcmp(a->first, b->first, g_cmp_len);
+	return c ? c : memcmp(a->last, b->last, g_cmp_len);
+}
+
+/* a + 1 in place; false when a was all ones (no successor). */
+static bool addr_next(uint8_t *a, size_t len)
+{
+	for (size_t i = len; i-- > 0;)
+		if (++a[i] != 0)
+			return true;
+	return false;
+}
+
+/* Sorts ranges and merges those that overlap or touch (same protocol and
+ * port): the kernel refuses overlapping intervals, and two descriptions of
+ * the same addresses become equal. Returns the new count. */
+static size_t ranges_merge(struct range *v, size_t n, size_t len)
+{
+	if (n == 0)
+		return 0;
+	g_cmp_len = len;
+	qsort(v, n, sizeof(*v), range_cmp);
+	size_t k = 0;
+	for (size_t i = 1; i < n; i++) {
+		struct range *cur = &v[k];
+		uint8_t after[16];
+		memcpy(after, cur->last, len);
+		bool has_after = addr_next(after, len);
+		if (v[i].proto == cur->proto && v[i].port == cur->port &&
+		    (!has_after || memcmp(v[i].first, after, len) <= 0)) {
+			if (memcmp(v[i].last, cur->last, len) > 0)
+				memcpy(cur->last, v[i].last, len);
+			continue;
+		}
+		v[++k] = v[i];
+	}
+	return k + 1;
+}
+
+/* A set of the plan split into its host members (hosts, as ranges of one
+ * address, sorted) and its networks (nets, merged). */
+struct split {
+	struct range *hosts, *nets;
+	size_t nh, nn;
+};
+
+static void split_free(struct split *s)
+{
+	free(s->hosts);
+	free(s->nets);
+	memset(s, 0, sizeof(*s));
+}
+
+static int split_set(const struct set_plan *p, struct split *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->hosts = calloc(p->n ? p->n : 1, sizeof(*s->hosts));
+	s->nets = calloc(p->n ? p->n : 1, sizeof(*s->nets));
+	if (!s->hosts || !s->nets) {
+		split_free(s);
+		return -1;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		if (net_is_host(&p->v[i].net))
+			range_of(&p->v[i], &s->hosts[s->nh++]);
+		else
+			range_of(&p->v[i], &s->nets[s->nn++]);
+	}
+	g_cmp_len = net_len(p->family);
+	if (s->nh > 1)
+		qsort(s->hosts, s->nh, sizeof(*s->hosts), range_cmp);
+	s->nn = ranges_merge(s->nets, s->nn, net_len(p->family));
+	return 0;
+}
+
+/* --- netlink --- */
+
+struct nft {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+};
+
+static struct nft *nft_connect(int *e)
+{
+	struct nft *n = calloc(1, sizeof(*n));
+	if (!n) {
+		*e = ENOMEM;
+		return NULL;
+	}
+	n->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!n->nl || mnl_socket_bind(n->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		*e = errno;
+		nft_close(n);
+		return NULL;
+	}
+	/* Errors without the message they answer: they stay small. */
+	int one = 1;
+	(void)mnl_socket_setsockopt(n->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	n->portid = mnl_socket_get_portid(n->nl);
+	n->seq = 1;
+	return n;
+}
+
+void nft_close(struct nft *n)
+{
+	if (!n)
+		return;
+	if (n->nl)
+		mnl_socket_close(n->nl);
+	free(n);
+}
+
+static int kernel_error(struct perr *err, int e, const char *what)
+{
+	if (e == EPERM || e == EACCES)
+		return cap_refused(err, CAP_NET_ADMIN, cap_held(CAP_NET_ADMIN), what);
+	if (e == EPROTONOSUPPORT || e == ENOENT || e == EOPNOTSUPP || e == EAFNOSUPPORT)
+		return perr_set(err, "%s: the kernel has no nf_tables (%s); load it on the host "
+				"with modprobe nf_tables, or run with --backend legacy", what,
+				strerror(e));
+	return perr_set(err, "%s: %s", what, strerror(e));
+}
+
+struct nft *nft_open(struct perr *err)
+{
+	int e;
+	struct nft *n = nft_connect(&e);
+	if (!n)
+		kernel_error(err, e, "nftables: cannot open a netfilter netlink socket");
+	return n;
+}
+
+/* Reads one datagram from the kernel; flags MSG_DONTWAIT or 0. */
+static ssize_t recv_kernel(struct nft *n, void *buf, size_t len, int flags)
+{
+	for (;;) {
+		struct sockaddr_nl from;
+		socklen_t fl = sizeof(from);
+		ssize_t r = recvfrom(mnl_socket_get_fd(n->nl), buf, len, flags | MSG_TRUNC,
+				     (struct sockaddr *)&from, &fl);
+		if (r < 0)
+			return -1;
+		if ((size_t)r > len) {
+			errno = ENOSPC;
+			return -1;
+		}
+		if (fl == sizeof(from) && from.nl_family == AF_NETLINK && from.nl_pid == 0)
+			return r;
+	}
+}
+
+int nft_probe(void)
+{
+	int e;
+	struct nft *n = nft_connect(&e);
+	if (!n)
+		return e;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq = n->seq++;
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, seq);
+	e = EPROTO;
+	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0) {
+		e = errno;
+		goto out;
+	}
+	/* The kernel answers before sendto returns: the generation, then
+	 * the acknowledgement, or an error. */
+	for (;;) {
+		ssize_t r = recv_kernel(n, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r < 0) {
+			e = errno == EAGAIN ? EPROTO : errno;
+			goto out;
+		}
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, (int)r); nlh = mnl_nlmsg_next(nlh, (int *)&r)) {
+			if (nlh->nlmsg_seq != seq)
+				continue;
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *me = mnl_nlmsg_get_payload(nlh);
+				if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*me)))
+					continue;
+				e = -me->error;
+				goto out;
+			}
+		}
+	}
+out:
+	nft_close(n);
+	return e;
+}
+
+int nft_probe_error(struct perr *err, int e)
+{
+	return kernel_error(err, e, "nftables: the kernel's nf_tables does not answer");
+}
+
+/* What each message of a batch did, to name the one the kernel refused. */
+struct msg_what {
+	const char *what;   /* "adding rule" */
+	const char *name;   /* "output" */
+	enum net_family family;
+	int index;          /* a rule's number in its chain, or -1 */
+};
+
+struct batch {
+	struct nftnl_batch *b;
+	uint32_t seq0, seq;
+	struct msg_what *what;
+	size_t nwhat, cap;
+	bool bad;           /* out of memory on the way */
+};
+
+static int batch_init(struct batch *bt, struct nft *n)
+{
+	memset(bt, 0, sizeof(*bt));
+	bt->b = nftnl_batch_alloc(32 * 4096, MNL_SOCKET_BUFFER_SIZE);
+	if (!bt->b)
+		return -1;
+	bt->seq0 = bt->seq = n->seq;
+	nftnl_batch_begin(nftnl_batch_buffer(bt->b), bt->seq++);
+	if (nftnl_batch_update(bt->b) < 0)
+		bt->bad = true;
+	return 0;
+}
+
+static void batch_free(struct batch *bt)
+{
+	if (bt->b)
+		nftnl_batch_free(bt->b);
+	free(bt->what);
+}
+
+/* A new message's header at the batch's end; the caller fills it and
+ * calls batch_next. */
+static struct nlmsghdr *batch_msg(struct batch *bt, uint16_t type, enum net_family f,
+				  uint16_t flags, const char *what, const char *name, int index)
+{
+	size_t i = bt->seq - bt->seq0;
+	if (i >= bt->cap) {
+		struct msg_what *v = array_grow(bt->what, &bt->cap, sizeof(*v), 64);
+		if (!v)
+			bt->bad = true;
+		else
+			bt->what = v;
+	}
+	if (i < bt->cap) {
+		bt->what[i] = (struct msg_what){ what, name, f, index };
+		bt->nwhat = i + 1;
+	}
+	return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(bt->b), type, nfproto(f), flags, bt->seq++);
+}
+
+static void batch_next(struct batch *bt)
+{
+	if (nftnl_batch_update(bt->b) < 0)
+		bt->bad = true;
+}
+
+static int batch_fail(struct perr *err, const struct batch *bt, uint32_t seq, int e)
+{
+	size_t i = seq - bt->seq0;
+	if (seq < bt->seq0 || i >= bt->nwhat || !bt->what[i].what)
+		return kernel_error(err, e, "nftables: the kernel refused the transaction");
+	const struct msg_what *w = &bt->what[i];
+	char what[256];
+	if (w->index >= 0)
+		snprintf(what, sizeof(what), "nftables: table %s %s: %s %d of chain %s",
+			 family_name(w->family), NFT_TABLE, w->what, w->index + 1, w->name);
+	else
+		snprintf(what, sizeof(what), "nftables: table %s %s: %s%s%s", family_name(w->family),
+			 NFT_TABLE, w->what, w->name ? " " : "", w->name ? w->name : "");
+	return kernel_error(err, e, what);
+}
+
+/* Sends the batch in one datagram (the kernel applies it as one
+ * transaction) and reads the answers: the kernel handles the batch before
+ * sendmsg returns, so they are all queued by then. Only the last message
+ * asks for an acknowledgement; every refused one sends an error. */
+static int batch_send(struct nft *n, struct batch *bt, uint32_t ack_seq, struct perr *err)
+{
+	nftnl_batch_end(nftnl_batch_buffer(bt->b), bt->seq++);
+	batch_next(bt);
+	n->seq = bt->seq;
+	if (bt->bad)
+		return perr_set(err, "out of memory");
+	int niov = nftnl_batch_iovec_len(bt->b);
+	struct iovec *iov = calloc((size_t)niov, sizeof(*iov));
+	if (!iov)
+		return perr_set(err, "out of memory");
+	nftnl_batch_iovec(bt->b, iov, (uint32_t)niov);
+	size_t total = 0;
+	for (int i = 0; i < niov; i++)
+		total += iov[i].iov_len;
+	int fd = mnl_socket_get_fd(n->nl);
+	if (total > 16384 && total < (size_t)INT32_MAX / 2) {
+		int size = (int)total + 4096;
+		/* The kernel takes a datagram no larger than the send buffer. */
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+			(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	}
+	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
+	struct msghdr msg = {
+		.msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = iov, .msg_iovlen = (size_t)niov,
+	};
+	ssize_t sent = sendmsg(fd, &msg, 0);
+	int se = errno;
+	free(iov);
+	if (sent < 0)
+		return kernel_error(err, se, "nftables: sending the transaction");
+	if ((size_t)sent != total)
+		return perr_set(err, "nftables: sending the transaction: %zd of %zu bytes sent", sent,
+				total);
+
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	bool acked = false;
+	int first_err = 0;
+	uint32_t err_seq = 0;
+	for (;;) {
+		ssize_t r = recv_kernel(n, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (!first_err) {
+				first_err = errno;
+				err_seq = 0;
+			}
+			if (errno == ENOBUFS)
+				continue;
+			break;
+		}
+		int left = (int)r;
+		for (struct nlmsghdr *nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			if (nlh->nlmsg_type != NLMSG_ERROR ||
+			    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr)))
+				continue;
+			const struct nlmsgerr *me = mnl_nlmsg_get_payload(nlh);
+			if (me->error == 0 && nlh->nlmsg_seq == ack_seq)
+				acked = true;
+			else if (me->error != 0 && !first_err) {
+				first_err = -me->error;
+				err_seq = nlh->nlmsg_seq;
+			}
+		}
+	}
+	if (first_err)
+		return batch_fail(err, bt, err_seq, first_err);
+	if (!acked)
+		return perr_set(err, "nftables: the kernel did not acknowledge the transaction");
+	return 0;
+}
+
+/* --- the plan as nftnl objects --- */
+
+struct rule_builder {
+	struct nftnl_rule *r;
+	bool bad;
+};
+
+static void add(struct rule_builder *b, struct nftnl_expr *e)
+{
+	if (!e)
+		b->bad = true;
+	else
+		nftnl_rule_add_expr(b->r, e);
+}
+
+static struct nftnl_expr *expr(struct rule_builder *b, const char *name)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+	if (!e)
+		b->bad = true;
+	return e;
+}
+
+static void e_meta(struct rule_builder *b, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = expr(b, "meta");
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+	add(b, e);
+}
+
+static void e_cmp(struct rule_builder *b, uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = expr(b, "cmp");
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	add(b, e);
+}
+
+static void e_cmp_u32(struct rule_builder *b, uint32_t op, uint32_t v)
+{
+	e_cmp(b, op, &v, sizeof(v));
+}
+
+static void e_payload(struct rule_builder *b, uint32_t base, uint32_t off, uint32_t len,
+		      uint32_t dreg)
+{
+	struct nftnl_expr *e = expr(b, "payload");
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+	add(b, e);
+}
+
+/* reg 1 = reg 1 & mask (len bytes). */
+static void e_mask(struct rule_builder *b, const void *mask, uint32_t len)
+{
+	uint8_t zero[16] = { 0 };
+	struct nftnl_expr *e = expr(b, "bitwise");
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+	add(b, e);
+}
+
+static void e_ct(struct rule_builder *b, uint32_t key, int dir)
+{
+	struct nftnl_expr *e = expr(b, "ct");
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	if (dir >= 0)
+		nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, (uint8_t)dir);
+	add(b, e);
+}
+
+static void e_port(struct rule_builder *b, uint32_t off, uint16_t port)
+{
+	uint16_t be = htons(port);
+	e_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2, NFT_REG_1);
+	e_cmp(b, NFT_CMP_EQ, &be, sizeof(be));
+}
+
+/* The destination address, and in a port set its protocol and port, into
+ * the registers a lookup of the set's key reads, then the lookup. */
+static void e_lookup(struct rule_builder *b, enum net_family f, enum set_kind kind,
+		     const char *set)
+{
+	e_payload(b, NFT_PAYLOAD_NETWORK_HEADER, f == NET_V4 ? 16 : 24, (uint32_t)net_len(f),
+		  NFT_REG_1);
+	if (kind == SET_PORT) {
+		e_meta(b, NFT_META_L4PROTO, f == NET_V4 ? NFT_REG32_01 : NFT_REG_2);
+		e_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, f == NET_V4 ? NFT_REG32_02 : NFT_REG32_05);
+	}
+	struct nftnl_expr *e = expr(b, "lookup");
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, 0);
+	add(b, e);
+}
+
+static void e_verdict(struct rule_builder *b, const struct rule *r, enum net_family f)
+{
+	struct nftnl_expr *e;
+	switch (r->verdict) {
+	case VERDICT_ACCEPT:
+	case VERDICT_DROP:
+		if (!(e = expr(b, "immediate")))
+			return;
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT,
+				   r->verdict == VERDICT_ACCEPT ? NF_ACCEPT : NF_DROP);
+		add(b, e);
+		return;
+	case VERDICT_REJECT_TCP_RESET:
+	case VERDICT_REJECT_PROHIBITED:
+		if (!(e = expr(b, "reject")))
+			return;
+		if (r->verdict == VERDICT_REJECT_TCP_RESET) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_TCP_RST);
+			nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, 0);
+		} else {
+			/* ICMP "communication administratively prohibited":
+			 * code 13 of ICMP, 1 of ICMPv6. */
+			nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
+			nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, f == NET_V4 ? 13 : 1);
+		}
+		add(b, e);
+		return;
+	case VERDICT_NFLOG:
+		if (!(e = expr(b, "log")))
+			return;
+		nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, NFLOG_GROUP);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, r->nflog_prefix);
+		add(b, e);
+		return;
+	}
+}
+
+/* One nft rule of plan rule r: with lookup in set (NULL: r has none), and
+ * port (0: r's own dport). */
+static struct nftnl_rule *rule_make(const struct rule *r, enum net_family f, const char *set,
+				    uint16_t port)
+{
+	struct rule_builder b = { .r = nftnl_rule_alloc() };
+	if (!b.r)
+		return NULL;
+	nftnl_rule_set_u32(b.r, NFTNL_RULE_FAMILY, nfproto(f));
+	nftnl_rule_set_str(b.r, NFTNL_RULE_TABLE, NFT_TABLE);
+	nftnl_rule_set_str(b.r, NFTNL_RULE_CHAIN, chain_nft[r->chain]);
+	if (r->iface) {
+		char name[IFNAMSIZ] = { 0 };
+		snprintf(name, sizeof(name), "%s", r->iface);
+		e_meta(&b, r->chain == CHAIN_INPUT ? NFT_META_IIFNAME : NFT_META_OIFNAME, NFT_REG_1);
+		e_cmp(&b, NFT_CMP_EQ, name, sizeof(name));
+	}
+	if (r->has_dst) {
+		struct range rg;
+		struct set_elem e = { .net = r->dst };
+		uint32_t len = (uint32_t)net_len(f);
+		range_of(&e, &rg);
+		e_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, f == NET_V4 ? 16 : 24, len, NFT_REG_1);
+		if (!net_is_host(&r->dst)) {
+			uint8_t mask[16];
+			for (size_t i = 0; i < len; i++)
+				mask[i] = (uint8_t)~(rg.first[i] ^ rg.last[i]);
+			e_mask(&b, mask, len);
+		}
+		e_cmp(&b, NFT_CMP_EQ, rg.first, len);
+	}
+	if (r->proto) {
+		e_meta(&b, NFT_META_L4PROTO, NFT_REG_1);
+		e_cmp(&b, NFT_CMP_EQ, &r->proto, 1);
+	}
+	if (r->owner_uid >= 0) {
+		/* The load breaks the rule for a packet without a full socket,
+		 * like --socket-exists. */
+		e_meta(&b, NFT_META_SKUID, NFT_REG_1);
+		e_cmp_u32(&b, r->owner_invert ? NFT_CMP_NEQ : NFT_CMP_EQ, (uint32_t)r->owner_uid);
+	} else if (r->socket_exists) {
+		e_meta(&b, NFT_META_SKUID, NFT_REG_1);
+		e_cmp_u32(&b, NFT_CMP_GTE, 0);
+	}
+	if (r->src_not_local) {
+		struct nftnl_expr *e = expr(&b, "fib");
+		if (e) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_SADDR);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+			add(&b, e);
+		}
+		e_cmp_u32(&b, NFT_CMP_NEQ, RTN_LOCAL);
+	}
+	if (r->established) {
+		uint32_t mask = NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED);
+		e_ct(&b, NFT_CT_STATE, -1);
+		e_mask(&b, &mask, sizeof(mask));
+		e_cmp_u32(&b, NFT_CMP_NEQ, 0);
+	}
+	if (r->ct_origdport) {
+		uint16_t be = htons(r->ct_origdport);
+		e_ct(&b, NFT_CT_PROTO_DST, 0 /* the original direction */);
+		e_cmp(&b, NFT_CMP_EQ, &be, sizeof(be));
+	}
+	if (r->icmp6_type >= 0) {
+		uint8_t t = (uint8_t)r->icmp6_type;
+		e_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+		e_cmp(&b, NFT_CMP_EQ, &t, 1);
+	}
+	if (set)
+		e_lookup(&b, f, r->set_dims == 2 ? SET_PORT : SET_DEFAULT, set);
+	if (r->sport)
+		e_port(&b, 0, r->sport);
+	if (r->dport)
+		e_port(&b, 2, r->dport);
+	if (port)
+		e_port(&b, 2, port);
+	e_verdict(&b, r, f);
+	if (b.bad) {
+		nftnl_rule_free(b.r);
+		return NULL;
+	}
+	return b.r;
+}
+
+/* The kind of set a rule's set name stands for. */
+static int rule_set_kind(const struct rule *r, enum net_family f)
+{
+	for (int k = 0; k < SET_KINDS; k++)
+		if (strcmp(r->set, set_name(f, (enum set_kind)k)) == 0)
+			return k;
+	return -1;
+}
+
+struct rule_list {
+	struct nftnl_rule **v;
+	size_t n, cap;
+};
+
+static void rule_list_free(struct rule_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		nftnl_rule_free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int rule_list_push(struct rule_list *l, struct nftnl_rule *r)
+{
+	if (!r)
+		return -1;
+	if (l->n == l->cap) {
+		struct nftnl_rule **v = array_grow(l->v, &l->cap, sizeof(*v), 64);
+		if (!v) {
+			nftnl_rule_free(r);
+			return -1;
+		}
+		l->v = v;
+	}
+	l->v[l->n++] = r;
+	return 0;
+}
+
+/* The nft rules of one chain of a family's plan, in order: a rule with a
+ * set becomes one rule per set of its pair (`<kind>_host`, `<kind>_net`),
+ * a rule with a list of ports one rule per port. */
+static int plan_rules(const struct ruleset *rs, enum chain c, struct rule_list *out,
+		      struct perr *err)
+{
+	memset(out, 0, sizeof(*out));
+	enum net_family f = rs->family;
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct rule *r = &rs->v[i];
+		if (r->chain != c)
+			continue;
+		char sets[2][32];
+		size_t nsets = 0;
+		if (r->set) {
+			int k = rule_set_kind(r, f);
+			if (k < 0) {
+				rule_list_free(out);
+				return perr_set(err, "nftables: rule %zu refers to an unknown set %s",
+						i + 1, r->set);
+			}
+			set_nft_name((enum set_kind)k, false, sets[0], sizeof(sets[0]));
+			set_nft_name((enum set_kind)k, true, sets[1], sizeof(sets[1]));
+			nsets = 2;
+		}
+		for (size_t s = 0; s < (nsets ? nsets : 1); s++) {
+			const char *set = nsets ? sets[s] : NULL;
+			int rc = 0;
+			if (r->nports == 0)
+				rc = rule_list_push(out, rule_make(r, f, set, 0));
+			for (size_t p = 0; p < r->nports && rc == 0; p++)
+				rc = rule_list_push(out, rule_make(r, f, set, r->ports[p]));
+			if (rc < 0) {
+				rule_list_free(out);
+				return perr_set(err, "out of memory");
+			}
+		}
+	}
+	return 0;
+}
+
+/* A port set of intervals tells the kernel the fields of its key (the
+ * kernel takes the description only with the flag NFT_SET_CONCAT). */
+static void set_key_type(struct nftnl_set *s, enum net_family f, enum set_kind k, bool net)
+{
+	/* nft's datatype numbers, so that `nft list` shows the key. */
+	enum { TYPE_IPADDR = 7, TYPE_IP6ADDR = 8, TYPE_INET_PROTOCOL = 12, TYPE_INET_SERVICE = 13 };
+	uint32_t addr = f == NET_V4 ? TYPE_IPADDR : TYPE_IP6ADDR;
+	uint32_t type = k == SET_PORT ? (((addr << 6) | TYPE_INET_PROTOCOL) << 6) | TYPE_INET_SERVICE
+				       : addr;
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, (uint32_t)key_len(f, k));
+	if (k == SET_PORT && net) {
+		uint8_t fields[NFT_REG32_COUNT] = { (uint8_t)net_len(f), 1, 2 };
+		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, fields, 3);
+	}
+}
+
+static uint32_t set_flags(enum set_kind k, bool net)
+{
+	if (!net)
+		return NFT_SET_TIMEOUT;
+	return NFT_SET_INTERVAL | (k == SET_PORT ? NFT_SET_CONCAT : 0);
+}
+
+static struct nftnl_set *set_new(enum net_family f, const char *name)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	if (!s)
+		return NULL;
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, nfproto(f));
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	return s;
+}
+
+/* Adds an element with key (and key_end, or NULL) to s. */
+static int elem_add(struct nftnl_set *s, const uint8_t *key, const uint8_t *key_end, size_t len,
+		    uint32_t flags, uint32_t timeout)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	if (!e)
+		return -1;
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, (uint32_t)len);
+	if (key_end)
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, key_end, (uint32_t)len);
+	if (flags)
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, flags);
+	if (timeout)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, (uint64_t)timeout * 1000);
+	nftnl_set_elem_add(s, e);
+	return 0;
+}
+
+/* The elements of one range: a host's key; in a set of intervals, a port
+ * set's key and key end, or else the first address and, unless the range
+ * runs to the last address, an end mark at the address after it. */
+static int range_elems(struct nftnl_set *s, enum net_family f, enum set_kind k, bool net,
+		       const struct range *r, uint32_t timeout)
+{
+	uint8_t key[KEY_MAX], end[KEY_MAX];
+	size_t len = key_len(f, k);
+	key_make(key, f, k, r->first, r->proto, r->port);
+	if (!net)
+		return elem_add(s, key, NULL, len, 0, timeout);
+	if (k == SET_PORT) {
+		key_make(end, f, k, r->last, r->proto, r->port);
+		return elem_add(s, key, end, len, 0, 0);
+	}
+	if (elem_add(s, key, NULL, len, 0, 0) < 0)
+		return -1;
+	uint8_t after[16];
+	memcpy(after, r->last, net_len(f));
+	if (!addr_next(after, net_len(f)))
+		return 0;
+	key_make(end, f, k, after, 0, 0);
+	return elem_add(s, end, NULL, len, NFT_SET_ELEM_INTERVAL_END, 0);
+}
+
+/* NEWSETELEM (or DELSETELEM) messages for ranges v[0..n), a few to a
+ * message. */
+static void batch_elems(struct batch *bt, uint16_t type, enum net_family f, enum set_kind k,
+			bool net, const char *name, const struct range *v, const uint32_t *timeouts,
+			size_t n, bool ack)
+{
+	for (size_t i = 0; i < n && !bt->bad; i += ELEMS_PER_MSG) {
+		struct nftnl_set *s = set_new(f, name);
+		if (!s) {
+			bt->bad = true;
+			return;
+		}
+		for (size_t j = i; j < n && j < i + ELEMS_PER_MSG; j++)
+			if (range_elems(s, f, k, net, &v[j], timeouts ? timeouts[j] : 0) < 0)
+				bt->bad = true;
+		bool last = i + ELEMS_PER_MSG >= n;
+		struct nlmsghdr *nlh = batch_msg(bt, type, f,
+						 NLM_F_CREATE | (ack && last ? NLM_F_ACK : 0),
+						 type == NFT_MSG_DELSETELEM ? "removing members of set"
+									    : "adding members to set",
+						 name, -1);
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
+		batch_next(bt);
+	}
+}
+
+static const char *const set_names[SET_KINDS][2] = {
+	{ "default_host", "default_net" }, { "port_host", "port_net" }, { "all_host", "all_net" },
+};
+
+/* The messages that make family fi's table; with ack, the last one asks
+ * for the acknowledgement. */
+static void batch_family(struct batch *bt, const struct fence_plan *plan, int fi,
+			 struct rule_list rules[CHAINS], bool ack)
+{
+	enum net_family f = net_family_at(fi);
+	struct nftnl_table *t = nftnl_table_alloc();
+	if (!t) {
+		bt->bad = true;
+		return;
+	}
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, nfproto(f));
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TABLE);
+	/* Made if absent (so that the delete finds it), deleted with all it
+	 * holds, made anew: an earlier start's table is replaced whole. */
+	static const uint16_t steps[] = { NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE, NFT_MSG_NEWTABLE };
+	for (size_t i = 0; i < 3; i++) {
+		struct nlmsghdr *nlh = batch_msg(bt, steps[i], f,
+						 steps[i] == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0,
+						 steps[i] == NFT_MSG_NEWTABLE ? "creating the table"
+									      : "deleting the table",
+						 NULL, -1);
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		batch_next(bt);
+	}
+	nftnl_table_free(t);
+
+	for (int k = 0; k < SET_KINDS && !bt->bad; k++) {
+		struct split sp;
+		if (split_set(&plan->sets[fi][k], &sp) < 0) {
+			bt->bad = true;
+			return;
+		}
+		for (int net = 0; net < 2 && !bt->bad; net++) {
+			const char *name = set_names[k][net];
+			struct nftnl_set *s = set_new(f, name);
+			if (!s) {
+				bt->bad = true;
+				break;
+			}
+			set_key_type(s, f, (enum set_kind)k, net);
+			nftnl_set_set_u32(s, NFTNL_SET_FLAGS, set_flags((enum set_kind)k, net));
+			nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)(fi * 8 + k * 2 + net + 1));
+			struct nlmsghdr *nlh = batch_msg(bt, NFT_MSG_NEWSET, f, NLM_F_CREATE,
+							 "creating set", name, -1);
+			nftnl_set_nlmsg_build_payload(nlh, s);
+			nftnl_set_free(s);
+			batch_next(bt);
+			batch_elems(bt, NFT_MSG_NEWSETELEM, f, (enum set_kind)k, net, name,
+				    net ? sp.nets : sp.hosts, NULL, net ? sp.nn : sp.nh, false);
+		}
+		split_free(&sp);
+	}
+
+	int last_chain = -1;
+	for (int c = 0; c < CHAINS; c++)
+		if (rules[c].n)
+			last_chain = c;
+	for (int c = 0; c < CHAINS && !bt->bad; c++) {
+		struct nftnl_chain *ch = nftnl_chain_alloc();
+		if (!ch) {
+			bt->bad = true;
+			return;
+		}
+		nftnl_chain_set_u32(ch, NFTNL_CHAIN_FAMILY, nfproto(f));
+		nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NFT_TABLE);
+		nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, chain_nft[c]);
+		nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
+		nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, (uint32_t)chain_hook[c]);
+		nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, 0);
+		nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_DROP);
+		bool last = ack && c == CHAINS - 1 && last_chain < 0;
+		struct nlmsghdr *nlh = batch_msg(bt, NFT_MSG_NEWCHAIN, f,
+						 NLM_F_CREATE | (last ? NLM_F_ACK : 0),
+						 "creating chain", chain_nft[c], -1);
+		nftnl_chain_nlmsg_build_payload(nlh, ch);
+		nftnl_chain_free(ch);
+		batch_next(bt);
+	}
+	for (int c = 0; c < CHAINS && !bt->bad; c++) {
+		for (size_t i = 0; i < rules[c].n; i++) {
+			bool last = c == last_chain && i + 1 == rules[c].n;
+			struct nlmsghdr *nlh = batch_msg(bt, NFT_MSG_NEWRULE, f,
+							 NLM_F_APPEND | NLM_F_CREATE |
+							 (ack && last ? NLM_F_ACK : 0),
+							 "adding rule", chain_nft[c], (int)i);
+			nftnl_rule_nlmsg_build_payload(nlh, rules[c].v[i]);
+			batch_next(bt);
+		}
+	}
+}
+
+static void plan_rules_free(struct rule_list rules[NET_FAMILIES][CHAINS])
+{
+	for (int f = 0; f < NET_FAMILIES; f++)
+		for (int c = 0; c < CHAINS; c++)
+			rule_list_free(&rules[f][c]);
+}
+
+static int plan_rules_all(const struct fence_plan *plan,
+			  struct rule_list rules[NET_FAMILIES][CHAINS], struct perr *err)
+{
+	memset(rules, 0, sizeof(struct rule_list) * NET_FAMILIES * CHAINS);
+	for (int f = 0; f < fence_families(plan); f++)
+		for (int c = 0; c < CHAINS; c++)
+			if (plan_rules(&plan->rules[f], (enum chain)c, &rules[f][c], err) < 0) {
+				plan_rules_free(rules);
+				return -1;
+			}
+	return 0;
+}
+
+int nft_install(const struct fence_plan *plan, struct perr *err)
+{
+	struct rule_list rules[NET_FAMILIES][CHAINS];
+	if (plan_rules_all(plan, rules, err) < 0)
+		return -1;
+	struct nft *n = nft_open(err);
+	if (!n) {
+		plan_rules_free(rules);
+		return -1;
+	}
+	int rc = -1;
+	struct batch bt;
+	if (batch_init(&bt, n) < 0) {
+		perr_set(err, "out of memory");
+		goto out;
+	}
+	for (int f = 0; f < fence_families(plan); f++)
+		batch_family(&bt, plan, f, rules[f], f == fence_families(plan) - 1);
+	rc = batch_send(n, &bt, bt.seq - 1, err);
+	batch_free(&bt);
+out:
+	plan_rules_free(rules);
+	nft_close(n);
+	return rc;
+}
+
+int nft_allow(struct nft *n, enum net_family f, enum set_kind k, const struct set_elem *v,
+	      size_t nv, struct perr *err)
+{
+	if (nv == 0)
+		return 0;
+	struct range *r = calloc(nv, sizeof(*r));
+	uint32_t *t = calloc(nv, sizeof(*t));
+	struct batch bt;
+	if (!r || !t || batch_init(&bt, n) < 0) {
+		free(r);
+		free(t);
+		return perr_set(err, "out of memory");
+	}
+	for (size_t i = 0; i < nv; i++) {
+		range_of(&v[i], &r[i]);
+		t[i] = v[i].timeout;
+	}
+	const char *name = set_names[k][0];
+	/* Added if absent (so that the removal finds it), removed, added with
+	 * the new timeout: in one transaction, so never missing. */
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, f, k, false, name, r, t, nv, false);
+	batch_elems(&bt, NFT_MSG_DELSETELEM, f, k, false, name, r, NULL, nv, false);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, f, k, false, name, r, t, nv, true);
+	uint32_t ack = bt.seq - 1;
+	int rc = batch_send(n, &bt, ack, err);
+	batch_free(&bt);
+	free(r);
+	free(t);
+	return rc;
+}
+
+/* --- reading back --- */
+
+/* Sends the dump request nlh and hands each message of the answer to cb. */
+static int dump(struct nft *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, const char *what,
+		struct perr *err)
+{
+	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
+		return kernel_error(err, errno, what);
+	char *buf = malloc(DUMP_BUF);
+	if (!buf)
+		return perr_set(err, "out of memory");
+	int rc;
+	for (;;) {
+		ssize_t r = recv_kernel(n, buf, DUMP_BUF, 0);
+		if (r < 0) {
+			rc = kernel_error(err, errno, what);
+			break;
+		}
+		rc = mnl_cb_run(buf, (size_t)r, nlh->nlmsg_seq, n->portid, cb, data);
+		if (rc < 0) {
+			rc = kernel_error(err, errno, what);
+			break;
+		}
+		if (rc == MNL_CB_STOP) {
+			rc = 0;
+			break;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+/* The objects of a dump (chains, rules or sets), parsed by libnftnl. */
+struct obj_list {
+	void **v;
+	size_t n, cap;
+	void *(*alloc)(void);
+	int (*parse)(const struct nlmsghdr *nlh, void *o);
+	void (*free)(void *o);
+};
+
+static void *alloc_chain(void) { return nftnl_chain_alloc(); }
+static void *alloc_rule(void) { return nftnl_rule_alloc(); }
+static void *alloc_set(void) { return nftnl_set_alloc(); }
+static int parse_chain(const struct nlmsghdr *nlh, void *o) { return nftnl_chain_nlmsg_parse(nlh, o); }
+static int parse_rule(const struct nlmsghdr *nlh, void *o) { return nftnl_rule_nlmsg_parse(nlh, o); }
+static int parse_set(const struct nlmsghdr *nlh, void *o) { return nftnl_set_nlmsg_parse(nlh, o); }
+static void free_chain(void *o) { nftnl_chain_free(o); }
+static void free_rule(void *o) { nftnl_rule_free(o); }
+static void free_set(void *o) { nftnl_set_free(o); }
+
+#define CHAIN_LIST { .alloc = alloc_chain, .parse = parse_chain, .free = free_chain }
+#define RULE_LIST { .alloc = alloc_rule, .parse = parse_rule, .free = free_rule }
+#define SET_LIST { .alloc = alloc_set, .parse = parse_set, .free = free_set }
+
+static void obj_list_free(struct obj_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		l->free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+static int on_obj(const struct nlmsghdr *nlh, void *data)
+{
+	struct obj_list *l = data;
+	void *o = l->alloc();
+	if (!o || l->parse(nlh, o) < 0) {
+		if (o)
+			l->free(o);
+		errno = o ? EPROTO : ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (l->n == l->cap) {
+		void **v = array_grow(l->v, &l->cap, sizeof(*v), 16);
+		if (!v) {
+			l->free(o);
+			errno = ENOMEM;
+			return MNL_CB_ERROR;
+		}
+		l->v = v;
+	}
+	l->v[l->n++] = o;
+	return MNL_CB_OK;
+}
+
+static int on_elems(const struct nlmsghdr *nlh, void *data)
+{
+	if (nftnl_set_elems_nlmsg_parse(nlh, data) < 0) {
+		errno = EPROTO;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+/* Dumps the chains, rules (of chain) or sets (type GETCHAIN, GETRULE,
+ * GETSET) of palisade's table of family f into l. */
+static int dump_table(struct nft *n, enum net_family f, uint16_t type, const char *chain,
+		      struct obj_list *l, const char *what, struct perr *err)
+{
+	char req[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(req, type, nfproto(f), NLM_F_DUMP, n->seq++);
+	/* The table is attribute 1 of chains, rules and sets alike. */
+	mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, NFT_TABLE);
+	if (chain)
+		mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain);
+	if (dump(n, nlh, on_obj, l, what, err) < 0) {
+		obj_list_free(l);
+		return -1;
+	}
+	return 0;
+}
+
+/* A rule's expressions as libnftnl prints them, "[ meta load ... ] ...":
+ * what two rules are compared by. */
+static int expr_text(struct nftnl_expr *e, void *data)
+{
+	struct text *t = data;
+	char one[512];
+	if (nftnl_expr_snprintf(one, sizeof(one), e, NFTNL_OUTPUT_DEFAULT, 0) < 0)
+		one[0] = '\0';
+	textf(t, "%s[ %s %s]", t->used ? " " : "", nftnl_expr_get_str(e, NFTNL_EXPR_NAME), one);
+	return 0;
+}
+
+static void rule_text(struct nftnl_rule *r, char *buf, size_t len)
+{
+	struct text t;
+	text_init(&t, buf, len);
+	nftnl_expr_foreach(r, expr_text, &t);
+}
+
+static int verify_chains(struct nft *n, enum net_family f, struct rule_list planned[CHAINS],
+			 struct perr *err)
+{
+	const char *tn = family_name(f);
+	struct obj_list chains = CHAIN_LIST;
+	if (dump_table(n, f, NFT_MSG_GETCHAIN, NULL, &chains, "nftables: reading back the chains",
+		       err) < 0)
+		return -1;
+	int rc = 0;
+	size_t mine = 0;
+	for (size_t i = 0; i < chains.n && rc == 0; i++) {
+		struct nftnl_chain *c = chains.v[i];
+		if (strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), NFT_TABLE) != 0)
+			continue;
+		mine++;
+		const char *name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
+		int k = -1;
+		for (int j = 0; j < CHAINS; j++)
+			if (strcmp(name, chain_nft[j]) == 0)
+				k = j;
+		if (k < 0)
+			rc = perr_set(err, "nftables: verification: table %s %s has a chain %s that "
+				      "palisade did not make", tn, NFT_TABLE, name);
+		else if (!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM) ||
+			 nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM) != (uint32_t)chain_hook[k] ||
+			 nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO) != 0 ||
+			 nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY) != NF_DROP ||
+			 strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE), "filter") != 0)
+			rc = perr_set(err, "nftables: verification: chain %s of table %s %s is not a "
+				      "filter chain on hook %s, priority 0, policy drop", name, tn,
+				      NFT_TABLE, name);
+	}
+	if (rc == 0 && mine != CHAINS)
+		rc = perr_set(err, "nftables: verification: table %s %s has %zu chains, the plan %d",
+			      tn, NFT_TABLE, mine, CHAINS);
+	obj_list_free(&chains);
+
+	for (int c = 0; c < CHAINS && rc == 0; c++) {
+		struct obj_list rules = RULE_LIST;
+		if (dump_table(n, f, NFT_MSG_GETRULE, chain_nft[c], &rules,
+			       "nftables: reading back the rules", err) < 0)
+			return -1;
+		size_t k = 0;
+		for (size_t i = 0; i < rules.n && rc == 0; i++) {
+			struct nftnl_rule *r = rules.v[i];
+			if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), NFT_TABLE) != 0 ||
+			    strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), chain_nft[c]) != 0)
+				continue;
+			if (k >= planned[c].n) {
+				rc = perr_set(err, "nftables: verification: chain %s of table %s %s has "
+					      "more rules than the plan's %zu", chain_nft[c], tn,
+					      NFT_TABLE, planned[c].n);
+				break;
+			}
+			char got[2048], want[2048];
+			rule_text(r, got, sizeof(got));
+			rule_text(planned[c].v[k], want, sizeof(want));
+			if (strcmp(got, want) != 0)
+				rc = perr_set(err, "nftables: verification: rule %zu of chain %s (table "
+					      "%s %s) differs from the plan: the kernel has %.400s; the "
+					      "plan %.400s", k + 1, chain_nft[c], tn, NFT_TABLE, got, want);
+			k++;
+		}
+		if (rc == 0 && k != planned[c].n)
+			rc = perr_set(err, "nftables: verification: chain %s of table %s %s has %zu "
+				      "rules, the plan %zu", chain_nft[c], tn, NFT_TABLE, k,
+				      planned[c].n);
+		obj_list_free(&rules);
+	}
+	return rc;
+}
+
+/* Reads the ranges of a set back: a host's key is a range of one address;
+ * a port set of intervals gives key and key end; a set of intervals of
+ * addresses marks where each interval starts and, unless it runs to the
+ * last address, the address after its end. */
+struct elem_key {
+	uint8_t key[KEY_MAX], end[KEY_MAX];
+	bool has_end, interval_end;
+};
+
+static size_t g_key_len;
+
+static int elem_key_cmp(const void *pa, const void *pb)
+{
+	return memcmp(((const struct elem_key *)pa)->key, ((const struct elem_key *)pb)->key,
+		      g_key_len);
+}
+
+static void key_parse(const uint8_t *key, enum net_family f, enum set_kind k, uint8_t *addr,
+		      uint8_t *proto, uint16_t *port)
+{
+	memcpy(addr, key, net_len(f));
+	*proto = 0;
+	*port = 0;
+	if (k == SET_PORT) {
+		*proto = key[net_len(f)];
+		*port = (uint16_t)(key[net_len(f) + 4] << 8 | key[net_len(f) + 5]);
+	}
+}
+
+struct elem_keys {
+	struct elem_key *v;
+	size_t n, cap, len;
+};
+
+static int on_elem(struct nftnl_set_elem *e, void *data)
+{
+	struct elem_keys *ks = data;
+	uint32_t kl = 0;
+	const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &kl);
+	if (!key || kl != ks->len)
+		return 0;
+	if (ks->n == ks->cap) {
+		struct elem_key *v = array_grow(ks->v, &ks->cap, sizeof(*v), 16);
+		if (!v)
+			return -1;
+		ks->v = v;
+	}
+	struct elem_key *ek = &ks->v[ks->n++];
+	memset(ek, 0, sizeof(*ek));
+	memcpy(ek->key, key, ks->len);
+	const void *end = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &kl);
+	if (end && kl == ks->len) {
+		memcpy(ek->end, end, ks->len);
+		ek->has_end = true;
+	}
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+		ek->interval_end = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
+				   NFT_SET_ELEM_INTERVAL_END;
+	return 0;
+}
+
+static int read_ranges(struct nftnl_set *s, enum net_family f, enum set_kind k, bool net,
+		       struct range **out, size_t *nout)
+{
+	size_t len = key_len(f, k), alen = net_len(f);
+	size_t cap = 16, n = 0;
+	struct elem_key *v = malloc(cap * sizeof(*v));
+	struct elem_keys ks = { .v = v, .n = 0, .cap = cap, .len = len };
+	if (!v || nftnl_set_elem_foreach(s, on_elem, &ks) < 0)
+		goto oom;
+	v = ks.v;
+	n = ks.n;
+	struct range *r = calloc(n ? n : 1, sizeof(*r));
+	if (!r)
+		goto oom;
+	size_t nr = 0;
+	g_key_len = len;
+	if (n > 1)
+		qsort(v, n, sizeof(*v), elem_key_cmp);
+	bool open = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!net || k == SET_PORT) {
+			key_parse(v[i].key, f, k, r[nr].first, &r[nr].proto, &r[nr].port);
+			uint8_t p;
+			uint16_t pt;
+			key_parse(v[i].has_end ? v[i].end : v[i].key, f, k, r[nr].last, &p, &pt);
+			nr++;
+			continue;
+		}
+		if (v[i].interval_end) {
+			if (open) {
+				/* The interval ends at the address before this mark. */
+				memcpy(r[nr].last, v[i].key, alen);
+				for (size_t j = alen; j-- > 0;)
+					if (r[nr].last[j]-- != 0)
+						break;
+				nr++;
+				open = false;
+			}
+			continue;
+		}
+		if (open) {
+			memcpy(r[nr].last, v[i].key, alen);
+			for (size_t j = alen; j-- > 0;)
+				if (r[nr].last[j]-- != 0)
+					break;
+			nr++;
+		}
+		memset(&r[nr], 0, sizeof(r[nr]));
+		memcpy(r[nr].first, v[i].key, alen);
+		open = true;
+	}
+	if (open) {
+		memset(r[nr].last, 0xff, alen);
+		nr++;
+	}
+	free(v);
+	if (net)
+		nr = ranges_merge(r, nr, alen);
+	else if (nr > 1) {
+		g_cmp_len = alen;
+		qsort(r, nr, sizeof(*r), range_cmp);
+	}
+	*out = r;
+	*nout = nr;
+	return 0;
+oom:
+	free(ks.v ? ks.v : v);
+	return -1;
+}
+
+static void range_format(const struct range *r, enum net_family f, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	inet_ntop(net_af(f), r->first, a, sizeof(a));
+	inet_ntop(net_af(f), r->last, b, sizeof(b));
+	struct text t;
+	text_init(&t, buf, len);
+	if (memcmp(r->first, r->last, net_len(f)) == 0)
+		textf(&t, "%s", a);
+	else
+		textf(&t, "%s-%s", a, b);
+	if (r->proto)
+		textf(&t, " . %s . %u", r->proto == PROTO_TCP ? "tcp" : "udp", r->port);
+}
+
+static int compare_ranges(const char *set, enum net_family f, const struct range *got, size_t ng,
+			  const struct range *want, size_t nw, struct perr *err)
+{
+	size_t alen = net_len(f);
+	for (size_t i = 0; i < ng || i < nw; i++) {
+		if (i < ng && i < nw && memcmp(got[i].first, want[i].first, alen) == 0 &&
+		    memcmp(got[i].last, want[i].last, alen) == 0 && got[i].proto == want[i].proto &&
+		    got[i].port == want[i].port)
+			continue;
+		char g[128] = "nothing", w[128] = "nothing";
+		if (i < ng)
+			range_format(&got[i], f, g, sizeof(g));
+		if (i < nw)
+			range_format(&want[i], f, w, sizeof(w));
+		return perr_set(err, "nftables: verification: set %s of table %s %s holds %zu "
+				"members, the plan %zu; member %zu: the kernel has %s, the plan %s",
+				set, family_name(f), NFT_TABLE, ng, nw, i + 1, g, w);
+	}
+	return 0;
+}
+
+static int verify_sets(struct nft *n, enum net_family f, const struct fence_plan *plan,
+		       struct perr *err)
+{
+	char req[MNL_SOCKET_BUFFER_SIZE];
+	const char *tn = family_name(f);
+	struct obj_list sets = SET_LIST;
+	if (dump_table(n, f, NFT_MSG_GETSET, NULL, &sets, "nftables: reading back the sets", err) < 0)
+		return -1;
+	int rc = 0;
+	size_t mine = 0;
+	for (size_t i = 0; i < sets.n && rc == 0; i++) {
+		struct nftnl_set *s = sets.v[i];
+		if (strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), NFT_TABLE) != 0)
+			continue;
+		mine++;
+		const char *name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+		int kind = -1, net = 0;
+		for (int k = 0; k < SET_KINDS; k++)
+			for (int j = 0; j < 2; j++)
+				if (strcmp(name, set_names[k][j]) == 0) {
+					kind = k;
+					net = j;
+				}
+		if (kind < 0) {
+			rc = perr_set(err, "nftables: verification: table %s %s has a set %s that "
+				      "palisade did not make", tn, NFT_TABLE, name);
+			break;
+		}
+		if (nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) != key_len(f, (enum set_kind)kind) ||
+		    nftnl_set_get_u32(s, NFTNL_SET_FLAGS) != set_flags((enum set_kind)kind, net)) {
+			rc = perr_set(err, "nftables: verification: set %s of table %s %s has key "
+				      "length %u and flags 0x%x, the plan %zu and 0x%x", name, tn,
+				      NFT_TABLE, nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN),
+				      nftnl_set_get_u32(s, NFTNL_SET_FLAGS),
+				      key_len(f, (enum set_kind)kind),
+				      set_flags((enum set_kind)kind, net));
+			break;
+		}
+		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETSETELEM, nfproto(f), NLM_F_DUMP, n->seq++);
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		if (dump(n, nlh, on_elems, s, "nftables: reading back a set's members", err) < 0) {
+			rc = -1;
+			break;
+		}
+		struct split sp;
+		struct range *got = NULL;
+		size_t ng = 0;
+		if (split_set(&plan->sets[net_family_index(f)][kind], &sp) < 0 ||
+		    read_ranges(s, f, (enum set_kind)kind, net, &got, &ng) < 0) {
+			split_free(&sp);
+			rc = perr_set(err, "out of memory");
+			break;
+		}
+		rc = compare_ranges(name, f, got, ng, net ? sp.nets : sp.hosts, net ? sp.nn : sp.nh,
+				    err);
+		free(got);
+		split_free(&sp);
+	}
+	if (rc == 0 && mine != 2 * SET_KINDS)
+		rc = perr_set(err, "nftables: verification: table %s %s has %zu sets, the plan %d",
+			      tn, NFT_TABLE, mine, 2 * SET_KINDS);
+	obj_list_free(&sets);
+	return rc;
+}
+
+int nft_verify(const struct fence_plan *plan, struct perr *err)
+{
+	struct rule_list rules[NET_FAMILIES][CHAINS];
+	if (plan_rules_all(plan, rules, err) < 0)
+		return -1;
+	struct nft *n = nft_open(err);
+	int rc = n ? 0 : -1;
+	for (int f = 0; f < fence_families(plan) && rc == 0; f++) {
+		rc = verify_chains(n, net_family_at(f), rules[f], err);
+		if (rc == 0)
+			rc = verify_sets(n, net_family_at(f), plan, err);
+	}
+	nft_close(n);
+	plan_rules_free(rules);
+	return rc;
+}
