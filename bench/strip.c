@@ -5,6 +5,7 @@
  * 500 set-gid.
  *
  *   strip [--files N] [--runs N] [--fs tmpfs|disk] [--dir DIR] [--label TEXT]
+ *         [--no-getxattrat]
  *
  * --fs tmpfs (default): the tree is on a fresh tmpfs, mounted in a private
  * mount namespace of this process, so that it is a mount of its own and
@@ -13,7 +14,9 @@
  * at the end; the walk starts at that directory and stays on its mount.
  * The dentry and inode caches are warm (the tree was just made, and one
  * untimed walk runs first). Each timed run strips the same bits again: they
- * are put back, untimed, between runs.
+ * are put back, untimed, between runs. --no-getxattrat: a seccomp filter
+ * answers getxattrat and removexattrat ENOSYS, as a kernel before 6.13
+ * would, so the walk takes its way through /proc/self/fd.
  *
  * Prints one markdown table row (LABEL defaults to the --fs value):
  *   | LABEL | files | dirs | set-id bits | median ms | files/s | min..max ms |
@@ -21,21 +24,37 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "caps/strip.h"
 
+static void die(const char *what)
+{
+	fprintf(stderr, "strip: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+#define NR_GETXATTRAT 464 /* x86_64 and arm64 alike */
+#define NR_REMOVEXATTRAT 466
+
 #ifdef NO_CAP_CHECK
-/* A reference build (bench/strip.sh links it with -Wl,--wrap=lgetxattr):
- * the same walk with the file-capability lookup answered "none" at once, to
- * show what that lookup costs. */
+/* A reference build (bench/strip.sh links it with -Wl,--wrap=lgetxattr
+ * -Wl,--wrap=syscall): the same walk with the file-capability lookup
+ * answered "none" at once, to show what that lookup costs. */
 ssize_t __wrap_lgetxattr(const char *path, const char *name, void *value, size_t size);
 ssize_t __wrap_lgetxattr(const char *path, const char *name, void *value, size_t size)
 {
@@ -46,15 +65,50 @@ ssize_t __wrap_lgetxattr(const char *path, const char *name, void *value, size_t
 	errno = ENODATA;
 	return -1;
 }
+
+long __real_syscall(long nr, ...);
+long __wrap_syscall(long nr, ...);
+long __wrap_syscall(long nr, ...)
+{
+	if (nr == NR_GETXATTRAT) {
+		errno = ENODATA;
+		return -1;
+	}
+	long a[6];
+	va_list ap;
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	return __real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
 #endif
 
-#define FANOUT 10 /* directories per level, three levels */
-
-static void die(const char *what)
+/* getxattrat and removexattrat answer ENOSYS from now on. */
+static void deny_xattrat(void)
 {
-	fprintf(stderr, "strip: %s: %s\n", what, strerror(errno));
-	exit(1);
+#if defined(__x86_64__)
+	const unsigned arch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+	const unsigned arch = AUDIT_ARCH_AARCH64;
+#endif
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NR_GETXATTRAT, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NR_REMOVEXATTRAT, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		die("installing the seccomp filter");
 }
+
+#define FANOUT 10 /* directories per level, three levels */
 
 static double now_ms(void)
 {
@@ -138,6 +192,7 @@ int main(int argc, char **argv)
 {
 	long files = 100000, runs = 9;
 	const char *fs = "tmpfs", *dir = "/tmp", *label = NULL;
+	bool no_xattrat = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--files") && i + 1 < argc)
 			files = atol(argv[++i]);
@@ -149,9 +204,11 @@ int main(int argc, char **argv)
 			dir = argv[++i];
 		else if (!strcmp(argv[i], "--label") && i + 1 < argc)
 			label = argv[++i];
+		else if (!strcmp(argv[i], "--no-getxattrat"))
+			no_xattrat = true;
 		else {
 			fprintf(stderr, "usage: strip [--files N] [--runs N] [--fs tmpfs|disk] "
-					"[--dir DIR] [--label TEXT]\n");
+					"[--dir DIR] [--label TEXT] [--no-getxattrat]\n");
 			return 2;
 		}
 	}
@@ -179,6 +236,8 @@ int main(int argc, char **argv)
 		die(root);
 
 	make_tree(root, files, per_dir);
+	if (no_xattrat)
+		deny_xattrat();
 
 	double *t = calloc((size_t)runs, sizeof(*t));
 	if (!t)
@@ -202,14 +261,19 @@ int main(int argc, char **argv)
 			rc = 1;
 			break;
 		}
+		if (no_xattrat && !st.xattr_proc) {
+			fprintf(stderr, "strip: the walk used getxattrat despite the filter\n");
+			rc = 1;
+			break;
+		}
 		if (r >= 0)
 			t[r] = dt;
 	}
 	if (rc == 0) {
 		qsort(t, (size_t)runs, sizeof(*t), cmp_double);
 		double med = runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
-		printf("| %s | %ld | %zu | %zu | %.1f | %.0f | %.1f..%.1f |\n", label ? label : fs,
-		       files, st.dirs, st.setuid + st.setgid, med, (double)files / (med / 1e3), t[0],
+		printf("| %s%s | %ld | %zu | %zu | %.1f | %.0f | %.1f..%.1f |\n", label ? label : fs,
+		       st.xattr_proc && !no_xattrat ? " (this kernel: no getxattrat)" : "", files, st.dirs, st.setuid + st.setgid, med, (double)files / (med / 1e3), t[0],
 		       t[runs - 1]);
 	}
 	free(t);

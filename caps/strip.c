@@ -70,6 +70,76 @@ static bool same_mount(struct walk *w, const struct statx *sx, const char *name)
 	return true;
 }
 
+/* getxattrat and removexattrat (Linux 6.13) have the same numbers on
+ * x86_64 and on arm64; glibc 2.36 has no wrapper. Elsewhere, and where the
+ * kernel or a seccomp profile refuses them, the file-capability lookup goes
+ * through /proc/self/fd/N/NAME, a path lookup through a magic link. */
+#if defined(SYS_getxattrat) && defined(SYS_removexattrat)
+#define NR_GETXATTRAT SYS_getxattrat
+#define NR_REMOVEXATTRAT SYS_removexattrat
+#elif defined(__x86_64__) || defined(__aarch64__)
+#define NR_GETXATTRAT 464
+#define NR_REMOVEXATTRAT 466
+#endif
+
+#ifdef NR_GETXATTRAT
+struct xattr_args_v0 { /* struct xattr_args in <linux/xattr.h> of Linux 6.13 */
+	uint64_t value __attribute__((aligned(8)));
+	uint32_t size;
+	uint32_t flags;
+};
+#endif
+
+/* The path of dirfd's entry name through /proc, short whatever the depth. */
+static void proc_path(char *buf, size_t len, int dirfd, const char *name)
+{
+	snprintf(buf, len, "/proc/self/fd/%d/%s", dirfd, name);
+}
+
+/* Whether dirfd's entry name (never followed if a symlink) has file
+ * capabilities: 1 yes, 0 no (or the file system has no attributes),
+ * -1 error with errno. */
+static int has_filecaps(struct walk *w, int dirfd, const char *name)
+{
+	ssize_t n = -1;
+	bool answered = false;
+#ifdef NR_GETXATTRAT
+	if (!w->st->xattr_proc) {
+		struct xattr_args_v0 args = { 0 };
+		n = syscall(NR_GETXATTRAT, dirfd, name, AT_SYMLINK_NOFOLLOW, CAP_XATTR, &args,
+			    sizeof(args));
+		/* ENOSYS: a kernel before 6.13; EPERM: a seccomp profile that
+		 * does not know the call (Docker's). Reading this attribute is
+		 * otherwise never refused with EPERM. */
+		answered = n >= 0 || (errno != ENOSYS && errno != EPERM);
+		w->st->xattr_proc = !answered;
+	}
+#endif
+	if (!answered) {
+		char p[64 + NAME_MAX];
+		proc_path(p, sizeof(p), dirfd, name);
+		n = lgetxattr(p, CAP_XATTR, NULL, 0);
+	}
+	if (n >= 0)
+		return 1;
+	return errno == ENODATA || errno == ENOTSUP || errno == EOPNOTSUPP ? 0 : -1;
+}
+
+/* Removes the file capabilities of dirfd's entry name; -1 with errno. */
+static int remove_filecaps(int dirfd, const char *name)
+{
+#ifdef NR_REMOVEXATTRAT
+	if (syscall(NR_REMOVEXATTRAT, dirfd, name, AT_SYMLINK_NOFOLLOW, CAP_XATTR) == 0)
+		return 0;
+	/* Refused as a call, or without CAP_SETFCAP: the second way says. */
+	if (errno != ENOSYS && errno != EPERM)
+		return -1;
+#endif
+	char p[64 + NAME_MAX];
+	proc_path(p, sizeof(p), dirfd, name);
+	return lremovexattr(p, CAP_XATTR);
+}
+
 static int strip_file(struct walk *w, int dirfd, const char *name, const struct statx *sx)
 {
 	w->st->files++;
@@ -92,21 +162,18 @@ static int strip_file(struct walk *w, int dirfd, const char *name, const struct 
 	 * skipped for it. */
 	if (sx->stx_uid == 0 && !(mode & 0111))
 		return 0;
-	/* Through /proc/self/fd, since there is no lgetxattrat; the path is
-	 * short whatever the depth. */
-	char p[64 + NAME_MAX];
-	snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, name);
-	if (lgetxattr(p, CAP_XATTR, NULL, 0) >= 0) {
-		if (lremovexattr(p, CAP_XATTR) < 0)
+	int has = has_filecaps(w, dirfd, name);
+	if (has > 0) {
+		if (remove_filecaps(dirfd, name) < 0)
 			return failed(w->err, errno, CAP_SETFCAP,
 				      "removing the file capabilities of %s/%s", w->path, name);
 		w->st->filecaps++;
-	} else if (errno == EACCES) {
+	} else if (has < 0 && errno == EACCES) {
 		return failed(w->err, errno, CAP_DAC_READ_SEARCH,
 			      "reading the file capabilities of %s/%s", w->path, name);
-	} else if (errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP) {
-		return perr_set(w->err, "reading the file capabilities of %s/%s: %s (is /proc "
-				"mounted?)", w->path, name, strerror(errno));
+	} else if (has < 0) {
+		return perr_set(w->err, "reading the file capabilities of %s/%s: %s%s", w->path,
+				name, strerror(errno), w->st->xattr_proc ? " (is /proc mounted?)" : "");
 	}
 	return 0;
 }
@@ -249,6 +316,9 @@ int strip_setid(const char *root, struct strip_stats *stats, struct perr *err)
 	if (statx(AT_FDCWD, root, 0, STATX_MNT_ID, &sx) < 0)
 		return perr_set(err, "inspecting %s: %s", root, strerror(errno));
 	w.use_mnt_id = sx.stx_mask & STATX_MNT_ID;
+#ifndef NR_GETXATTRAT
+	stats->xattr_proc = true;
+#endif
 	w.root_mnt = sx.stx_mnt_id;
 	w.root_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
 	if (!w.use_mnt_id) {
