@@ -33,7 +33,37 @@ struct walk {
 	size_t pathlen;
 	struct strip_stats *st;
 	struct perr *err;
+	/* getdents64's buffer, one for the whole walk: a directory is read
+	 * to its end before the walk goes down into its subdirectories, so
+	 * that a deep tree costs little stack (the agent may have left one in
+	 * a root file system that outlives the container). */
+	char buf[32768] __attribute__((aligned(8)));
 };
+
+/* The subdirectories of one directory, names one after another, each
+ * ending in '\0'. */
+struct subdirs {
+	char *names;
+	size_t len, cap;
+};
+
+static int subdirs_add(struct subdirs *sd, const char *name, struct perr *err)
+{
+	size_t n = strlen(name) + 1;
+	if (sd->len + n > sd->cap) {
+		size_t cap = sd->cap ? sd->cap * 2 : 256;
+		while (cap < sd->len + n)
+			cap *= 2;
+		char *p = realloc(sd->names, cap);
+		if (!p)
+			return perr_set(err, "out of memory");
+		sd->names = p;
+		sd->cap = cap;
+	}
+	memcpy(sd->names + sd->len, name, n);
+	sd->len += n;
+	return 0;
+}
 
 /* What failed, with errno e: when the kernel refused (EACCES, EPERM), the
  * capability that lets root do it (cap, or none when -1) is named, with the
@@ -180,8 +210,10 @@ static int strip_file(struct walk *w, int dirfd, const char *name, const struct 
 
 static int walk_dir(struct walk *w, int dirfd, unsigned depth);
 
+/* Strips the entry name of dirfd, or, for a directory on the root mount,
+ * adds it to sub, to be walked once dirfd has been read. */
 static int visit(struct walk *w, int dirfd, const char *name, unsigned char type,
-		 unsigned depth)
+		 unsigned depth, struct subdirs *sub)
 {
 	if (type != DT_DIR && type != DT_REG && type != DT_UNKNOWN)
 		return 0; /* symlinks, devices, sockets, fifos carry no privilege */
@@ -206,9 +238,18 @@ static int visit(struct walk *w, int dirfd, const char *name, unsigned char type
 		w->st->too_deep++;
 		return 0;
 	}
+	return subdirs_add(sub, name, w->err);
+}
+
+/* Walks the subdirectory name of dirfd. */
+static int descend(struct walk *w, int dirfd, const char *name, unsigned depth)
+{
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) /* another user's, that root may not read */
+	if (fd < 0) { /* another user's, that root may not read */
+		if (errno == ENOENT)
+			return 0;
 		return failed(w->err, errno, CAP_DAC_READ_SEARCH, "opening %s/%s", w->path, name);
+	}
 	size_t saved = w->pathlen;
 	int n = snprintf(w->path + saved, sizeof(w->path) - saved, "%s%s",
 			 saved > 1 ? "/" : "", name);
@@ -234,24 +275,34 @@ struct linux_dirent64 {
 static int walk_dir(struct walk *w, int dirfd, unsigned depth)
 {
 	w->st->dirs++;
-	char buf[32768] __attribute__((aligned(8)));
+	struct subdirs sub = { 0 };
+	int rc = 0;
 	for (;;) {
-		long n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
-		if (n < 0)
-			return failed(w->err, errno, CAP_DAC_READ_SEARCH, "reading directory %s",
-				      w->path);
+		long n = syscall(SYS_getdents64, dirfd, w->buf, sizeof(w->buf));
+		if (n < 0) {
+			rc = failed(w->err, errno, CAP_DAC_READ_SEARCH, "reading directory %s",
+				    w->path);
+			goto out;
+		}
 		if (n == 0)
-			return 0;
+			break;
 		for (long off = 0; off < n;) {
-			struct linux_dirent64 *d = (void *)(buf + off);
+			struct linux_dirent64 *d = (void *)(w->buf + off);
 			off += d->d_reclen;
 			const char *name = d->d_name;
 			if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
 				continue;
-			if (visit(w, dirfd, name, d->d_type, depth) < 0)
-				return -1;
+			if (visit(w, dirfd, name, d->d_type, depth, &sub) < 0) {
+				rc = -1;
+				goto out;
+			}
 		}
 	}
+	for (size_t off = 0; off < sub.len && rc == 0; off += strlen(sub.names + off) + 1)
+		rc = descend(w, dirfd, sub.names + off, depth);
+out:
+	free(sub.names);
+	return rc;
 }
 
 /* Mount points from /proc/self/mountinfo (field 5), unescaped. */
