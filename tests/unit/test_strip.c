@@ -76,11 +76,29 @@ static void setcaps(const char *rel)
 	assert_int_equal(setxattr(p, "security.capability", &d, XATTR_CAPS_SZ_2, 0), 0);
 }
 
+/* A fresh directory for the test's tree, in root; false (the test is
+ * skipped) when not run as root. */
+static bool new_root(void)
+{
+	if (geteuid() != 0) {
+		skip();
+		return false;
+	}
+	snprintf(root, sizeof(root), "/tmp/palisade-strip-XXXXXX");
+	assert_non_null(mkdtemp(root));
+	return true;
+}
+
+static void remove_root(void)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* A tree with what an image might hold. */
 static void make_tree(void)
 {
-	snprintf(root, sizeof(root), "/tmp/palisade-strip-XXXXXX");
-	assert_non_null(mkdtemp(root));
 	mkdirs("usr", 0755);
 	mkdirs("usr/bin", 0755);
 	mkdirs("var", 0755);
@@ -132,9 +150,7 @@ static void check_tree(const struct strip_stats *st)
 	assert_int_equal(mode_of("etc/sudoers"), (mode_t)-1);
 	assert_int_equal(mode_of("etc/sudoers.d"), (mode_t)-1);
 	assert_int_equal(mode_of("etc/doas.conf"), (mode_t)-1);
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	assert_int_equal(system(cmd), 0);
+	remove_root();
 }
 
 #define NR_GETXATTRAT 464 /* x86_64 and arm64 alike */
@@ -151,10 +167,8 @@ static bool kernel_has_getxattrat(void)
 static void test_walk(void **state)
 {
 	(void)state;
-	if (geteuid() != 0) {
-		skip();
+	if (!new_root())
 		return;
-	}
 	make_tree();
 	struct strip_stats st = { 0 };
 	struct perr e;
@@ -213,12 +227,10 @@ static void strip_refused_xattrat(int err, struct strip_stats *st)
 static void test_walk_without_getxattrat(void **state)
 {
 	(void)state;
-	if (geteuid() != 0) {
-		skip();
-		return;
-	}
 	static const int errs[] = { ENOSYS, EPERM };
 	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		if (!new_root())
+			return;
 		make_tree();
 		struct strip_stats st;
 		strip_refused_xattrat(errs[i], &st);
@@ -233,12 +245,8 @@ static void test_walk_without_getxattrat(void **state)
 static void test_deep_tree(void **state)
 {
 	(void)state;
-	if (geteuid() != 0) {
-		skip();
+	if (!new_root())
 		return;
-	}
-	snprintf(root, sizeof(root), "/tmp/palisade-strip-XXXXXX");
-	assert_non_null(mkdtemp(root));
 	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	for (int i = 0; i < 600; i++) {
@@ -275,21 +283,15 @@ static void test_deep_tree(void **state)
 	assert_int_equal(fstatat(fd, "suid", &sb, 0), 0);
 	assert_int_equal(sb.st_mode & 07777, 0755);
 	close(fd);
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	assert_int_equal(system(cmd), 0);
+	remove_root();
 }
 
 /* A mount point inside the tree keeps its files, even on the same device. */
 static void test_mount_left_alone(void **state)
 {
 	(void)state;
-	if (geteuid() != 0) {
-		skip();
+	if (!new_root())
 		return;
-	}
-	snprintf(root, sizeof(root), "/tmp/palisade-strip-XXXXXX");
-	assert_non_null(mkdtemp(root));
 	char outside[] = "/tmp/palisade-outside-XXXXXX";
 	assert_non_null(mkdtemp(outside));
 	char f[256];
