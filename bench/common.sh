@@ -51,3 +51,63 @@ median() {
         if (NR == 0) { print "nan"; exit }
         if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+# Statistics for runs taken in pairs (bench/fence.sh, conn.sh, dns.sh): the
+# configurations are interleaved run by run, so that a busy machine slows a
+# run and the one it is compared with alike, and each pair is subtracted or
+# divided on its own; the spread of those per-pair figures is reported with
+# their median, and a ratio is never printed from a denominator noise made
+# zero or negative.
+
+# quartiles: "median p25 p75 min max" of the numbers on stdin (linear
+# interpolation between ranks); "nan nan nan nan nan" when there are none.
+quartiles() {
+    sort -g | awk '{ v[NR] = $1 }
+        function q(p,   h, i) {
+            h = 1 + (NR - 1) * p; i = int(h)
+            return i < NR ? v[i] + (h - i) * (v[i + 1] - v[i]) : v[NR]
+        }
+        END {
+            if (NR == 0) { print "nan nan nan nan nan"; exit }
+            printf "%.6g %.6g %.6g %.6g %.6g\n", q(0.5), q(0.25), q(0.75), v[1], v[NR]
+        }'
+}
+
+# pair_diffs FILE_A FILE_B: A - B line by line (a run and its pair's).
+pair_diffs() {
+    paste -d ' ' "$1" "$2" | awk 'NF == 2 { print $1 - $2 }'
+}
+
+# pair_ratios FILE_A FILE_B: A / B line by line; a pair whose B is not
+# positive (a failed run) is left out.
+pair_ratios() {
+    paste -d ' ' "$1" "$2" | awk 'NF == 2 && $2 > 0 { print $1 / $2 }'
+}
+
+# ratio A B [FORMAT]: A / B printed with FORMAT (default "%.0fx"), or
+# "n/a (noise)" unless both are positive.
+ratio() {
+    awk -v a="$1" -v b="$2" -v f="${3:-%.0fx}" 'BEGIN {
+        if (a + 0 > 0 && b + 0 > 0) printf f "\n", a / b; else print "n/a (noise)" }'
+}
+
+# spread LO HI [FORMAT]: "LO..HI" with FORMAT (default "%.1f") for each.
+spread() {
+    awk -v lo="$1" -v hi="$2" -v f="${3:-%.1f}" 'BEGIN { printf f ".." f "\n", lo, hi }'
+}
+
+# round_order N ROUND: 0..N-1, reversed in even rounds, so that no
+# configuration always runs first or right after the same one.
+round_order() {
+    if [ $(($2 % 2)) -eq 1 ]; then seq 0 $(($1 - 1)); else seq $(($1 - 1)) -1 0; fi
+}
+
+# once_ms COMMAND: runs the shell command once (output discarded) and prints
+# its wall-clock time in ms; returns 1 when the command fails.
+once_ms() {
+    local t0 t1
+    t0=$EPOCHREALTIME
+    eval "$1" >/dev/null 2>&1 </dev/null || return 1
+    t1=$EPOCHREALTIME
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }'
+}

@@ -13,8 +13,10 @@
 # server the same program's accept-and-close loop on 10.77.0.10:80 in the
 # world namespace. Every configuration is its own sandbox (own network
 # namespace, same veth to the world), all started before the first run; the
-# runs go round-robin through the configurations, ROUNDS times, and each row
-# reports the median. The N-entry allowlist is /etc/palisade/allow in the
+# runs go round-robin through the configurations, ROUNDS times (the order
+# turned round every other round), and each row reports the median. "vs no
+# firewall" divides each round's rate by the no-firewall rate of the same
+# round: the median of those ratios, with their p25..p75. The N-entry allowlist is /etc/palisade/allow in the
 # root tree: 10.77.0.10 and N-1 addresses from 10.200.0.0/16 that are never
 # contacted, so palisade4 holds N members.
 #   no firewall          PID 1 is a shell running as uid 1000: no iptables
@@ -90,7 +92,7 @@ done
 grep -q serving "$WORK/serve.log" || sleep 0.2
 
 for ((round = 1; round <= ROUNDS; round++)); do
-    for c in "${!CONFIGS[@]}"; do
+    for c in $(round_order ${#CONFIGS[@]} "$round"); do
         r=${ROOTS[$c]}
         touch "$r/work/go.$round"
         for _ in $(seq 1 $(( (SECS + 30) * 20 ))); do
@@ -112,23 +114,29 @@ done
     machine_line
     echo
     echo "The agent (uid 1000) connects to 10.77.0.10:80 in the world namespace and closes with a reset,"
-    echo "in a tight loop, ${SECS} s a run; the median of $ROUNDS runs, taken round-robin over the configurations."
+    echo "in a tight loop, ${SECS} s a run; the median of $ROUNDS runs, taken round-robin over the configurations"
+    echo "(the order turned round every other round). \"vs no firewall\": each round's rate over the no-firewall"
+    echo "rate of the same round; the median of those ratios, then their p25..p75."
     echo
     echo "| configuration | entries in palisade4 | connections/s (median) | min | max | vs no firewall | failed |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-    base=
     for c in "${!CONFIGS[@]}"; do
         IFS='|' read -r label n opts <<<"${CONFIGS[$c]}"
-        rates=$(for ((round = 1; round <= ROUNDS; round++)); do
-                    field rate "$(cat "$RAW/res.$c.$round")"; done)
+        for ((round = 1; round <= ROUNDS; round++)); do
+            field rate "$(cat "$RAW/res.$c.$round")"
+        done > "$RAW/rates.$c"
         failed=$(for ((round = 1; round <= ROUNDS; round++)); do
                      field failed "$(cat "$RAW/res.$c.$round")"; done | awk '{s += $1} END {print s + 0}')
-        med=$(printf '%s\n' "$rates" | median)
-        [ -z "$base" ] && base=$med
-        awk -v l="$label" -v n="$n" -v m="$med" -v b="$base" -v first="$c" -v f="$failed" \
-            -v lo="$(printf '%s\n' "$rates" | sort -g | head -n 1)" \
-            -v hi="$(printf '%s\n' "$rates" | sort -g | tail -n 1)" 'BEGIN {
-            printf "| %s | %s | %.0f | %.0f | %.0f | %s | %d |\n", l, n == 0 ? "—" : n, m, lo, hi,
-                first == 0 ? "1.00" : sprintf("%.3f (%+.1f%%)", m / b, 100 * (m / b - 1)), f }'
+        read -r med _ _ lo hi < <(quartiles < "$RAW/rates.$c")
+        if [ "$c" -eq 0 ]; then
+            vs=1.00
+        else
+            read -r rm r25 r75 _ < <(pair_ratios "$RAW/rates.$c" "$RAW/rates.0" | quartiles)
+            vs=$(awk -v m="$rm" -v lo="$r25" -v hi="$r75" 'BEGIN {
+                if (m == "nan") print "n/a (no rate)"
+                else printf "%.3f (%+.1f%%; %.3f..%.3f)\n", m, 100 * (m - 1), lo, hi }')
+        fi
+        printf '| %s | %s | %.0f | %.0f | %.0f | %s | %d |\n' "$label" \
+            "$([ "$n" -eq 0 ] && echo — || echo "$n")" "$med" "$lo" "$hi" "$vs" "$failed"
     done
 } | tee "$OUT_DIR/conn.md"

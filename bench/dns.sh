@@ -29,7 +29,11 @@
 # Throughput: dnsperf -q 100 (100 queries outstanding) for SECONDS, median of
 # ROUNDS rounds, with the CPU time each resolver used meanwhile. Latency:
 # bench/dnslat.c, one query outstanding (an unloaded resolver), every query
-# timed, percentiles over all rounds' medians.
+# timed, percentiles over all rounds' medians. The targets take turns within
+# each round (the order turned round every other round); "vs upstream" and
+# "added p50" compare each round's figure with the upstream's of the same
+# round: the median of those per-round ratios or differences, with their
+# p25..p75.
 . "$(dirname "$0")/lib/sandbox.sh"
 bench_need_root dnsperf dnsmasq ipset cc
 SECS=${1:-10}
@@ -104,7 +108,7 @@ TARGETS=(
 HZ=$(getconf CLK_TCK)
 
 for ((round = 1; round <= ROUNDS; round++)); do
-    for i in "${!TARGETS[@]}"; do
+    for i in $(round_order ${#TARGETS[@]} "$round"); do
         IFS='|' read -r label ns server pid <<<"${TARGETS[$i]}"
         # Throughput, with the CPU time of the resolver and of the upstream.
         t0=$(cpu_ticks "$pid") u0=$(cpu_ticks "$UPSTREAM_PID")
@@ -133,14 +137,20 @@ us() { awk -v s="$1" 'BEGIN {printf "%.0f", s * 1e6}'; }
     machine_line
     echo
     echo "$NNAMES allowed names, type A over UDP, each target queried from its own network namespace."
-    echo "Throughput: dnsperf, 100 queries outstanding, ${SECS} s, median of $ROUNDS rounds."
+    echo "Throughput: dnsperf, 100 queries outstanding, ${SECS} s, median of $ROUNDS rounds (the targets in turn"
+    echo "within each round); \"vs upstream\": the median, then p25..p75, of each round's ratio to the upstream's."
     echo "CPU: the resolver's own user+system time over the run, in % of one core and in"
     echo "CPU µs per answered query; \"upstream CPU\" is the world's dnsmasq during the same run;"
     echo "\"machine busy\" is all CPUs' busy time over the run (dnsperf, resolvers, softirqs) out of $(nproc) CPUs."
     echo
     echo "| target | queries/s | vs upstream | avg latency (µs) | stddev (µs) | lost | resolver CPU | µs CPU/query | upstream CPU | machine busy |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-    base_qps=
+    for i in "${!TARGETS[@]}"; do
+        for ((round = 1; round <= ROUNDS; round++)); do
+            qps=$(dp 'Queries per second' "$RAW/dnsperf.$i.$round")
+            echo "${qps:-0}"
+        done > "$RAW/qps.$i"
+    done
     for i in "${!TARGETS[@]}"; do
         IFS='|' read -r label ns server pid <<<"${TARGETS[$i]}"
         # The round with the median throughput speaks for the row.
@@ -149,34 +159,48 @@ us() { awk -v s="$1" 'BEGIN {printf "%.0f", s * 1e6}'; }
                done | sort -g | awk '{r[NR] = $2} END {print r[int((NR + 1) / 2)]}')
         f=$RAW/dnsperf.$i.$best
         qps=$(dp 'Queries per second' "$f")
-        [ -z "$base_qps" ] && base_qps=$qps
+        vs=1.00
+        if [ "$i" -gt 0 ]; then
+            read -r vm v25 v75 _ < <(pair_ratios "$RAW/qps.$i" "$RAW/qps.0" | quartiles)
+            vs=$(awk -v m="$vm" -v lo="$v25" -v hi="$v75" 'BEGIN {
+                if (m == "nan") print "n/a (no rate)"; else printf "%.2f (%.2f..%.2f)\n", m, lo, hi }')
+        fi
         read -r tt ut busy < "$RAW/cpu.$i.$best"
         done_q=$(sed -n 's/^ *Queries completed: *\([0-9]*\).*/\1/p' "$f")
         lost=$(sed -n 's/^ *Queries lost: *\([0-9]*\).*/\1/p' "$f")
         runtime=$(dp 'Run time (s)' "$f")
-        awk -v l="$label" -v q="$qps" -v b="$base_qps" -v a="$(dp 'Average Latency (s)' "$f")" \
+        awk -v l="$label" -v q="$qps" -v vs="$vs" -v a="$(dp 'Average Latency (s)' "$f")" \
             -v s="$(dp 'Latency StdDev (s)' "$f")" -v lost="$lost" -v tt="$tt" -v ut="$ut" \
             -v busy="$busy" -v hz="$HZ" -v rt="$runtime" -v n="$done_q" -v first="$i" 'BEGIN {
             printf "| %s | %.0f | %s | %.0f | %.0f | %d | %.0f%% | %.1f | %s | %d%% |\n", l, q,
-                first == 0 ? "1.00" : sprintf("%.2f", q / b), a * 1e6, s * 1e6, lost,
+                vs, a * 1e6, s * 1e6, lost,
                 100 * tt / hz / rt, tt / hz * 1e6 / n, first == 0 ? "(same)" : sprintf("%.0f%%", 100 * ut / hz / rt), busy }'
     done
     echo
     echo "Latency of an unloaded resolver: bench/dnslat, one query outstanding, every query timed"
-    echo "(${LAT_SECS} s a round; the median over $ROUNDS rounds of each percentile, in µs)."
+    echo "(${LAT_SECS} s a round; the median over $ROUNDS rounds of each percentile, in µs; \"added p50\": the median,"
+    echo "then p25..p75, of each round's p50 less the upstream's p50 of the same round)."
     echo
     echo "| target | p50 | p90 | p99 | p99.9 | added p50 vs upstream |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-    base50=
+    for i in "${!TARGETS[@]}"; do
+        for ((round = 1; round <= ROUNDS; round++)); do
+            field p50_us "$(cat "$RAW/lat.$i.$round")"
+        done > "$RAW/p50.$i"
+    done
     for i in "${!TARGETS[@]}"; do
         IFS='|' read -r label ns server pid <<<"${TARGETS[$i]}"
         pct() { for ((round = 1; round <= ROUNDS; round++)); do
                     field "$1" "$(cat "$RAW/lat.$i.$round")"; done | median; }
         p50=$(pct p50_us) p90=$(pct p90_us) p99=$(pct p99_us) p999=$(pct p999_us)
-        [ -z "$base50" ] && base50=$p50
-        awk -v l="$label" -v a="$p50" -v b="$p90" -v c="$p99" -v d="$p999" -v z="$base50" -v first="$i" 'BEGIN {
-            printf "| %s | %.0f | %.0f | %.0f | %.0f | %s |\n", l, a, b, c, d,
-                first == 0 ? "—" : sprintf("%+.0f", a - z) }'
+        added=—
+        if [ "$i" -gt 0 ]; then
+            read -r am a25 a75 _ < <(pair_diffs "$RAW/p50.$i" "$RAW/p50.0" | quartiles)
+            added=$(awk -v m="$am" -v lo="$a25" -v hi="$a75" 'BEGIN {
+                printf "%+.0f (%+.0f..%+.0f)\n", m, lo, hi }')
+        fi
+        awk -v l="$label" -v a="$p50" -v b="$p90" -v c="$p99" -v d="$p999" -v added="$added" 'BEGIN {
+            printf "| %s | %.0f | %.0f | %.0f | %.0f | %s |\n", l, a, b, c, d, added }'
     done
     echo
     echo "Set entries afterwards: palisade4 of the wildcard sandbox $(set_count "$NS_W" palisade4)," \

@@ -9,7 +9,8 @@
 # Each run starts in a fresh sandbox network namespace (made before the
 # run, outside the timing) joined to a "world" namespace whose dnsmasq
 # answers name0001.bench.test ... with one A and one AAAA record each, as in
-# tests/integration/world.sh. Timed, with hyperfine:
+# tests/integration/world.sh. Timed, run by run in pairs (each command's
+# wall-clock time, the namespace made before it and untimed):
 #
 #   sandbox alone    the sandbox of tests/integration/lib.sh (PID, mount and
 #                    network namespaces, chroot into a busybox tree) running
@@ -23,9 +24,12 @@
 #   recipe           the same running init-firewall.sh, which ends by
 #                    starting /bin/true as the agent
 #
-# "net" is a run's median less its sandbox's median; "resolving" is the
+# The pairs are interleaved run by run (a busy machine slows both alike):
+# "net" is a run less the sandbox-alone run next to it, reported as the
+# median and p25..p75 of those differences; a ratio whose denominator noise
+# made zero or negative reads "n/a (noise)". "resolving" is the
 # part of palisade's net time spent resolving the names, from its -v log.
-# Results: bench/out/fence.md, fence.dat, fence-*.json; the plot:
+# Results: bench/out/fence.md, fence.dat, fence-runs.txt; the plot:
 # bench/fence.png (bench/fence.gnuplot). Nothing leaves the namespaces.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib/errtrap.sh"
@@ -36,7 +40,7 @@ RUNS=${RUNS:-15}
 WARMUP=${WARMUP:-2}
 
 bench_need_root
-bench_need_tools hyperfine gnuplot dig ipset iptables-legacy ip6tables-legacy \
+bench_need_tools gnuplot dig ipset iptables-legacy ip6tables-legacy \
     dnsmasq setpriv unshare busybox
 bench_need_build
 mkdir -p "$OUT_DIR"
@@ -80,7 +84,7 @@ ip netns exec "$WORLD" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
 on_cleanup "kill $!"
 
 # fresh.sh NS ADDR4 ADDR6: (re)makes the sandbox namespace NS, joined to the
-# world, and waits until the resolver answers there. hyperfine's --prepare.
+# world, and waits until the resolver answers there. Run before each timed run.
 cat > "$WORK/fresh.sh" <<EOF
 #!/bin/bash
 set -e
@@ -120,7 +124,7 @@ for n in $NAMES; do
 done
 chmod 0644 "$WORK"/allow-*
 
-# The sandboxes, as commands for hyperfine. palisade's is lib.sh's own
+# The sandboxes, as commands to time. palisade's is lib.sh's own
 # in_sandbox; the recipe's sees the world's resolver in /etc/resolv.conf
 # through a bind mount in its private mount namespace.
 declare -f in_sandbox > "$WORK/in_sandbox.sh"
@@ -152,13 +156,17 @@ for n in $NAMES; do
     [ "$got" = "$n" ] || { echo "fence.sh: the recipe's set has $got entries, not $n" >&2; exit 1; }
 done
 
-# hyperfine NAME PREPARE COMMAND: the median in ms, JSON kept in out/.
-timed() { # timed NAME PREPARE COMMAND [RUNS WARMUP]
-    local json=$OUT_DIR/fence-$1.json
-    hyperfine --style none --runs "${4:-$RUNS}" --warmup "${5:-$WARMUP}" --prepare "$2" \
-        --export-json "$json" "$3" >/dev/null 2>"$WORK/hyperfine.err" ||
-        { echo "fence.sh: hyperfine failed for $1:" >&2; cat "$WORK/hyperfine.err" >&2; exit 1; }
-    jq '.results[0].median * 1000' "$json"
+# timed NAME PREPARE COMMAND: prepares untimed, runs COMMAND once and, past
+# the warm-up rounds ($round > 0), appends its time in ms to $WORK/t.NAME and
+# to out/fence-runs.txt.
+timed() {
+    local ms
+    eval "$2" >/dev/null
+    ms=$(once_ms "$3") ||
+        { echo "fence.sh: $1 failed: $3" >&2; exit 1; }
+    [ "$round" -gt 0 ] || return 0
+    echo "$ms" >> "$WORK/t.$1"
+    printf '%s %s %s\n' "$1" "$round" "$ms" >> "$OUT_DIR/fence-runs.txt"
 }
 # palisade's own phases, from its -v log lines as they arrive: the time
 # from "resolving" to "resolved" (c-ares asking dnsmasq for the 2N records,
@@ -185,44 +193,68 @@ phases() { # phases N: prints "RESOLVE_MS SETUP_MS RESOLVED"
 BIG_RUNS=${BIG_RUNS:-5}
 recipe_runs() { if [ "$1" -gt 100 ]; then echo "$BIG_RUNS 1"; else echo "$RUNS $WARMUP"; fi; }
 
-base_p=$(timed sandbox "$prep_p" "$(sandbox_cmd /bin/true)")
-base_r=$(timed recipe-sandbox "$prep_r" "$(recipe_cmd /bin/true)")
+# med FILE: the median of a file of numbers; q FILE: "median p25 p75 min max".
+med() { median < "$1"; }
+q() { quartiles < "$1"; }
+
+: > "$OUT_DIR/fence-runs.txt"
 printf '# names sandbox_ms palisade_raw_ms palisade_net_ms recipe_sandbox_ms recipe_raw_ms recipe_net_ms palisade_resolving_ms palisade_setup_ms\n' \
     > "$OUT_DIR/fence.dat"
 {
     echo "## Time to fence (medians, ms)"
     echo
-    echo "| names | resolved by palisade | palisade raw | palisade net | of which resolving | net without resolving | recipe raw | recipe net | recipe / palisade (net) | recipe / palisade (raw) |"
-    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    echo "| names | resolved by palisade | palisade raw | palisade net | palisade net p25..p75 | of which resolving | net without resolving | recipe raw | recipe net | recipe net p25..p75 | recipe / palisade (net) | recipe / palisade (raw) |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 } > "$OUT_DIR/fence.md"
 for n in $NAMES; do
     read -r resolving setup resolved < <(phases "$n")
-    pal=$(timed "palisade-$n" "$prep_p" \
-        "$(sandbox_cmd /sbin/palisade -u agent -f "/etc/palisade/bench-$n" -- /bin/true)")
-    # shellcheck disable=SC2046
-    rec=$(timed "recipe-$n" "$prep_r" \
-        "$(recipe_cmd bash "$BENCH_DIR/recipe/init-firewall.sh" "$WORK/allow-$n" 1000 /bin/true)" \
-        $(recipe_runs "$n"))
-    awk -v n="$n" -v bp="$base_p" -v p="$pal" -v br="$base_r" -v r="$rec" -v rs="$resolving" \
-        -v su="$setup" -v k="$resolved" -v dat="$OUT_DIR/fence.dat" -v md="$OUT_DIR/fence.md" 'BEGIN {
-        pn = p - bp; rn = r - br
-        printf "%d %.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f\n", n, bp, p, pn, br, r, rn, rs, su >> dat
-        # Lost answers make resolving vary from run to run: then the two
-        # medians do not subtract.
-        wo = pn - rs >= 0 ? sprintf("%.1f", pn - rs) : "n/a"
-        printf "| %d | %s | %.1f | %.1f | %.1f | %s | %.0f | %.0f | %.0fx | %.0fx |\n", n, (k == n ? "all" : "fewest " k), p, pn, rs,
-            wo, r, rn, (pn > 0 ? rn / pn : 0), r / p >> md
-    }'
+    read -r rec_runs rec_warmup < <(recipe_runs "$n")
+    # Run by run, in pairs: the sandbox alone then palisade in it, the
+    # recipe's sandbox alone then the recipe (the order turned round every
+    # other round); warm-up rounds first, untimed.
+    pal_cmd=$(sandbox_cmd /sbin/palisade -u agent -f "/etc/palisade/bench-$n" -- /bin/true)
+    rec_cmd=$(recipe_cmd bash "$BENCH_DIR/recipe/init-firewall.sh" "$WORK/allow-$n" 1000 /bin/true)
+    rm -f "$WORK"/t.*
+    for ((round = 1 - WARMUP; round <= RUNS; round++)); do
+        for c in $(round_order 4 $((round + WARMUP))); do
+            case $c in
+            0) timed sandbox-$n "$prep_p" "$(sandbox_cmd /bin/true)" ;;
+            1) timed palisade-$n "$prep_p" "$pal_cmd" ;;
+            2|3) # the recipe's pair: its own (smaller) count of rounds
+                [ "$round" -gt "$rec_runs" ] || [ "$round" -le $((-rec_warmup)) ] && continue
+                if [ "$c" -eq 2 ]; then timed recipe-sandbox-$n "$prep_r" "$(recipe_cmd /bin/true)"
+                else timed recipe-$n "$prep_r" "$rec_cmd"; fi ;;
+            esac
+        done
+    done
+    pair_diffs "$WORK/t.palisade-$n" "$WORK/t.sandbox-$n" > "$WORK/net.palisade"
+    pair_diffs "$WORK/t.recipe-$n" "$WORK/t.recipe-sandbox-$n" > "$WORK/net.recipe"
+    read -r pn pn25 pn75 _ < <(q "$WORK/net.palisade")
+    read -r rn rn25 rn75 _ < <(q "$WORK/net.recipe")
+    bp=$(med "$WORK/t.sandbox-$n") p=$(med "$WORK/t.palisade-$n")
+    br=$(med "$WORK/t.recipe-sandbox-$n") r=$(med "$WORK/t.recipe-$n")
+    printf '%d %.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f\n' "$n" "$bp" "$p" "$pn" "$br" "$r" "$rn" \
+        "$resolving" "$setup" >> "$OUT_DIR/fence.dat"
+    # Lost answers make resolving vary from run to run, and noise can make
+    # a net time negative: then they do not subtract.
+    wo=$(awk -v a="$pn" -v b="$resolving" 'BEGIN { print (a - b >= 0 ? sprintf("%.1f", a - b) : "n/a (noise)") }')
+    printf '| %d | %s | %.1f | %.1f | %s | %.1f | %s | %.0f | %.0f | %s | %s | %s |\n' "$n" \
+        "$([ "$resolved" = "$n" ] && echo all || echo "fewest $resolved")" "$p" "$pn" \
+        "$(spread "$pn25" "$pn75")" "$resolving" "$wo" "$r" "$rn" "$(spread "$rn25" "$rn75" %.0f)" \
+        "$(ratio "$rn" "$pn")" "$(ratio "$r" "$p")" >> "$OUT_DIR/fence.md"
+    bases="${bases:-}$n: $(printf '%.1f' "$bp") and $(printf '%.1f' "$br"); "
 done
 read -r big_runs _ < <(recipe_runs 1000)
 {
     echo
-    awk -v bp="$base_p" -v br="$base_r" 'BEGIN {
-        printf "sandbox alone (subtracted for net): palisade'"'"'s %.1f ms (lib.sh in_sandbox: PID, mount and network namespaces, chroot, /bin/true); the recipe'"'"'s %.1f ms (ip netns exec + unshare --pid --fork --mount, /bin/true)\n", bp, br }'
+    echo "sandbox alone, median ms for each count of names (palisade's, then the recipe's): ${bases%; }."
+    echo "palisade's is lib.sh in_sandbox (PID, mount and network namespaces, chroot, /bin/true); the recipe's"
+    echo "ip netns exec + unshare --pid --fork --mount, /bin/true. \"net\": each run less the sandbox-alone run"
+    echo "next to it (the two interleaved run by run), median and p25..p75 of those differences."
     echo
     echo "palisade: \`palisade -u agent -f /etc/palisade/bench-N -- /bin/true\` as PID 1; recipe: \`bench/recipe/init-firewall.sh FILE 1000 /bin/true\`."
     echo "Each name has one A and one AAAA record in a local dnsmasq; each run starts in a fresh network namespace."
-    echo "hyperfine: $RUNS runs after $WARMUP warm-up runs (the recipe above 100 names: $big_runs runs after 1)."
+    echo "$RUNS runs after $WARMUP warm-up runs (the recipe above 100 names: $big_runs runs after 1), wall-clock time of each."
     echo "\"resolved by palisade\": names in its summary line, fewest of 5 runs (a name whose answers were lost is left out, with a warning)."
     echo "\"of which resolving\": palisade's own time from \"resolving\" to \"resolved\" in its -v log (median of 5 runs), resolver answer time included."
     echo

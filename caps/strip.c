@@ -33,7 +33,37 @@ struct walk {
 	size_t pathlen;
 	struct strip_stats *st;
 	struct perr *err;
+	/* getdents64's buffer, one for the whole walk: a directory is read
+	 * to its end before the walk goes down into its subdirectories, so
+	 * that a deep tree costs little stack (the agent may have left one in
+	 * a root file system that outlives the container). */
+	char buf[32768] __attribute__((aligned(8)));
 };
+
+/* The subdirectories of one directory, names one after another, each
+ * ending in '\0'. */
+struct subdirs {
+	char *names;
+	size_t len, cap;
+};
+
+static int subdirs_add(struct subdirs *sd, const char *name, struct perr *err)
+{
+	size_t n = strlen(name) + 1;
+	if (sd->len + n > sd->cap) {
+		size_t cap = sd->cap ? sd->cap * 2 : 256;
+		while (cap < sd->len + n)
+			cap *= 2;
+		char *p = realloc(sd->names, cap);
+		if (!p)
+			return perr_set(err, "out of memory");
+		sd->names = p;
+		sd->cap = cap;
+	}
+	memcpy(sd->names + sd->len, name, n);
+	sd->len += n;
+	return 0;
+}
 
 /* What failed, with errno e: when the kernel refused (EACCES, EPERM), the
  * capability that lets root do it (cap, or none when -1) is named, with the
@@ -70,6 +100,76 @@ static bool same_mount(struct walk *w, const struct statx *sx, const char *name)
 	return true;
 }
 
+/* getxattrat and removexattrat (Linux 6.13) have the same numbers on
+ * x86_64 and on arm64; glibc 2.36 has no wrapper. Elsewhere, and where the
+ * kernel or a seccomp profile refuses them, the file-capability lookup goes
+ * through /proc/self/fd/N/NAME, a path lookup through a magic link. */
+#if defined(SYS_getxattrat) && defined(SYS_removexattrat)
+#define NR_GETXATTRAT SYS_getxattrat
+#define NR_REMOVEXATTRAT SYS_removexattrat
+#elif defined(__x86_64__) || defined(__aarch64__)
+#define NR_GETXATTRAT 464
+#define NR_REMOVEXATTRAT 466
+#endif
+
+#ifdef NR_GETXATTRAT
+struct xattr_args_v0 { /* struct xattr_args in <linux/xattr.h> of Linux 6.13 */
+	uint64_t value __attribute__((aligned(8)));
+	uint32_t size;
+	uint32_t flags;
+};
+#endif
+
+/* The path of dirfd's entry name through /proc, short whatever the depth. */
+static void proc_path(char *buf, size_t len, int dirfd, const char *name)
+{
+	snprintf(buf, len, "/proc/self/fd/%d/%s", dirfd, name);
+}
+
+/* Whether dirfd's entry name (never followed if a symlink) has file
+ * capabilities: 1 yes, 0 no (or the file system has no attributes),
+ * -1 error with errno. */
+static int has_filecaps(struct walk *w, int dirfd, const char *name)
+{
+	ssize_t n = -1;
+	bool answered = false;
+#ifdef NR_GETXATTRAT
+	if (!w->st->xattr_proc) {
+		struct xattr_args_v0 args = { 0 };
+		n = syscall(NR_GETXATTRAT, dirfd, name, AT_SYMLINK_NOFOLLOW, CAP_XATTR, &args,
+			    sizeof(args));
+		/* ENOSYS: a kernel before 6.13; EPERM: a seccomp profile that
+		 * does not know the call (Docker's). Reading this attribute is
+		 * otherwise never refused with EPERM. */
+		answered = n >= 0 || (errno != ENOSYS && errno != EPERM);
+		w->st->xattr_proc = !answered;
+	}
+#endif
+	if (!answered) {
+		char p[64 + NAME_MAX];
+		proc_path(p, sizeof(p), dirfd, name);
+		n = lgetxattr(p, CAP_XATTR, NULL, 0);
+	}
+	if (n >= 0)
+		return 1;
+	return errno == ENODATA || errno == ENOTSUP || errno == EOPNOTSUPP ? 0 : -1;
+}
+
+/* Removes the file capabilities of dirfd's entry name; -1 with errno. */
+static int remove_filecaps(int dirfd, const char *name)
+{
+#ifdef NR_REMOVEXATTRAT
+	if (syscall(NR_REMOVEXATTRAT, dirfd, name, AT_SYMLINK_NOFOLLOW, CAP_XATTR) == 0)
+		return 0;
+	/* Refused as a call, or without CAP_SETFCAP: the second way says. */
+	if (errno != ENOSYS && errno != EPERM)
+		return -1;
+#endif
+	char p[64 + NAME_MAX];
+	proc_path(p, sizeof(p), dirfd, name);
+	return lremovexattr(p, CAP_XATTR);
+}
+
 static int strip_file(struct walk *w, int dirfd, const char *name, const struct statx *sx)
 {
 	w->st->files++;
@@ -92,29 +192,29 @@ static int strip_file(struct walk *w, int dirfd, const char *name, const struct 
 	 * skipped for it. */
 	if (sx->stx_uid == 0 && !(mode & 0111))
 		return 0;
-	/* Through /proc/self/fd, since there is no lgetxattrat; the path is
-	 * short whatever the depth. */
-	char p[64 + NAME_MAX];
-	snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, name);
-	if (lgetxattr(p, CAP_XATTR, NULL, 0) >= 0) {
-		if (lremovexattr(p, CAP_XATTR) < 0)
+	int has = has_filecaps(w, dirfd, name);
+	if (has > 0) {
+		if (remove_filecaps(dirfd, name) < 0)
 			return failed(w->err, errno, CAP_SETFCAP,
 				      "removing the file capabilities of %s/%s", w->path, name);
 		w->st->filecaps++;
-	} else if (errno == EACCES) {
+	} else if (has < 0 && errno == EACCES) {
 		return failed(w->err, errno, CAP_DAC_READ_SEARCH,
 			      "reading the file capabilities of %s/%s", w->path, name);
-	} else if (errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP) {
-		return perr_code(w->err, errno, "reading the file capabilities of %s/%s: %s (is /proc "
-				 "mounted?)", w->path, name, strerror(errno));
+	} else if (has < 0) {
+		int e = errno;
+		return perr_code(w->err, e, "reading the file capabilities of %s/%s: %s%s", w->path,
+				 name, strerror(e), w->st->xattr_proc ? " (is /proc mounted?)" : "");
 	}
 	return 0;
 }
 
 static int walk_dir(struct walk *w, int dirfd, unsigned depth);
 
+/* Strips the entry name of dirfd, or, for a directory on the root mount,
+ * adds it to sub, to be walked once dirfd has been read. */
 static int visit(struct walk *w, int dirfd, const char *name, unsigned char type,
-		 unsigned depth)
+		 unsigned depth, struct subdirs *sub)
 {
 	if (type != DT_DIR && type != DT_REG && type != DT_UNKNOWN)
 		return 0; /* symlinks, devices, sockets, fifos carry no privilege */
@@ -139,9 +239,18 @@ static int visit(struct walk *w, int dirfd, const char *name, unsigned char type
 		w->st->too_deep++;
 		return 0;
 	}
+	return subdirs_add(sub, name, w->err);
+}
+
+/* Walks the subdirectory name of dirfd. */
+static int descend(struct walk *w, int dirfd, const char *name, unsigned depth)
+{
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) /* another user's, that root may not read */
+	if (fd < 0) { /* another user's, that root may not read */
+		if (errno == ENOENT)
+			return 0;
 		return failed(w->err, errno, CAP_DAC_READ_SEARCH, "opening %s/%s", w->path, name);
+	}
 	size_t saved = w->pathlen;
 	int n = snprintf(w->path + saved, sizeof(w->path) - saved, "%s%s",
 			 saved > 1 ? "/" : "", name);
@@ -167,24 +276,34 @@ struct linux_dirent64 {
 static int walk_dir(struct walk *w, int dirfd, unsigned depth)
 {
 	w->st->dirs++;
-	char buf[32768] __attribute__((aligned(8)));
+	struct subdirs sub = { 0 };
+	int rc = 0;
 	for (;;) {
-		long n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
-		if (n < 0)
-			return failed(w->err, errno, CAP_DAC_READ_SEARCH, "reading directory %s",
-				      w->path);
+		long n = syscall(SYS_getdents64, dirfd, w->buf, sizeof(w->buf));
+		if (n < 0) {
+			rc = failed(w->err, errno, CAP_DAC_READ_SEARCH, "reading directory %s",
+				    w->path);
+			goto out;
+		}
 		if (n == 0)
-			return 0;
+			break;
 		for (long off = 0; off < n;) {
-			struct linux_dirent64 *d = (void *)(buf + off);
+			struct linux_dirent64 *d = (void *)(w->buf + off);
 			off += d->d_reclen;
 			const char *name = d->d_name;
 			if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
 				continue;
-			if (visit(w, dirfd, name, d->d_type, depth) < 0)
-				return -1;
+			if (visit(w, dirfd, name, d->d_type, depth, &sub) < 0) {
+				rc = -1;
+				goto out;
+			}
 		}
 	}
+	for (size_t off = 0; off < sub.len && rc == 0; off += strlen(sub.names + off) + 1)
+		rc = descend(w, dirfd, sub.names + off, depth);
+out:
+	free(sub.names);
+	return rc;
 }
 
 /* Mount points from /proc/self/mountinfo (field 5), unescaped. */
@@ -249,6 +368,9 @@ int strip_setid(const char *root, struct strip_stats *stats, struct perr *err)
 	if (statx(AT_FDCWD, root, 0, STATX_MNT_ID, &sx) < 0)
 		return perr_sys(err, errno, "inspecting %s", root);
 	w.use_mnt_id = sx.stx_mask & STATX_MNT_ID;
+#ifndef NR_GETXATTRAT
+	stats->xattr_proc = true;
+#endif
 	w.root_mnt = sx.stx_mnt_id;
 	w.root_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
 	if (!w.use_mnt_id) {

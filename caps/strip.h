@@ -21,6 +21,9 @@ struct strip_stats {
 	size_t removed;      /* sudo, doas, pkexec files removed */
 	bool readonly;       /* the root filesystem is read-only: nothing changed */
 	bool no_mnt_id;      /* the kernel has no STATX_MNT_ID: mountinfo was used */
+	bool xattr_proc;     /* no getxattrat (before Linux 6.13, or refused by a
+	                      * seccomp profile): file capabilities were read
+	                      * through /proc/self/fd */
 };
 
 /* Walks the file system under root (normally "/"), staying on root's own

@@ -73,6 +73,10 @@
  *       write-enospc:N  write(N, ...) -> ENOSPC
  *       no-fd-statx   statx(fd, "", AT_EMPTY_PATH, ...) -> EPERM
  *       no-landlock   landlock_create_ruleset(NULL, 0, VERSION) -> EPERM
+ *       no-getxattrat    getxattrat -> ENOSYS (before Linux 6.13)
+ *       no-removexattrat removexattrat -> ENOSYS
+ *       eperm-xattrat    getxattrat and removexattrat -> EPERM (a seccomp
+ *                        profile that does not know them, as Docker's)
  */
 #include <arpa/inet.h>
 #include <linux/audit.h>
@@ -1636,6 +1640,10 @@ static int cmd_steal(int argc, char **argv)
 }
 
 /* Seccomp fault injection: classic BPF, no library needed. */
+#ifndef SYS_getxattrat /* Linux 6.13; older headers lack them */
+#define SYS_getxattrat 464
+#define SYS_removexattrat 466
+#endif
 #define LD_NR BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
 #define LD_ARG(n) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[n]))
 #define RET_ERRNO(e) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
@@ -1691,6 +1699,19 @@ static int cmd_inject(int argc, char **argv)
 			/* statx(fd, "", AT_EMPTY_PATH, ...): as under a seccomp
 			 * profile that denies statx */
 			nr = SYS_statx; i1 = 2; a1 = AT_EMPTY_PATH; e = EPERM;
+		} else if (!strcmp(argv[i], "no-getxattrat")) {
+			nr = SYS_getxattrat; i1 = -1; e = ENOSYS;
+		} else if (!strcmp(argv[i], "no-removexattrat")) {
+			nr = SYS_removexattrat; i1 = -1; e = ENOSYS;
+		} else if (!strcmp(argv[i], "eperm-xattrat")) {
+			/* the nr test: getxattrat (464) or removexattrat (466) */
+			f[n++] = (struct sock_filter)LD_NR;
+			f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+							      SYS_getxattrat, 1, 0);
+			f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+							      SYS_removexattrat, 0, 1);
+			f[n++] = (struct sock_filter)RET_ERRNO(EPERM);
+			continue;
 		} else if (!strcmp(argv[i], "no-landlock")) {
 			/* the ABI query, refused as by Docker's profile before 23 */
 			nr = SYS_landlock_create_ruleset; i1 = 2; a1 = 1; e = EPERM;

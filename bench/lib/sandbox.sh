@@ -16,6 +16,9 @@ export PALISADE=${PALISADE:-$SOURCE_ROOT/build/palisade}
 export PROBE=${PROBE:-$SOURCE_ROOT/build/tests/palisade-probe}
 OUT_DIR=$BENCH_DIR/out
 mkdir -p "$OUT_DIR"
+# median, quartiles and the other helpers for paired runs (bench_need_root
+# and machine_line are this file's own, below).
+. "$BENCH_DIR/common.sh"
 
 # make_root, in_sandbox, sandbox_pid1, on_cleanup, WORK and its cleanup.
 . "$SOURCE_ROOT/tests/integration/lib.sh"
@@ -169,13 +172,6 @@ mem_kib() {
     rss=$(awk '/^VmRSS:/{print $2}' "/proc/$1/status")
     pss=$(awk '/^Pss:/{print $2}' "/proc/$1/smaps_rollup" 2>/dev/null)
     echo "${rss:-?} ${pss:-?}"
-}
-
-# median of the numbers on stdin.
-median() {
-    sort -g | awk '{v[NR] = $1} END {
-        if (NR == 0) { print "nan"; exit }
-        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # field NAME LINE: the word after NAME in a "name value name value" line.

@@ -77,13 +77,16 @@ else
     skip "control: without the filter, 32-bit getpid works" "32-bit system calls: $(why ia32)"
 fi
 
-# Reset the tree's set-uid files the control run stripped.
-chmod 4755 "$R/usr/bin/suid-probe"; chmod 2755 "$R/usr/bin/sgid-probe"
-setcap cap_net_raw,cap_setuid+ep "$R/usr/bin/caps-probe"
-for t in sudo sudoedit doas pkexec; do
-    cp "$PROBE" "$R/usr/bin/$t" && chmod 4755 "$R/usr/bin/$t"
-done
-echo x > "$R/etc/sudoers"; mkdir -p "$R/etc/sudoers.d"; echo x > "$R/etc/sudoers.d/agent"; echo x > "$R/etc/doas.conf"
+# Puts back the tree's set-uid files, capabilities and sudo that a run stripped.
+restore_privileges() {
+    chmod 4755 "$R/usr/bin/suid-probe"; chmod 2755 "$R/usr/bin/sgid-probe"
+    setcap cap_net_raw,cap_setuid+ep "$R/usr/bin/caps-probe"
+    for t in sudo sudoedit doas pkexec; do
+        cp "$PROBE" "$R/usr/bin/$t" && chmod 4755 "$R/usr/bin/$t"
+    done
+    echo x > "$R/etc/sudoers"; mkdir -p "$R/etc/sudoers.d"; echo x > "$R/etc/sudoers.d/agent"; echo x > "$R/etc/doas.conf"
+}
+restore_privileges
 
 run_palisade "$R" -u agent -- /bin/sh /work/agent.sh
 expect_eq "the agent ran" 0 "$RC"
@@ -163,6 +166,21 @@ expect_match "the host directory's file capabilities are unchanged" 'cap_net_raw
 expect_eq "the host's single bind-mounted file is unchanged" 4755 "$(stat -c %a "$WORK/host-file")"
 expect_match "the summary counts what was stripped" \
     'stripped [1-9][0-9]* set-uid, 1 set-gid and 1 file-capability bits of [0-9]+ files; removed 7 sudo, doas and pkexec files; system call filter on' "$ERR"
+
+# Without getxattrat (before Linux 6.13) or with it refused as by Docker's
+# default profile, file capabilities are read and removed through
+# /proc/self/fd: the same files are stripped, the host's are left alone.
+for faults in "no-getxattrat no-removexattrat" "no-removexattrat" "eperm-xattrat"; do
+    restore_privileges
+    SANDBOX_WRAP="$PROBE inject $faults --" run_palisade "$R" -u agent -- /bin/true
+    expect_eq "$faults: the agent ran" 0 "$RC"
+    expect_eq "$faults: the root fs file capabilities are gone" "" "$(getcap "$R/usr/bin/caps-probe")"
+    expect_eq "$faults: the root fs set-uid bit is gone" 755 "$(stat -c %a "$R/usr/bin/suid-probe")"
+    expect_match "$faults: the host directory's file capabilities are unchanged" 'cap_net_raw=ep' \
+        "$(getcap "$HOST/caps-probe")"
+    expect_match "$faults: the summary counts the same" \
+        'stripped [1-9][0-9]* set-uid, 1 set-gid and 1 file-capability bits of [0-9]+ files; removed 7 sudo' "$ERR"
+done
 
 # PID 1 itself: CAP_KILL and CAP_NET_ADMIN only, no_new_privs, its own filter.
 start_bg() {

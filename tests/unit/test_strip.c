@@ -8,13 +8,19 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -70,15 +76,29 @@ static void setcaps(const char *rel)
 	assert_int_equal(setxattr(p, "security.capability", &d, XATTR_CAPS_SZ_2, 0), 0);
 }
 
-static void test_walk(void **state)
+/* A fresh directory for the test's tree, in root; false (the test is
+ * skipped) when not run as root. */
+static bool new_root(void)
 {
-	(void)state;
 	if (geteuid() != 0) {
 		skip();
-		return;
+		return false;
 	}
 	snprintf(root, sizeof(root), "/tmp/palisade-strip-XXXXXX");
 	assert_non_null(mkdtemp(root));
+	return true;
+}
+
+static void remove_root(void)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A tree with what an image might hold. */
+static void make_tree(void)
+{
 	mkdirs("usr", 0755);
 	mkdirs("usr/bin", 0755);
 	mkdirs("var", 0755);
@@ -106,18 +126,18 @@ static void test_walk(void **state)
 	char link[256];
 	snprintf(link, sizeof(link), "%s/usr/bin/link", root);
 	assert_int_equal(symlink("passwd", link), 0);
+}
 
-	struct strip_stats st = { 0 };
-	struct perr e = PERR_INIT;
-	if (strip_setid(root, &st, &e) < 0 || strip_sudo(root, &st, &e) < 0)
-		fail_msg("%s", e.msg);
+/* What strip_setid and strip_sudo must have done to make_tree's tree. */
+static void check_tree(const struct strip_stats *st)
+{
 	/* passwd, both, sudo and pkexec set-uid; wall and both set-gid; ping. */
-	assert_int_equal(st.setuid, 4);
-	assert_int_equal(st.setgid, 2);
-	assert_int_equal(st.filecaps, 2);
-	assert_int_equal(st.mounts, 0);
-	assert_int_equal(st.removed, 5);
-	assert_true(st.files >= 9);
+	assert_int_equal(st->setuid, 4);
+	assert_int_equal(st->setgid, 2);
+	assert_int_equal(st->filecaps, 2);
+	assert_int_equal(st->mounts, 0);
+	assert_int_equal(st->removed, 5);
+	assert_true(st->files >= 9);
 	assert_int_equal(mode_of("usr/bin/passwd"), 0755);
 	assert_int_equal(mode_of("usr/bin/wall"), 0755);
 	assert_int_equal(mode_of("usr/bin/both"), 0755);
@@ -130,21 +150,148 @@ static void test_walk(void **state)
 	assert_int_equal(mode_of("etc/sudoers"), (mode_t)-1);
 	assert_int_equal(mode_of("etc/sudoers.d"), (mode_t)-1);
 	assert_int_equal(mode_of("etc/doas.conf"), (mode_t)-1);
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	assert_int_equal(system(cmd), 0);
+	remove_root();
+}
+
+#define NR_GETXATTRAT 464 /* x86_64 and arm64 alike */
+#define NR_REMOVEXATTRAT 466
+
+/* Whether this kernel has getxattrat (Linux 6.13). */
+static bool kernel_has_getxattrat(void)
+{
+	uint64_t args[2] = { 0, 0 };
+	return syscall(NR_GETXATTRAT, AT_FDCWD, "/", 0, "security.capability", args,
+		       sizeof(args)) >= 0 || errno != ENOSYS;
+}
+
+static void test_walk(void **state)
+{
+	(void)state;
+	if (!new_root())
+		return;
+	make_tree();
+	struct strip_stats st = { 0 };
+	struct perr e = PERR_INIT;
+	if (strip_setid(root, &st, &e) < 0 || strip_sudo(root, &st, &e) < 0)
+		fail_msg("%s", e.msg);
+	/* The lookup takes the direct way where the kernel has one. */
+	assert_int_equal(st.xattr_proc, !kernel_has_getxattrat());
+	check_tree(&st);
+}
+
+/* In a child: getxattrat and removexattrat answer err (ENOSYS as before
+ * Linux 6.13, EPERM as under Docker's default profile), and the walk and
+ * sudo removal run; their stats come back through a pipe. */
+static void strip_refused_xattrat(int err, struct strip_stats *st)
+{
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sock_filter f[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+#if defined(__x86_64__)
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+#else
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_AARCH64, 1, 0),
+#endif
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NR_GETXATTRAT, 1, 0),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NR_REMOVEXATTRAT, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)err),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+		struct strip_stats cst = { 0 };
+		struct perr e = PERR_INIT;
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+			_exit(10);
+		if (strip_setid(root, &cst, &e) < 0 || strip_sudo(root, &cst, &e) < 0) {
+			fprintf(stderr, "%s\n", e.msg);
+			_exit(11);
+		}
+		_exit(write(p[1], &cst, sizeof(cst)) == (ssize_t)sizeof(cst) ? 0 : 12);
+	}
+	close(p[1]);
+	int ws;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 0);
+	assert_int_equal(read(p[0], st, sizeof(*st)), (ssize_t)sizeof(*st));
+	close(p[0]);
+}
+
+/* Without getxattrat the same files are stripped, through /proc/self/fd. */
+static void test_walk_without_getxattrat(void **state)
+{
+	(void)state;
+	static const int errs[] = { ENOSYS, EPERM };
+	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		if (!new_root())
+			return;
+		make_tree();
+		struct strip_stats st;
+		strip_refused_xattrat(errs[i], &st);
+		assert_true(st.xattr_proc);
+		check_tree(&st);
+	}
+}
+
+/* A tree 600 directories deep (the agent can leave one behind in a root
+ * file system that outlives the container): walked to its bottom within
+ * the usual 8 MiB stack, not a crash of PID 1. */
+static void test_deep_tree(void **state)
+{
+	(void)state;
+	if (!new_root())
+		return;
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	for (int i = 0; i < 600; i++) {
+		assert_int_equal(mkdirat(fd, "d", 0755), 0);
+		int sub = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		assert_true(sub >= 0);
+		close(fd);
+		fd = sub;
+	}
+	int f = openat(fd, "suid", O_CREAT | O_WRONLY | O_CLOEXEC, 0755);
+	assert_true(f >= 0);
+	assert_int_equal(fchmod(f, 04755), 0);
+	close(f);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl = { 8 << 20, 8 << 20 };
+		struct strip_stats st = { 0 };
+		struct perr e = PERR_INIT;
+		if (setrlimit(RLIMIT_STACK, &rl) < 0)
+			_exit(10);
+		if (strip_setid(root, &st, &e) < 0) {
+			fprintf(stderr, "%s\n", e.msg);
+			_exit(11);
+		}
+		_exit(st.setuid == 1 && st.dirs == 601 && st.too_deep == 0 ? 0 : 12);
+	}
+	int ws;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	if (WIFSIGNALED(ws))
+		fail_msg("the walk was killed by signal %d", WTERMSIG(ws));
+	assert_int_equal(WEXITSTATUS(ws), 0);
+	struct stat sb;
+	assert_int_equal(fstatat(fd, "suid", &sb, 0), 0);
+	assert_int_equal(sb.st_mode & 07777, 0755);
+	close(fd);
+	remove_root();
 }
 
 /* A mount point inside the tree keeps its files, even on the same device. */
 static void test_mount_left_alone(void **state)
 {
 	(void)state;
-	if (geteuid() != 0) {
-		skip();
+	if (!new_root())
 		return;
-	}
-	snprintf(root, sizeof(root), "/tmp/palisade-strip-XXXXXX");
-	assert_non_null(mkdtemp(root));
 	char outside[] = "/tmp/palisade-outside-XXXXXX";
 	assert_non_null(mkdtemp(outside));
 	char f[256];
@@ -192,7 +339,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_walk),
+		cmocka_unit_test(test_walk_without_getxattrat),
 		cmocka_unit_test(test_mount_left_alone),
+		cmocka_unit_test(test_deep_tree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
