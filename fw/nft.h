@@ -17,11 +17,6 @@
 
 struct fence_plan;
 
-#define NFT_TABLE "palisade"
-
-/* "default", "port" or "all". */
-const char *nft_kind_name(enum set_kind kind);
-
 /* Whether the kernel offers nf_tables to this process: 0, or the errno of
  * the first refusal (EPERM: no CAP_NET_ADMIN; EPROTONOSUPPORT, ENOENT,
  * EOPNOTSUPP: no nf_tables). Changes nothing. */
