@@ -113,10 +113,10 @@ static int kernel_error(struct perr *err, int e, const char *what)
 	if (e == EPERM || e == EACCES)
 		return cap_refused(err, CAP_NET_ADMIN, cap_held(CAP_NET_ADMIN), what);
 	if (e == EPROTONOSUPPORT || e == ENOENT || e == EOPNOTSUPP || e == EAFNOSUPPORT)
-		return perr_set(err, "%s: the kernel has no nf_tables (%s); load it on the host "
-				"with modprobe nf_tables, or run with --backend legacy", what,
-				strerror(e));
-	return perr_set(err, "%s: %s", what, strerror(e));
+		return perr_code(err, e, "%s: the kernel has no nf_tables (%s); load it on the "
+				 "host with modprobe nf_tables, or run with --backend legacy", what,
+				 strerror(e));
+	return perr_sys(err, e, "%s", what);
 }
 
 struct nft *nft_open(struct perr *err)
@@ -1360,6 +1360,47 @@ static int verify_sets(struct nft *n, int fi, const struct nftplan *np, struct p
 		rc = perr_set(err, "nftables: verification: table %s %s has %zu sets, the plan %d",
 			      tn, NFTPLAN_TABLE, mine, 2 * SET_KINDS);
 	obj_list_free(&sets);
+	return rc;
+}
+
+void nft_sets_free(struct nftplan_set sets[SET_KINDS][NFTPLAN_PARTS])
+{
+	for (int k = 0; k < SET_KINDS; k++)
+		for (int p = 0; p < NFTPLAN_PARTS; p++) {
+			free(sets[k][p].v);
+			sets[k][p].v = NULL;
+			sets[k][p].n = sets[k][p].cap = 0;
+		}
+}
+
+int nft_read_sets(struct nft *n, enum net_family f,
+		  struct nftplan_set sets[SET_KINDS][NFTPLAN_PARTS], bool *table, struct perr *err)
+{
+	for (int k = 0; k < SET_KINDS; k++)
+		for (int p = 0; p < NFTPLAN_PARTS; p++)
+			sets[k][p] = (struct nftplan_set){ .family = f, .kind = (enum set_kind)k,
+							   .part = (enum nftplan_part)p };
+	*table = false;
+	struct obj_list l = SET_LIST;
+	struct perr derr = PERR_INIT;
+	if (dump_table(n, f, NFT_MSG_GETSET, NULL, &l, "nftables: reading the sets", &derr) < 0) {
+		/* The kernel looks the table up first: ENOENT, it is not there. */
+		if (derr.err == ENOENT)
+			return 0;
+		*err = derr;
+		return -1;
+	}
+	*table = true;
+	int rc = 0;
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		enum set_kind k;
+		enum nftplan_part p;
+		if (set_which(l.v[i], &k, &p))
+			rc = read_set(n, l.v[i], &sets[k][p], err);
+	}
+	obj_list_free(&l);
+	if (rc < 0)
+		nft_sets_free(sets);
 	return rc;
 }
 

@@ -283,7 +283,8 @@ static void text_duration(struct text *t, uint32_t s)
 	}
 }
 
-static void text_elem(struct text *t, const struct nftplan_set *s, const struct nftplan_elem *e)
+/* A member's addresses: one, a network, or first-last. */
+static void text_addrs(struct text *t, const struct nftplan_set *s, const struct nftplan_elem *e)
 {
 	text_addr(t, s->family, e->first);
 	if (s->part == NFTPLAN_NET) {
@@ -295,6 +296,19 @@ static void text_elem(struct text *t, const struct nftplan_set *s, const struct 
 			textf(t, "/%d", p);
 		}
 	}
+}
+
+void nftplan_elem_addrs(const struct nftplan_set *s, const struct nftplan_elem *e, char *buf,
+			size_t len)
+{
+	struct text t;
+	text_init(&t, buf, len);
+	text_addrs(&t, s, e);
+}
+
+static void text_elem(struct text *t, const struct nftplan_set *s, const struct nftplan_elem *e)
+{
+	text_addrs(t, s, e);
 	if (s->kind == SET_PORT) {
 		textf(t, " . ");
 		text_proto(t, e->proto);

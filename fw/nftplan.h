@@ -88,6 +88,10 @@ int nftplan_set_add(struct nftplan_set *s, const struct nftplan_elem *e);
 void nftplan_elem_format(const struct nftplan_set *s, const struct nftplan_elem *e, char *buf,
 			 size_t len);
 
+/* Only its addresses: "192.0.2.1", "10.0.0.0/8", "10.0.0.1-10.0.0.5". */
+void nftplan_elem_addrs(const struct nftplan_set *s, const struct nftplan_elem *e, char *buf,
+			size_t len);
+
 /* Puts a set's members in the order nftplan_build leaves them: hosts made
  * unique, networks merged. For members read back from the kernel. */
 void nftplan_set_normalize(struct nftplan_set *s);
