@@ -45,7 +45,7 @@ expect_match "--check marks wildcards for the DNS filter" '\*\.example\.org +\(w
 # resolver.
 cp "$PALISADE" "$WORK/palisade"
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$WORK/palisade" --check \
-      -u nobody -a 192.0.2.1 true 2>&1); rc=$?
+      --backend legacy -u nobody -a 192.0.2.1 true 2>&1); rc=$?
 expect_eq "--check outside a container, unprivileged, exits 0" 0 "$rc"
 expect_match "--check outside a container shows the plan" '192\.0\.2\.1 +tcp 80,443 udp 443' "$out"
 expect_match "--check shows the rules it would install" '-A OUTPUT -p tcp -m set --match-set palisade4 dst -m multiport --dports 80,443 -j ACCEPT' "$out"
