@@ -10,6 +10,7 @@
 #include "../lib/array.h"
 #include "filtertable.h"
 #include "nft.h"
+#include "nftplan.h"
 
 static bool fences(const struct fence_plan *plan, enum net_family f)
 {
@@ -217,6 +218,10 @@ static void print_elem(const struct set_elem *e, FILE *out)
 
 void fence_plan_print(const struct fence_plan *plan, FILE *out)
 {
+	if (plan->backend == FENCE_BACKEND_NFT) {
+		nftplan_print(plan, out);
+		return;
+	}
 	for (int f = 0; f < fence_families(plan); f++) {
 		for (int k = 0; k < SET_KINDS; k++) {
 			const struct set_plan *s = &plan->sets[f][k];
@@ -288,12 +293,19 @@ enum fence_backend fence_backend_decide(enum fence_backend wanted, int nft_errno
 	return FENCE_BACKEND_LEGACY;
 }
 
+enum fence_backend fence_backend_choose(enum fence_backend wanted, int *nft_errno, char *why,
+					size_t len)
+{
+	*nft_errno = wanted == FENCE_BACKEND_LEGACY ? 0 : nft_probe();
+	return fence_backend_decide(wanted, *nft_errno, why, len);
+}
+
 int fence_probe(enum fence_backend wanted, bool *no_v6, enum fence_backend *chosen, char *why,
 		size_t whylen, struct perr *err)
 {
 	*no_v6 = !fence_kernel_has_v6();
-	int e = wanted == FENCE_BACKEND_LEGACY ? 0 : nft_probe();
-	*chosen = fence_backend_decide(wanted, e, why, whylen);
+	int e;
+	*chosen = fence_backend_choose(wanted, &e, why, whylen);
 	if (*chosen == FENCE_BACKEND_NFT)
 		return e ? nft_probe_error(err, e) : 0;
 	bool absent;

@@ -41,6 +41,12 @@ int fence_backend_parse(const char *text, enum fence_backend *out);
 enum fence_backend fence_backend_decide(enum fence_backend wanted, int nft_errno, char *why,
 					size_t len);
 
+/* fence_backend_decide on what the kernel answers: nf_tables is asked
+ * (nft_probe, which only reads: *nft_errno is its answer) unless legacy is
+ * wanted. Changes nothing, so --check may call it. */
+enum fence_backend fence_backend_choose(enum fence_backend wanted, int *nft_errno, char *why,
+					size_t len);
+
 struct fence_plan {
 	bool v6;                              /* fence IPv6 too */
 	enum fence_backend backend;           /* set by the caller after planning */
@@ -93,7 +99,9 @@ int fence_allow(struct fence_handle *h, const struct fence_plan *plan, const str
 size_t fence_allow_members(const struct fence_plan *plan, const struct fence_dest *d,
 			   uint32_t timeout, struct set_elem out[2], const char **set);
 
-/* Prints the sets and both filter tables, like ipset list and iptables-save. */
+/* Prints what the plan's backend would install: for legacy the sets and
+ * both filter tables, like ipset list and iptables-save; for nft the
+ * tables as `nft list ruleset` lists them (fw/nftplan.h). */
 void fence_plan_print(const struct fence_plan *plan, FILE *out);
 
 /* Whether the kernel has IPv6 at all: without it, it refuses IPv6 sockets

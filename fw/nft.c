@@ -26,6 +26,7 @@
 #include "../lib/mnl.h"
 #include "../lib/text.h"
 #include "fence.h"
+#include "nftplan.h"
 
 /* The longest set key: an IPv6 address, a protocol and a port, each in
  * registers of 4 bytes. */
@@ -36,14 +37,7 @@
 /* Receive buffer for dumps: the kernel sizes a dump's messages to it. */
 #define DUMP_BUF 65536
 
-static const char *const chain_nft[CHAINS] = { "input", "forward", "output" };
 static const int chain_hook[CHAINS] = { NF_INET_LOCAL_IN, NF_INET_FORWARD, NF_INET_LOCAL_OUT };
-
-const char *nft_kind_name(enum set_kind kind)
-{
-	static const char *const v[SET_KINDS] = { "default", "port", "all" };
-	return v[kind];
-}
 
 static const char *family_name(enum net_family f)
 {
@@ -55,13 +49,7 @@ static uint16_t nfproto(enum net_family f)
 	return f == NET_V4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
 }
 
-/* "default_host" or "default_net". */
-static void set_nft_name(enum set_kind kind, bool net, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s_%s", nft_kind_name(kind), net ? "net" : "host");
-}
-
-/* --- keys and ranges (pure) --- */
+/* --- keys (pure) --- */
 
 /* A key is the address, then, in a port set, the protocol and the port,
  * each in its own 4-byte register as the rule loads them. */
@@ -80,111 +68,6 @@ static void key_make(uint8_t *out, enum net_family f, enum set_kind k, const uin
 		out[net_len(f) + 4] = (uint8_t)(port >> 8);
 		out[net_len(f) + 5] = (uint8_t)port;
 	}
-}
-
-/* Addresses first..last (inclusive) for one protocol and port. */
-struct range {
-	uint8_t first[16], last[16];
-	uint8_t proto;
-	uint16_t port;
-};
-
-static void range_of(const struct set_elem *e, struct range *r)
-{
-	size_t len = net_len(e->net.family);
-	memset(r, 0, sizeof(*r));
-	for (size_t i = 0; i < len; i++) {
-		unsigned bits = e->net.prefix > 8 * i ? e->net.prefix - 8 * i : 0;
-		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
-		r->first[i] = e->net.bytes[i] & mask;
-		r->last[i] = e->net.bytes[i] | (uint8_t)~mask;
-	}
-	r->proto = e->proto;
-	r->port = e->port;
-}
-
-static size_t g_cmp_len; /* the address length range_cmp compares; set before qsort */
-
-static int range_cmp(const void *pa, const void *pb)
-{
-	const struct range *a = pa, *b = pb;
-	if (a->proto != b->proto)
-		return a->proto - b->proto;
-	if (a->port != b->port)
-		return (int)a->port - (int)b->port;
-	int c = memcmp(a->first, b->first, g_cmp_len);
-	return c ? c : memcmp(a->last, b->last, g_cmp_len);
-}
-
-/* a + 1 in place; false when a was all ones (no successor). */
-static bool addr_next(uint8_t *a, size_t len)
-{
-	for (size_t i = len; i-- > 0;)
-		if (++a[i] != 0)
-			return true;
-	return false;
-}
-
-/* Sorts ranges and merges those that overlap or touch (same protocol and
- * port): the kernel refuses overlapping intervals, and two descriptions of
- * the same addresses become equal. Returns the new count. */
-static size_t ranges_merge(struct range *v, size_t n, size_t len)
-{
-	if (n == 0)
-		return 0;
-	g_cmp_len = len;
-	qsort(v, n, sizeof(*v), range_cmp);
-	size_t k = 0;
-	for (size_t i = 1; i < n; i++) {
-		struct range *cur = &v[k];
-		uint8_t after[16];
-		memcpy(after, cur->last, len);
-		bool has_after = addr_next(after, len);
-		if (v[i].proto == cur->proto && v[i].port == cur->port &&
-		    (!has_after || memcmp(v[i].first, after, len) <= 0)) {
-			if (memcmp(v[i].last, cur->last, len) > 0)
-				memcpy(cur->last, v[i].last, len);
-			continue;
-		}
-		v[++k] = v[i];
-	}
-	return k + 1;
-}
-
-/* A set of the plan split into its host members (hosts, as ranges of one
- * address, sorted) and its networks (nets, merged). */
-struct split {
-	struct range *hosts, *nets;
-	size_t nh, nn;
-};
-
-static void split_free(struct split *s)
-{
-	free(s->hosts);
-	free(s->nets);
-	memset(s, 0, sizeof(*s));
-}
-
-static int split_set(const struct set_plan *p, struct split *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->hosts = calloc(p->n ? p->n : 1, sizeof(*s->hosts));
-	s->nets = calloc(p->n ? p->n : 1, sizeof(*s->nets));
-	if (!s->hosts || !s->nets) {
-		split_free(s);
-		return -1;
-	}
-	for (size_t i = 0; i < p->n; i++) {
-		if (net_is_host(&p->v[i].net))
-			range_of(&p->v[i], &s->hosts[s->nh++]);
-		else
-			range_of(&p->v[i], &s->nets[s->nn++]);
-	}
-	g_cmp_len = net_len(p->family);
-	if (s->nh > 1)
-		qsort(s->hosts, s->nh, sizeof(*s->hosts), range_cmp);
-	s->nn = ranges_merge(s->nets, s->nn, net_len(p->family));
-	return 0;
 }
 
 /* --- netlink --- */
@@ -230,10 +113,10 @@ static int kernel_error(struct perr *err, int e, const char *what)
 	if (e == EPERM || e == EACCES)
 		return cap_refused(err, CAP_NET_ADMIN, cap_held(CAP_NET_ADMIN), what);
 	if (e == EPROTONOSUPPORT || e == ENOENT || e == EOPNOTSUPP || e == EAFNOSUPPORT)
-		return perr_set(err, "%s: the kernel has no nf_tables (%s); load it on the host "
-				"with modprobe nf_tables, or run with --backend legacy", what,
-				strerror(e));
-	return perr_set(err, "%s: %s", what, strerror(e));
+		return perr_code(err, e, "%s: the kernel has no nf_tables (%s); load it on the "
+				 "host with modprobe nf_tables, or run with --backend legacy", what,
+				 strerror(e));
+	return perr_sys(err, e, "%s", what);
 }
 
 struct nft *nft_open(struct perr *err)
@@ -379,10 +262,10 @@ static int batch_fail(struct perr *err, const struct batch *bt, uint32_t seq, in
 	char what[256];
 	if (w->index >= 0)
 		snprintf(what, sizeof(what), "nftables: table %s %s: %s %d of chain %s",
-			 family_name(w->family), NFT_TABLE, w->what, w->index + 1, w->name);
+			 family_name(w->family), NFTPLAN_TABLE, w->what, w->index + 1, w->name);
 	else
 		snprintf(what, sizeof(what), "nftables: table %s %s: %s%s%s", family_name(w->family),
-			 NFT_TABLE, w->what, w->name ? " " : "", w->name ? w->name : "");
+			 NFTPLAN_TABLE, w->what, w->name ? " " : "", w->name ? w->name : "");
 	return kernel_error(err, e, what);
 }
 
@@ -619,7 +502,8 @@ static void e_verdict(struct rule_builder *b, const struct rule *r, enum net_fam
 }
 
 /* One nft rule of plan rule r: with lookup in set (NULL: r has none), and
- * port (0: r's own dport). */
+ * port, the one of r's list of ports it matches (0: r has no list); see
+ * nftplan_rule_nth. */
 static struct nftnl_rule *rule_make(const struct rule *r, enum net_family f, const char *set,
 				    uint16_t port)
 {
@@ -627,8 +511,8 @@ static struct nftnl_rule *rule_make(const struct rule *r, enum net_family f, con
 	if (!b.r)
 		return NULL;
 	nftnl_rule_set_u32(b.r, NFTNL_RULE_FAMILY, nfproto(f));
-	nftnl_rule_set_str(b.r, NFTNL_RULE_TABLE, NFT_TABLE);
-	nftnl_rule_set_str(b.r, NFTNL_RULE_CHAIN, chain_nft[r->chain]);
+	nftnl_rule_set_str(b.r, NFTNL_RULE_TABLE, NFTPLAN_TABLE);
+	nftnl_rule_set_str(b.r, NFTNL_RULE_CHAIN, nftplan_chain_names[r->chain]);
 	if (r->iface) {
 		char name[IFNAMSIZ] = { 0 };
 		snprintf(name, sizeof(name), "%s", r->iface);
@@ -636,10 +520,10 @@ static struct nftnl_rule *rule_make(const struct rule *r, enum net_family f, con
 		e_cmp(&b, NFT_CMP_EQ, name, sizeof(name));
 	}
 	if (r->has_dst) {
-		struct range rg;
+		struct nftplan_elem rg;
 		struct set_elem e = { .net = r->dst };
 		uint32_t len = (uint32_t)net_len(f);
-		range_of(&e, &rg);
+		nftplan_elem_of(&e, &rg);
 		e_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, f == NET_V4 ? 16 : 24, len, NFT_REG_1);
 		if (!net_is_host(&r->dst)) {
 			uint8_t mask[16];
@@ -704,15 +588,6 @@ static struct nftnl_rule *rule_make(const struct rule *r, enum net_family f, con
 	return b.r;
 }
 
-/* The kind of set a rule's set name stands for. */
-static int rule_set_kind(const struct rule *r, enum net_family f)
-{
-	for (int k = 0; k < SET_KINDS; k++)
-		if (strcmp(r->set, set_name(f, (enum set_kind)k)) == 0)
-			return k;
-	return -1;
-}
-
 struct rule_list {
 	struct nftnl_rule **v;
 	size_t n, cap;
@@ -742,9 +617,8 @@ static int rule_list_push(struct rule_list *l, struct nftnl_rule *r)
 	return 0;
 }
 
-/* The nft rules of one chain of a family's plan, in order: a rule with a
- * set becomes one rule per set of its pair (`<kind>_host`, `<kind>_net`),
- * a rule with a list of ports one rule per port. */
+/* The nft rules of one chain of a family's plan, in order, as
+ * nftplan_rule_nth lists them. */
 static int plan_rules(const struct ruleset *rs, enum chain c, struct rule_list *out,
 		      struct perr *err)
 {
@@ -754,27 +628,16 @@ static int plan_rules(const struct ruleset *rs, enum chain c, struct rule_list *
 		const struct rule *r = &rs->v[i];
 		if (r->chain != c)
 			continue;
-		char sets[2][32];
-		size_t nsets = 0;
-		if (r->set) {
-			int k = rule_set_kind(r, f);
-			if (k < 0) {
-				rule_list_free(out);
-				return perr_set(err, "nftables: rule %zu refers to an unknown set %s",
-						i + 1, r->set);
-			}
-			set_nft_name((enum set_kind)k, false, sets[0], sizeof(sets[0]));
-			set_nft_name((enum set_kind)k, true, sets[1], sizeof(sets[1]));
-			nsets = 2;
+		if (r->set && nftplan_rule_set_kind(r, f) < 0) {
+			rule_list_free(out);
+			return perr_set(err, "nftables: rule %zu refers to an unknown set %s", i + 1,
+					r->set);
 		}
-		for (size_t s = 0; s < (nsets ? nsets : 1); s++) {
-			const char *set = nsets ? sets[s] : NULL;
-			int rc = 0;
-			if (r->nports == 0)
-				rc = rule_list_push(out, rule_make(r, f, set, 0));
-			for (size_t p = 0; p < r->nports && rc == 0; p++)
-				rc = rule_list_push(out, rule_make(r, f, set, r->ports[p]));
-			if (rc < 0) {
+		for (size_t j = 0; j < nftplan_rule_count(r, f); j++) {
+			const char *set;
+			uint16_t port;
+			nftplan_rule_nth(r, f, j, &set, &port);
+			if (rule_list_push(out, rule_make(r, f, set, port)) < 0) {
 				rule_list_free(out);
 				return perr_set(err, "out of memory");
 			}
@@ -813,7 +676,7 @@ static struct nftnl_set *set_new(enum net_family f, const char *name)
 	if (!s)
 		return NULL;
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, nfproto(f));
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFT_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTPLAN_TABLE);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 	return s;
 }
@@ -840,7 +703,7 @@ static int elem_add(struct nftnl_set *s, const uint8_t *key, const uint8_t *key_
  * set's key and key end, or else the first address and, unless the range
  * runs to the last address, an end mark at the address after it. */
 static int range_elems(struct nftnl_set *s, enum net_family f, enum set_kind k, bool net,
-		       const struct range *r, uint32_t timeout)
+		       const struct nftplan_elem *r, uint32_t timeout)
 {
 	uint8_t key[KEY_MAX], end[KEY_MAX];
 	size_t len = key_len(f, k);
@@ -854,17 +717,16 @@ static int range_elems(struct nftnl_set *s, enum net_family f, enum set_kind k, 
 	if (elem_add(s, key, NULL, len, 0, 0) < 0)
 		return -1;
 	uint8_t after[16];
-	memcpy(after, r->last, net_len(f));
-	if (!addr_next(after, net_len(f)))
+	if (!nftplan_next_addr(f, r->last, after))
 		return 0;
 	key_make(end, f, k, after, 0, 0);
 	return elem_add(s, end, NULL, len, NFT_SET_ELEM_INTERVAL_END, 0);
 }
 
-/* NEWSETELEM (or DELSETELEM) messages for ranges v[0..n), a few to a
- * message. */
+/* NEWSETELEM (or DELSETELEM) messages for members v[0..n), a few to a
+ * message; with timeouts, each with its own. */
 static void batch_elems(struct batch *bt, uint16_t type, enum net_family f, enum set_kind k,
-			bool net, const char *name, const struct range *v, const uint32_t *timeouts,
+			bool net, const char *name, const struct nftplan_elem *v, bool timeouts,
 			size_t n, bool ack)
 {
 	for (size_t i = 0; i < n && !bt->bad; i += ELEMS_PER_MSG) {
@@ -874,7 +736,7 @@ static void batch_elems(struct batch *bt, uint16_t type, enum net_family f, enum
 			return;
 		}
 		for (size_t j = i; j < n && j < i + ELEMS_PER_MSG; j++)
-			if (range_elems(s, f, k, net, &v[j], timeouts ? timeouts[j] : 0) < 0)
+			if (range_elems(s, f, k, net, &v[j], timeouts ? v[j].timeout : 0) < 0)
 				bt->bad = true;
 		bool last = i + ELEMS_PER_MSG >= n;
 		struct nlmsghdr *nlh = batch_msg(bt, type, f,
@@ -888,13 +750,9 @@ static void batch_elems(struct batch *bt, uint16_t type, enum net_family f, enum
 	}
 }
 
-static const char *const set_names[SET_KINDS][2] = {
-	{ "default_host", "default_net" }, { "port_host", "port_net" }, { "all_host", "all_net" },
-};
-
 /* The messages that make family fi's table; with ack, the last one asks
  * for the acknowledgement. */
-static void batch_family(struct batch *bt, const struct fence_plan *plan, int fi,
+static void batch_family(struct batch *bt, const struct nftplan *np, int fi,
 			 struct rule_list rules[CHAINS], bool ack)
 {
 	enum net_family f = net_family_at(fi);
@@ -904,7 +762,7 @@ static void batch_family(struct batch *bt, const struct fence_plan *plan, int fi
 		return;
 	}
 	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, nfproto(f));
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFT_TABLE);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFTPLAN_TABLE);
 	/* Made if absent (so that the delete finds it), deleted with all it
 	 * holds, made anew: an earlier start's table is replaced whole. */
 	static const uint16_t steps[] = { NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE, NFT_MSG_NEWTABLE };
@@ -920,13 +778,9 @@ static void batch_family(struct batch *bt, const struct fence_plan *plan, int fi
 	nftnl_table_free(t);
 
 	for (int k = 0; k < SET_KINDS && !bt->bad; k++) {
-		struct split sp;
-		if (split_set(&plan->sets[fi][k], &sp) < 0) {
-			bt->bad = true;
-			return;
-		}
-		for (int net = 0; net < 2 && !bt->bad; net++) {
-			const char *name = set_names[k][net];
+		for (int net = 0; net < NFTPLAN_PARTS && !bt->bad; net++) {
+			const struct nftplan_set *ps = &np->sets[fi][k][net];
+			const char *name = nftplan_set_name((enum set_kind)k, (enum nftplan_part)net);
 			struct nftnl_set *s = set_new(f, name);
 			if (!s) {
 				bt->bad = true;
@@ -940,10 +794,9 @@ static void batch_family(struct batch *bt, const struct fence_plan *plan, int fi
 			nftnl_set_nlmsg_build_payload(nlh, s);
 			nftnl_set_free(s);
 			batch_next(bt);
-			batch_elems(bt, NFT_MSG_NEWSETELEM, f, (enum set_kind)k, net, name,
-				    net ? sp.nets : sp.hosts, NULL, net ? sp.nn : sp.nh, false);
+			batch_elems(bt, NFT_MSG_NEWSETELEM, f, (enum set_kind)k, net, name, ps->v,
+				    true, ps->n, false);
 		}
-		split_free(&sp);
 	}
 
 	int last_chain = -1;
@@ -957,8 +810,8 @@ static void batch_family(struct batch *bt, const struct fence_plan *plan, int fi
 			return;
 		}
 		nftnl_chain_set_u32(ch, NFTNL_CHAIN_FAMILY, nfproto(f));
-		nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NFT_TABLE);
-		nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, chain_nft[c]);
+		nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NFTPLAN_TABLE);
+		nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, nftplan_chain_names[c]);
 		nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
 		nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, (uint32_t)chain_hook[c]);
 		nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, 0);
@@ -966,7 +819,7 @@ static void batch_family(struct batch *bt, const struct fence_plan *plan, int fi
 		bool last = ack && c == CHAINS - 1 && last_chain < 0;
 		struct nlmsghdr *nlh = batch_msg(bt, NFT_MSG_NEWCHAIN, f,
 						 NLM_F_CREATE | (last ? NLM_F_ACK : 0),
-						 "creating chain", chain_nft[c], -1);
+						 "creating chain", nftplan_chain_names[c], -1);
 		nftnl_chain_nlmsg_build_payload(nlh, ch);
 		nftnl_chain_free(ch);
 		batch_next(bt);
@@ -977,7 +830,7 @@ static void batch_family(struct batch *bt, const struct fence_plan *plan, int fi
 			struct nlmsghdr *nlh = batch_msg(bt, NFT_MSG_NEWRULE, f,
 							 NLM_F_APPEND | NLM_F_CREATE |
 							 (ack && last ? NLM_F_ACK : 0),
-							 "adding rule", chain_nft[c], (int)i);
+							 "adding rule", nftplan_chain_names[c], (int)i);
 			nftnl_rule_nlmsg_build_payload(nlh, rules[c].v[i]);
 			batch_next(bt);
 		}
@@ -1004,28 +857,43 @@ static int plan_rules_all(const struct fence_plan *plan,
 	return 0;
 }
 
+/* The plan's nft sets and rules, both freed on failure. */
+static int plan_nft(const struct fence_plan *plan, struct nftplan *np,
+		    struct rule_list rules[NET_FAMILIES][CHAINS], struct perr *err)
+{
+	if (nftplan_build(plan, np, err) < 0) {
+		nftplan_free(np);
+		return perr_prefix(err, "nftables");
+	}
+	if (plan_rules_all(plan, rules, err) < 0) {
+		nftplan_free(np);
+		return -1;
+	}
+	return 0;
+}
+
 int nft_install(const struct fence_plan *plan, struct perr *err)
 {
 	struct rule_list rules[NET_FAMILIES][CHAINS];
-	if (plan_rules_all(plan, rules, err) < 0)
+	struct nftplan np;
+	if (plan_nft(plan, &np, rules, err) < 0)
 		return -1;
 	struct nft *n = nft_open(err);
-	if (!n) {
-		plan_rules_free(rules);
-		return -1;
-	}
 	int rc = -1;
+	if (!n)
+		goto out;
 	struct batch bt;
 	if (batch_init(&bt, n) < 0) {
 		perr_set(err, "out of memory");
 		goto out;
 	}
 	for (int f = 0; f < fence_families(plan); f++)
-		batch_family(&bt, plan, f, rules[f], f == fence_families(plan) - 1);
+		batch_family(&bt, &np, f, rules[f], f == fence_families(plan) - 1);
 	rc = batch_send(n, &bt, bt.seq - 1, err);
 	batch_free(&bt);
 out:
 	plan_rules_free(rules);
+	nftplan_free(&np);
 	nft_close(n);
 	return rc;
 }
@@ -1035,29 +903,24 @@ int nft_allow(struct nft *n, enum net_family f, enum set_kind k, const struct se
 {
 	if (nv == 0)
 		return 0;
-	struct range *r = calloc(nv, sizeof(*r));
-	uint32_t *t = calloc(nv, sizeof(*t));
+	struct nftplan_elem *e = calloc(nv, sizeof(*e));
 	struct batch bt;
-	if (!r || !t || batch_init(&bt, n) < 0) {
-		free(r);
-		free(t);
+	if (!e || batch_init(&bt, n) < 0) {
+		free(e);
 		return perr_set(err, "out of memory");
 	}
-	for (size_t i = 0; i < nv; i++) {
-		range_of(&v[i], &r[i]);
-		t[i] = v[i].timeout;
-	}
-	const char *name = set_names[k][0];
+	for (size_t i = 0; i < nv; i++)
+		nftplan_elem_of(&v[i], &e[i]);
+	const char *name = nftplan_set_name(k, NFTPLAN_HOST);
 	/* Added if absent (so that the removal finds it), removed, added with
 	 * the new timeout: in one transaction, so never missing. */
-	batch_elems(&bt, NFT_MSG_NEWSETELEM, f, k, false, name, r, t, nv, false);
-	batch_elems(&bt, NFT_MSG_DELSETELEM, f, k, false, name, r, NULL, nv, false);
-	batch_elems(&bt, NFT_MSG_NEWSETELEM, f, k, false, name, r, t, nv, true);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, f, k, false, name, e, true, nv, false);
+	batch_elems(&bt, NFT_MSG_DELSETELEM, f, k, false, name, e, false, nv, false);
+	batch_elems(&bt, NFT_MSG_NEWSETELEM, f, k, false, name, e, true, nv, true);
 	uint32_t ack = bt.seq - 1;
 	int rc = batch_send(n, &bt, ack, err);
 	batch_free(&bt);
-	free(r);
-	free(t);
+	free(e);
 	return rc;
 }
 
@@ -1165,7 +1028,7 @@ static int dump_table(struct nft *n, enum net_family f, uint16_t type, const cha
 	char req[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(req, type, nfproto(f), NLM_F_DUMP, n->seq++);
 	/* The table is attribute 1 of chains, rules and sets alike. */
-	mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, NFT_TABLE);
+	mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, NFTPLAN_TABLE);
 	if (chain)
 		mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain);
 	if (dump(n, nlh, on_obj, l, what, err) < 0) {
@@ -1206,17 +1069,17 @@ static int verify_chains(struct nft *n, enum net_family f, struct rule_list plan
 	size_t mine = 0;
 	for (size_t i = 0; i < chains.n && rc == 0; i++) {
 		struct nftnl_chain *c = chains.v[i];
-		if (strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), NFT_TABLE) != 0)
+		if (strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), NFTPLAN_TABLE) != 0)
 			continue;
 		mine++;
 		const char *name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
 		int k = -1;
 		for (int j = 0; j < CHAINS; j++)
-			if (strcmp(name, chain_nft[j]) == 0)
+			if (strcmp(name, nftplan_chain_names[j]) == 0)
 				k = j;
 		if (k < 0)
 			rc = perr_set(err, "nftables: verification: table %s %s has a chain %s that "
-				      "palisade did not make", tn, NFT_TABLE, name);
+				      "palisade did not make", tn, NFTPLAN_TABLE, name);
 		else if (!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM) ||
 			 nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM) != (uint32_t)chain_hook[k] ||
 			 nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO) != 0 ||
@@ -1224,28 +1087,28 @@ static int verify_chains(struct nft *n, enum net_family f, struct rule_list plan
 			 strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE), "filter") != 0)
 			rc = perr_set(err, "nftables: verification: chain %s of table %s %s is not a "
 				      "filter chain on hook %s, priority 0, policy drop", name, tn,
-				      NFT_TABLE, name);
+				      NFTPLAN_TABLE, name);
 	}
 	if (rc == 0 && mine != CHAINS)
 		rc = perr_set(err, "nftables: verification: table %s %s has %zu chains, the plan %d",
-			      tn, NFT_TABLE, mine, CHAINS);
+			      tn, NFTPLAN_TABLE, mine, CHAINS);
 	obj_list_free(&chains);
 
 	for (int c = 0; c < CHAINS && rc == 0; c++) {
 		struct obj_list rules = RULE_LIST;
-		if (dump_table(n, f, NFT_MSG_GETRULE, chain_nft[c], &rules,
+		if (dump_table(n, f, NFT_MSG_GETRULE, nftplan_chain_names[c], &rules,
 			       "nftables: reading back the rules", err) < 0)
 			return -1;
 		size_t k = 0;
 		for (size_t i = 0; i < rules.n && rc == 0; i++) {
 			struct nftnl_rule *r = rules.v[i];
-			if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), NFT_TABLE) != 0 ||
-			    strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), chain_nft[c]) != 0)
+			if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), NFTPLAN_TABLE) != 0 ||
+			    strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), nftplan_chain_names[c]) != 0)
 				continue;
 			if (k >= planned[c].n) {
 				rc = perr_set(err, "nftables: verification: chain %s of table %s %s has "
-					      "more rules than the plan's %zu", chain_nft[c], tn,
-					      NFT_TABLE, planned[c].n);
+					      "more rules than the plan's %zu", nftplan_chain_names[c], tn,
+					      NFTPLAN_TABLE, planned[c].n);
 				break;
 			}
 			char got[2048], want[2048];
@@ -1254,33 +1117,33 @@ static int verify_chains(struct nft *n, enum net_family f, struct rule_list plan
 			if (strcmp(got, want) != 0)
 				rc = perr_set(err, "nftables: verification: rule %zu of chain %s (table "
 					      "%s %s) differs from the plan: the kernel has %.400s; the "
-					      "plan %.400s", k + 1, chain_nft[c], tn, NFT_TABLE, got, want);
+					      "plan %.400s", k + 1, nftplan_chain_names[c], tn, NFTPLAN_TABLE, got, want);
 			k++;
 		}
 		if (rc == 0 && k != planned[c].n)
 			rc = perr_set(err, "nftables: verification: chain %s of table %s %s has %zu "
-				      "rules, the plan %zu", chain_nft[c], tn, NFT_TABLE, k,
+				      "rules, the plan %zu", nftplan_chain_names[c], tn, NFTPLAN_TABLE, k,
 				      planned[c].n);
 		obj_list_free(&rules);
 	}
 	return rc;
 }
 
-/* Reads the ranges of a set back: a host's key is a range of one address;
- * a port set of intervals gives key and key end; a set of intervals of
- * addresses marks where each interval starts and, unless it runs to the
- * last address, the address after its end. */
+/* A set's members as the kernel gives them back: a host's key is a range
+ * of one address; a port set of intervals gives key and key end; a set of
+ * intervals of addresses marks where each interval starts and, unless it
+ * runs to the last address, the address after its end. */
 struct elem_key {
 	uint8_t key[KEY_MAX], end[KEY_MAX];
 	bool has_end, interval_end;
+	uint32_t timeout, expires;  /* seconds */
 };
-
-static size_t g_key_len;
 
 static int elem_key_cmp(const void *pa, const void *pb)
 {
+	/* Unused key bytes are zero. */
 	return memcmp(((const struct elem_key *)pa)->key, ((const struct elem_key *)pb)->key,
-		      g_key_len);
+		      KEY_MAX);
 }
 
 static void key_parse(const uint8_t *key, enum net_family f, enum set_kind k, uint8_t *addr,
@@ -1299,6 +1162,14 @@ struct elem_keys {
 	struct elem_key *v;
 	size_t n, cap, len;
 };
+
+/* Milliseconds to whole seconds, rounded up (a member with 1 ms left is
+ * still there). */
+static uint32_t ms_to_s(uint64_t ms)
+{
+	uint64_t s = ms / 1000 + (ms % 1000 != 0);
+	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
 
 static int on_elem(struct nftnl_set_elem *e, void *data)
 {
@@ -1324,119 +1195,131 @@ static int on_elem(struct nftnl_set_elem *e, void *data)
 	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
 		ek->interval_end = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
 				   NFT_SET_ELEM_INTERVAL_END;
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT))
+		ek->timeout = ms_to_s(nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT));
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+		ek->expires = ms_to_s(nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION));
 	return 0;
 }
 
-static int read_ranges(struct nftnl_set *s, enum net_family f, enum set_kind k, bool net,
-		       struct range **out, size_t *nout)
+/* The address before a (there is one: a is an interval's end mark). */
+static void addr_prev(uint8_t *a, size_t len)
 {
-	size_t len = key_len(f, k), alen = net_len(f);
-	size_t cap = 16, n = 0;
-	struct elem_key *v = malloc(cap * sizeof(*v));
-	struct elem_keys ks = { .v = v, .n = 0, .cap = cap, .len = len };
-	if (!v || nftnl_set_elem_foreach(s, on_elem, &ks) < 0)
-		goto oom;
-	v = ks.v;
-	n = ks.n;
-	struct range *r = calloc(n ? n : 1, sizeof(*r));
-	if (!r)
-		goto oom;
-	size_t nr = 0;
-	g_key_len = len;
-	if (n > 1)
-		qsort(v, n, sizeof(*v), elem_key_cmp);
+	for (size_t j = len; j-- > 0;)
+		if (a[j]-- != 0)
+			break;
+}
+
+/* The members of s (read with its elements) into out, in nftplan's order. */
+static int set_members(struct nftnl_set *s, struct nftplan_set *out)
+{
+	enum net_family f = out->family;
+	enum set_kind k = out->kind;
+	bool net = out->part == NFTPLAN_NET;
+	size_t alen = net_len(f);
+	struct elem_keys ks = { .len = key_len(f, k) };
+	if (nftnl_set_elem_foreach(s, on_elem, &ks) < 0) {
+		free(ks.v);
+		return -1;
+	}
+	if (ks.n > 1)
+		qsort(ks.v, ks.n, sizeof(*ks.v), elem_key_cmp);
+	int rc = 0;
 	bool open = false;
-	for (size_t i = 0; i < n; i++) {
+	struct nftplan_elem cur = { 0 };
+	for (size_t i = 0; i < ks.n && rc == 0; i++) {
+		const struct elem_key *ek = &ks.v[i];
 		if (!net || k == SET_PORT) {
-			key_parse(v[i].key, f, k, r[nr].first, &r[nr].proto, &r[nr].port);
+			struct nftplan_elem e = { .timeout = ek->timeout, .expires = ek->expires };
 			uint8_t p;
 			uint16_t pt;
-			key_parse(v[i].has_end ? v[i].end : v[i].key, f, k, r[nr].last, &p, &pt);
-			nr++;
-			continue;
-		}
-		if (v[i].interval_end) {
-			if (open) {
-				/* The interval ends at the address before this mark. */
-				memcpy(r[nr].last, v[i].key, alen);
-				for (size_t j = alen; j-- > 0;)
-					if (r[nr].last[j]-- != 0)
-						break;
-				nr++;
-				open = false;
-			}
+			key_parse(ek->key, f, k, e.first, &e.proto, &e.port);
+			key_parse(ek->has_end ? ek->end : ek->key, f, k, e.last, &p, &pt);
+			rc = nftplan_set_add(out, &e);
 			continue;
 		}
 		if (open) {
-			memcpy(r[nr].last, v[i].key, alen);
-			for (size_t j = alen; j-- > 0;)
-				if (r[nr].last[j]-- != 0)
-					break;
-			nr++;
+			/* The interval ends at the address before this mark, or
+			 * before the next interval's start. */
+			memcpy(cur.last, ek->key, alen);
+			addr_prev(cur.last, alen);
+			rc = nftplan_set_add(out, &cur);
+			open = false;
 		}
-		memset(&r[nr], 0, sizeof(r[nr]));
-		memcpy(r[nr].first, v[i].key, alen);
-		open = true;
+		if (!ek->interval_end) {
+			memset(&cur, 0, sizeof(cur));
+			memcpy(cur.first, ek->key, alen);
+			open = true;
+		}
 	}
-	if (open) {
-		memset(r[nr].last, 0xff, alen);
-		nr++;
+	if (rc == 0 && open) {
+		memset(cur.last, 0xff, alen);
+		rc = nftplan_set_add(out, &cur);
 	}
-	free(v);
-	if (net)
-		nr = ranges_merge(r, nr, alen);
-	else if (nr > 1) {
-		g_cmp_len = alen;
-		qsort(r, nr, sizeof(*r), range_cmp);
-	}
-	*out = r;
-	*nout = nr;
-	return 0;
-oom:
-	free(ks.v ? ks.v : v);
-	return -1;
+	free(ks.v);
+	if (rc == 0)
+		nftplan_set_normalize(out);
+	return rc;
 }
 
-static void range_format(const struct range *r, enum net_family f, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
-	inet_ntop(net_af(f), r->first, a, sizeof(a));
-	inet_ntop(net_af(f), r->last, b, sizeof(b));
-	struct text t;
-	text_init(&t, buf, len);
-	if (memcmp(r->first, r->last, net_len(f)) == 0)
-		textf(&t, "%s", a);
-	else
-		textf(&t, "%s-%s", a, b);
-	if (r->proto)
-		textf(&t, " . %s . %u", r->proto == PROTO_TCP ? "tcp" : "udp", r->port);
-}
-
-static int compare_ranges(const char *set, enum net_family f, const struct range *got, size_t ng,
-			  const struct range *want, size_t nw, struct perr *err)
-{
-	size_t alen = net_len(f);
-	for (size_t i = 0; i < ng || i < nw; i++) {
-		if (i < ng && i < nw && memcmp(got[i].first, want[i].first, alen) == 0 &&
-		    memcmp(got[i].last, want[i].last, alen) == 0 && got[i].proto == want[i].proto &&
-		    got[i].port == want[i].port)
-			continue;
-		char g[128] = "nothing", w[128] = "nothing";
-		if (i < ng)
-			range_format(&got[i], f, g, sizeof(g));
-		if (i < nw)
-			range_format(&want[i], f, w, sizeof(w));
-		return perr_set(err, "nftables: verification: set %s of table %s %s holds %zu "
-				"members, the plan %zu; member %zu: the kernel has %s, the plan %s",
-				set, family_name(f), NFT_TABLE, ng, nw, i + 1, g, w);
-	}
-	return 0;
-}
-
-static int verify_sets(struct nft *n, enum net_family f, const struct fence_plan *plan,
-		       struct perr *err)
+/* Reads the members of palisade's set (f, k, part) into out (emptied
+ * first; freed by the caller). */
+static int read_set(struct nft *n, struct nftnl_set *s, struct nftplan_set *out,
+		    struct perr *err)
 {
 	char req[MNL_SOCKET_BUFFER_SIZE];
+	out->n = 0;
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETSETELEM, nfproto(out->family),
+						     NLM_F_DUMP, n->seq++);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	if (dump(n, nlh, on_elems, s, "nftables: reading back a set's members", err) < 0)
+		return -1;
+	if (set_members(s, out) < 0)
+		return perr_set(err, "out of memory");
+	return 0;
+}
+
+static int compare_members(enum net_family f, const struct nftplan_set *got,
+			   const struct nftplan_set *want, struct perr *err)
+{
+	for (size_t i = 0; i < got->n || i < want->n; i++) {
+		const struct nftplan_elem *g = i < got->n ? &got->v[i] : NULL;
+		const struct nftplan_elem *w = i < want->n ? &want->v[i] : NULL;
+		if (g && w && memcmp(g->first, w->first, 16) == 0 &&
+		    memcmp(g->last, w->last, 16) == 0 && g->proto == w->proto && g->port == w->port)
+			continue;
+		char gs[128] = "nothing", ws[128] = "nothing";
+		if (g)
+			nftplan_elem_format(got, g, gs, sizeof(gs));
+		if (w)
+			nftplan_elem_format(want, w, ws, sizeof(ws));
+		return perr_set(err, "nftables: verification: set %s of table %s %s holds %zu "
+				"members, the plan %zu; member %zu: the kernel has %s, the plan %s",
+				nftplan_set_name(want->kind, want->part), family_name(f),
+				NFTPLAN_TABLE, got->n, want->n, i + 1, gs, ws);
+	}
+	return 0;
+}
+
+/* Which of palisade's sets s is: kind and part; false for another. */
+static bool set_which(struct nftnl_set *s, enum set_kind *kind, enum nftplan_part *part)
+{
+	const char *name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+	if (strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), NFTPLAN_TABLE) != 0)
+		return false;
+	for (int k = 0; k < SET_KINDS; k++)
+		for (int p = 0; p < NFTPLAN_PARTS; p++)
+			if (strcmp(name, nftplan_set_name((enum set_kind)k, (enum nftplan_part)p)) == 0) {
+				*kind = (enum set_kind)k;
+				*part = (enum nftplan_part)p;
+				return true;
+			}
+	return false;
+}
+
+static int verify_sets(struct nft *n, int fi, const struct nftplan *np, struct perr *err)
+{
+	enum net_family f = net_family_at(fi);
 	const char *tn = family_name(f);
 	struct obj_list sets = SET_LIST;
 	if (dump_table(n, f, NFT_MSG_GETSET, NULL, &sets, "nftables: reading back the sets", err) < 0)
@@ -1445,72 +1328,97 @@ static int verify_sets(struct nft *n, enum net_family f, const struct fence_plan
 	size_t mine = 0;
 	for (size_t i = 0; i < sets.n && rc == 0; i++) {
 		struct nftnl_set *s = sets.v[i];
-		if (strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), NFT_TABLE) != 0)
+		if (strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), NFTPLAN_TABLE) != 0)
 			continue;
 		mine++;
 		const char *name = nftnl_set_get_str(s, NFTNL_SET_NAME);
-		int kind = -1, net = 0;
-		for (int k = 0; k < SET_KINDS; k++)
-			for (int j = 0; j < 2; j++)
-				if (strcmp(name, set_names[k][j]) == 0) {
-					kind = k;
-					net = j;
-				}
-		if (kind < 0) {
+		enum set_kind kind;
+		enum nftplan_part part;
+		if (!set_which(s, &kind, &part)) {
 			rc = perr_set(err, "nftables: verification: table %s %s has a set %s that "
-				      "palisade did not make", tn, NFT_TABLE, name);
+				      "palisade did not make", tn, NFTPLAN_TABLE, name);
 			break;
 		}
-		if (nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) != key_len(f, (enum set_kind)kind) ||
-		    nftnl_set_get_u32(s, NFTNL_SET_FLAGS) != set_flags((enum set_kind)kind, net)) {
+		bool net = part == NFTPLAN_NET;
+		if (nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) != key_len(f, kind) ||
+		    nftnl_set_get_u32(s, NFTNL_SET_FLAGS) != set_flags(kind, net)) {
 			rc = perr_set(err, "nftables: verification: set %s of table %s %s has key "
 				      "length %u and flags 0x%x, the plan %zu and 0x%x", name, tn,
-				      NFT_TABLE, nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN),
-				      nftnl_set_get_u32(s, NFTNL_SET_FLAGS),
-				      key_len(f, (enum set_kind)kind),
-				      set_flags((enum set_kind)kind, net));
+				      NFTPLAN_TABLE, nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN),
+				      nftnl_set_get_u32(s, NFTNL_SET_FLAGS), key_len(f, kind),
+				      set_flags(kind, net));
 			break;
 		}
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETSETELEM, nfproto(f), NLM_F_DUMP, n->seq++);
-		nftnl_set_elems_nlmsg_build_payload(nlh, s);
-		if (dump(n, nlh, on_elems, s, "nftables: reading back a set's members", err) < 0) {
-			rc = -1;
-			break;
-		}
-		struct split sp;
-		struct range *got = NULL;
-		size_t ng = 0;
-		if (split_set(&plan->sets[net_family_index(f)][kind], &sp) < 0 ||
-		    read_ranges(s, f, (enum set_kind)kind, net, &got, &ng) < 0) {
-			split_free(&sp);
-			rc = perr_set(err, "out of memory");
-			break;
-		}
-		rc = compare_ranges(name, f, got, ng, net ? sp.nets : sp.hosts, net ? sp.nn : sp.nh,
-				    err);
-		free(got);
-		split_free(&sp);
+		const struct nftplan_set *want = &np->sets[fi][kind][part];
+		struct nftplan_set got = { .family = f, .kind = kind, .part = part };
+		rc = read_set(n, s, &got, err);
+		if (rc == 0)
+			rc = compare_members(f, &got, want, err);
+		free(got.v);
 	}
 	if (rc == 0 && mine != 2 * SET_KINDS)
 		rc = perr_set(err, "nftables: verification: table %s %s has %zu sets, the plan %d",
-			      tn, NFT_TABLE, mine, 2 * SET_KINDS);
+			      tn, NFTPLAN_TABLE, mine, 2 * SET_KINDS);
 	obj_list_free(&sets);
+	return rc;
+}
+
+void nft_sets_free(struct nftplan_set sets[SET_KINDS][NFTPLAN_PARTS])
+{
+	for (int k = 0; k < SET_KINDS; k++)
+		for (int p = 0; p < NFTPLAN_PARTS; p++) {
+			free(sets[k][p].v);
+			sets[k][p].v = NULL;
+			sets[k][p].n = sets[k][p].cap = 0;
+		}
+}
+
+int nft_read_sets(struct nft *n, enum net_family f,
+		  struct nftplan_set sets[SET_KINDS][NFTPLAN_PARTS], bool *table, struct perr *err)
+{
+	for (int k = 0; k < SET_KINDS; k++)
+		for (int p = 0; p < NFTPLAN_PARTS; p++)
+			sets[k][p] = (struct nftplan_set){ .family = f, .kind = (enum set_kind)k,
+							   .part = (enum nftplan_part)p };
+	*table = false;
+	struct obj_list l = SET_LIST;
+	struct perr derr = PERR_INIT;
+	if (dump_table(n, f, NFT_MSG_GETSET, NULL, &l, "nftables: reading the sets", &derr) < 0) {
+		/* The kernel looks the table up first: ENOENT, it is not there. */
+		if (derr.err == ENOENT)
+			return 0;
+		*err = derr;
+		return -1;
+	}
+	*table = true;
+	int rc = 0;
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		enum set_kind k;
+		enum nftplan_part p;
+		if (set_which(l.v[i], &k, &p))
+			rc = read_set(n, l.v[i], &sets[k][p], err);
+	}
+	obj_list_free(&l);
+	if (rc < 0)
+		nft_sets_free(sets);
 	return rc;
 }
 
 int nft_verify(const struct fence_plan *plan, struct perr *err)
 {
 	struct rule_list rules[NET_FAMILIES][CHAINS];
-	if (plan_rules_all(plan, rules, err) < 0)
+	struct nftplan np;
+	if (plan_nft(plan, &np, rules, err) < 0)
 		return -1;
 	struct nft *n = nft_open(err);
 	int rc = n ? 0 : -1;
 	for (int f = 0; f < fence_families(plan) && rc == 0; f++) {
 		rc = verify_chains(n, net_family_at(f), rules[f], err);
 		if (rc == 0)
-			rc = verify_sets(n, net_family_at(f), plan, err);
+			rc = verify_sets(n, f, &np, err);
 	}
 	nft_close(n);
 	plan_rules_free(rules);
+	nftplan_free(&np);
 	return rc;
 }

@@ -13,14 +13,10 @@
 
 #include "../lib/err.h"
 #include "ipset.h"
+#include "nftplan.h"
 #include "rules.h"
 
 struct fence_plan;
-
-#define NFT_TABLE "palisade"
-
-/* "default", "port" or "all". */
-const char *nft_kind_name(enum set_kind kind);
 
 /* Whether the kernel offers nf_tables to this process: 0, or the errno of
  * the first refusal (EPERM: no CAP_NET_ADMIN; EPROTONOSUPPORT, ENOENT,
@@ -47,5 +43,14 @@ void nft_close(struct nft *n);
  * transaction (no moment without it). */
 int nft_allow(struct nft *n, enum net_family family, enum set_kind kind,
 	      const struct set_elem *v, size_t nv, struct perr *err);
+
+/* The members of palisade's sets of family f as the kernel has them, each
+ * with its timeout and time left (nftplan_elem's timeout, expires), into
+ * sets[kind][part], in nftplan's order; free them with nft_sets_free.
+ * *table says whether the family's table is there (without it the sets
+ * are empty, and that is no error). Changes nothing. */
+int nft_read_sets(struct nft *n, enum net_family f,
+		  struct nftplan_set sets[SET_KINDS][NFTPLAN_PARTS], bool *table, struct perr *err);
+void nft_sets_free(struct nftplan_set sets[SET_KINDS][NFTPLAN_PARTS]);
 
 #endif

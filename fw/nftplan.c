@@ -93,7 +93,7 @@ static int net_cmp(const void *pa, const void *pb)
 	return c ? c : memcmp(a->last, b->last, 16);
 }
 
-static int push(struct nftplan_set *s, const struct nftplan_elem *e)
+int nftplan_set_add(struct nftplan_set *s, const struct nftplan_elem *e)
 {
 	if (s->n == s->cap) {
 		struct nftplan_elem *v = array_grow(s->v, &s->cap, sizeof(*v), 16);
@@ -153,6 +153,20 @@ static void nets_merge(struct nftplan_set *s)
 	s->n = k;
 }
 
+void nftplan_elem_of(const struct set_elem *m, struct nftplan_elem *e)
+{
+	*e = (struct nftplan_elem){ .proto = m->proto, .port = m->port, .timeout = m->timeout };
+	net_range(&m->net, e->first, e->last);
+}
+
+void nftplan_set_normalize(struct nftplan_set *s)
+{
+	if (s->part == NFTPLAN_HOST)
+		hosts_unique(s);
+	else
+		nets_merge(s);
+}
+
 static int add_member(struct nftplan *np, int f, enum set_kind k, const struct set_plan *s,
 		      const struct set_elem *m, struct perr *err)
 {
@@ -167,15 +181,15 @@ static int add_member(struct nftplan *np, int f, enum set_kind k, const struct s
 	if (!port_ok)
 		return perr_set(err, "set %s: member %s has protocol %u port %u, which this set "
 				"does not hold", s->name, a, m->proto, m->port);
-	struct nftplan_elem e = { .proto = m->proto, .port = m->port, .timeout = m->timeout };
-	net_range(&m->net, e.first, e.last);
+	struct nftplan_elem e;
+	nftplan_elem_of(m, &e);
 	enum nftplan_part part = net_is_host(&m->net) ? NFTPLAN_HOST : NFTPLAN_NET;
 	/* A network that expired would have to leave a merged range: the
 	 * interval sets hold permanent members only. */
 	if (part == NFTPLAN_NET && m->timeout)
 		return perr_set(err, "set %s: network %s has a timeout, but networks are permanent",
 				s->name, a);
-	if (push(&np->sets[f][k][part], &e) < 0)
+	if (nftplan_set_add(&np->sets[f][k][part], &e) < 0)
 		return perr_set(err, "set %s: out of memory", s->name);
 	return 0;
 }
@@ -200,8 +214,8 @@ int nftplan_build(const struct fence_plan *plan, struct nftplan *out, struct per
 			for (size_t i = 0; i < s->n; i++)
 				if (add_member(out, f, (enum set_kind)k, s, &s->v[i], err) < 0)
 					return -1;
-			hosts_unique(&out->sets[f][k][NFTPLAN_HOST]);
-			nets_merge(&out->sets[f][k][NFTPLAN_NET]);
+			for (int p = 0; p < NFTPLAN_PARTS; p++)
+				nftplan_set_normalize(&out->sets[f][k][p]);
 		}
 	}
 	return 0;
@@ -269,7 +283,8 @@ static void text_duration(struct text *t, uint32_t s)
 	}
 }
 
-static void text_elem(struct text *t, const struct nftplan_set *s, const struct nftplan_elem *e)
+/* A member's addresses: one, a network, or first-last. */
+static void text_addrs(struct text *t, const struct nftplan_set *s, const struct nftplan_elem *e)
 {
 	text_addr(t, s->family, e->first);
 	if (s->part == NFTPLAN_NET) {
@@ -281,6 +296,19 @@ static void text_elem(struct text *t, const struct nftplan_set *s, const struct 
 			textf(t, "/%d", p);
 		}
 	}
+}
+
+void nftplan_elem_addrs(const struct nftplan_set *s, const struct nftplan_elem *e, char *buf,
+			size_t len)
+{
+	struct text t;
+	text_init(&t, buf, len);
+	text_addrs(&t, s, e);
+}
+
+static void text_elem(struct text *t, const struct nftplan_set *s, const struct nftplan_elem *e)
+{
+	text_addrs(t, s, e);
 	if (s->kind == SET_PORT) {
 		textf(t, " . ");
 		text_proto(t, e->proto);
@@ -290,6 +318,18 @@ static void text_elem(struct text *t, const struct nftplan_set *s, const struct 
 		textf(t, " timeout ");
 		text_duration(t, e->timeout);
 	}
+	if (e->expires) {
+		textf(t, " expires ");
+		text_duration(t, e->expires);
+	}
+}
+
+void nftplan_elem_format(const struct nftplan_set *s, const struct nftplan_elem *e, char *buf,
+			 size_t len)
+{
+	struct text t;
+	text_init(&t, buf, len);
+	text_elem(&t, s, e);
 }
 
 /* nft's names of the ICMPv6 types palisade's rules match. */
@@ -329,8 +369,23 @@ static const char *port_header(uint8_t proto)
 	return proto == PROTO_TCP || proto == PROTO_UDP ? proto_name(proto) : "th";
 }
 
-void nftplan_rule_render(const struct rule *r, enum net_family f, const char *set, char *buf,
-			 size_t len)
+size_t nftplan_rule_count(const struct rule *r, enum net_family f)
+{
+	size_t parts = nftplan_rule_set_kind(r, f) < 0 ? 1 : NFTPLAN_PARTS;
+	return parts * (r->nports ? r->nports : 1);
+}
+
+void nftplan_rule_nth(const struct rule *r, enum net_family f, size_t i, const char **set,
+		      uint16_t *port)
+{
+	size_t per_part = r->nports ? r->nports : 1;
+	int k = nftplan_rule_set_kind(r, f);
+	*set = k < 0 ? NULL : nftplan_set_name((enum set_kind)k, (enum nftplan_part)(i / per_part));
+	*port = r->nports ? r->ports[i % per_part] : 0;
+}
+
+void nftplan_rule_render(const struct rule *r, enum net_family f, const char *set, uint16_t port,
+			 char *buf, size_t len)
 {
 	/* Each part starts with a space, which the line leaves out. */
 	char line[1024];
@@ -372,14 +427,8 @@ void nftplan_rule_render(const struct rule *r, enum net_family f, const char *se
 		textf(&t, " %s sport %u", port_header(r->proto), r->sport);
 	if (r->dport)
 		textf(&t, " %s dport %u", port_header(r->proto), r->dport);
-	if (r->nports == 1) {
-		textf(&t, " %s dport %u", port_header(r->proto), r->ports[0]);
-	} else if (r->nports > 1) {
-		textf(&t, " %s dport { ", port_header(r->proto));
-		for (size_t i = 0; i < r->nports; i++)
-			textf(&t, "%s%u", i ? ", " : "", r->ports[i]);
-		textf(&t, " }");
-	}
+	if (port)
+		textf(&t, " %s dport %u", port_header(r->proto), port);
 	switch (r->verdict) {
 	case VERDICT_ACCEPT:
 		textf(&t, " accept");
@@ -412,9 +461,7 @@ static void render_set(const struct nftplan_set *s, FILE *out)
 	fprintf(out, "\t\tflags %s\n", s->part == NFTPLAN_HOST ? "timeout" : "interval");
 	for (size_t i = 0; i < s->n; i++) {
 		char buf[256];
-		struct text t;
-		text_init(&t, buf, sizeof(buf));
-		text_elem(&t, s, &s->v[i]);
+		nftplan_elem_format(s, &s->v[i], buf, sizeof(buf));
 		fprintf(out, "%s%s%s", i ? ",\n\t\t\t     " : "\t\telements = { ", buf,
 			i + 1 == s->n ? " }\n" : "");
 	}
@@ -440,14 +487,12 @@ static void render_table(const struct fence_plan *plan, const struct nftplan *np
 			const struct rule *r = &rs->v[i];
 			if (r->chain != (enum chain)c)
 				continue;
-			char line[1024];
-			int k = nftplan_rule_set_kind(r, f);
-			/* Each set lookup twice: the hosts, then the networks. */
-			for (int p = 0; p < (k < 0 ? 1 : NFTPLAN_PARTS); p++) {
-				nftplan_rule_render(r, f, k < 0 ? NULL :
-						    nftplan_set_name((enum set_kind)k,
-								     (enum nftplan_part)p),
-						    line, sizeof(line));
+			for (size_t j = 0; j < nftplan_rule_count(r, f); j++) {
+				char line[1024];
+				const char *set;
+				uint16_t port;
+				nftplan_rule_nth(r, f, j, &set, &port);
+				nftplan_rule_render(r, f, set, port, line, sizeof(line));
 				fprintf(out, "\t\t%s\n", line);
 			}
 		}

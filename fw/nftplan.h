@@ -48,6 +48,8 @@ struct nftplan_elem {
 	uint8_t proto;
 	uint16_t port;
 	uint32_t timeout;
+	uint32_t expires;  /* read back from the kernel: seconds left of the
+			    * timeout (0 in a plan) */
 };
 
 struct nftplan_set {
@@ -74,6 +76,26 @@ struct nftplan {
 int nftplan_build(const struct fence_plan *plan, struct nftplan *out, struct perr *err);
 void nftplan_free(struct nftplan *np);
 
+/* Member m as an nft member: its addresses first..last, protocol, port and
+ * timeout. */
+void nftplan_elem_of(const struct set_elem *m, struct nftplan_elem *e);
+
+/* Appends e to s; -1 when out of memory. */
+int nftplan_set_add(struct nftplan_set *s, const struct nftplan_elem *e);
+
+/* Member e of set s as nft lists it ("10.0.0.0/8", "192.0.2.1 . tcp . 443
+ * timeout 5m expires 4m59s"), in buf (cut to len bytes). */
+void nftplan_elem_format(const struct nftplan_set *s, const struct nftplan_elem *e, char *buf,
+			 size_t len);
+
+/* Only its addresses: "192.0.2.1", "10.0.0.0/8", "10.0.0.1-10.0.0.5". */
+void nftplan_elem_addrs(const struct nftplan_set *s, const struct nftplan_elem *e, char *buf,
+			size_t len);
+
+/* Puts a set's members in the order nftplan_build leaves them: hosts made
+ * unique, networks merged. For members read back from the kernel. */
+void nftplan_set_normalize(struct nftplan_set *s);
+
 /* The address after a (net_len(f) bytes), into next: what an interval's
  * exclusive end is (the kernel's rbtree sets mark an interval's end there).
  * Returns false, next unset, when a is the family's last address (all
@@ -84,17 +106,27 @@ bool nftplan_next_addr(enum net_family f, const uint8_t *a, uint8_t next[16]);
 /* The kind of set a rule looks up, or -1 when it looks up none. */
 int nftplan_rule_set_kind(const struct rule *r, enum net_family f);
 
+/* The nft rules a plan rule becomes: one per set it looks up (<k>_host,
+ * then <k>_net; one when it looks up none), each once per port of its
+ * list (a list of ports is one rule per port, not an anonymous set: the
+ * kernel's rules stay comparable one by one with the plan's). */
+size_t nftplan_rule_count(const struct rule *r, enum net_family f);
+/* The i-th of them (i < nftplan_rule_count): the nft set it looks up
+ * (NULL: none) and the port of r's list it matches (0: r has no list). */
+void nftplan_rule_nth(const struct rule *r, enum net_family f, size_t i, const char **set,
+		      uint16_t *port);
+
 /* One nft rule as `nft list ruleset` prints it, without indent or newline:
  * r with its set lookup on the nft set named set (NULL when r looks up no
- * set). The matches come in the order of struct rule's fields (iface, dst,
- * proto, owner, socket, source type, conntrack state, original port,
- * icmpv6 type, set, sport, dport, ports), then the verdict; a `meta
- * l4proto` that a later tcp/udp/icmpv6 match or a tcp reset implies is left
- * out, as nft prints it (but kept before `ct original proto-dst`, which nft
- * cannot read without it). Ports: one is `tcp dport 443` (a comparison),
- * more an anonymous set, `tcp dport { 80, 443 }`. */
-void nftplan_rule_render(const struct rule *r, enum net_family f, const char *set, char *buf,
-			 size_t len);
+ * set), and port the one of r's list of ports it matches (see
+ * nftplan_rule_nth). The matches come in the order of struct rule's fields
+ * (iface, dst, proto, owner, socket, source type, conntrack state,
+ * original port, icmpv6 type, set, sport, dport, the port of the list),
+ * then the verdict; a `meta l4proto` that a later tcp/udp/icmpv6 match or a
+ * tcp reset implies is left out, as nft prints it (but kept before `ct
+ * original proto-dst`, which nft cannot read without it). */
+void nftplan_rule_render(const struct rule *r, enum net_family f, const char *set, uint16_t port,
+			 char *buf, size_t len);
 
 /* The tables, their sets with members and their chains, in the form of
  * `nft list ruleset`; also valid input for `nft -f`. */

@@ -142,7 +142,7 @@ struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *p
 	for (size_t i = 0; cfg->audit && i < pol->nrefused; i++)
 		if (pol->refused[i].verdict == REBIND_PRIVATE)
 			audit_report_private(&f->report, pol->refused[i].name);
-	status_writer_init(&f->status, &cfg->allow, cfg->audit);
+	status_writer_init(&f->status, &cfg->allow, cfg->audit, pol->plan.backend);
 	f->fence = fence_open(&pol->plan, err);
 	if (!f->fence) {
 		dnsfilter_free(f);

@@ -34,8 +34,14 @@ static int check(const struct config *cfg, const struct agent_user *user)
 	printf("palisade %s plan (--check: nothing is changed)\n", PALISADE_VERSION);
 	plan_print_config(stdout, cfg, user);
 	fflush(stdout);
+	/* The backend as a start would choose it: the probe only reads. */
+	char why[128];
+	int nft_errno;
+	enum fence_backend backend = fence_backend_choose(cfg->backend, &nft_errno, why, sizeof(why));
+	printf("fence backend: %s (%s)\n", fence_backend_name(backend), why);
 	struct policy pol;
 	int rc = policy_build(&pol, cfg, fence_kernel_has_v6(), &err);
+	pol.plan.backend = backend;
 	if (rc == 0)
 		policy_print(&pol, stdout);
 	policy_free(&pol);

@@ -10,6 +10,10 @@
  *   connections-refused 3
  *   audit off
  *   audited 0
+ *   backend nft
+ *
+ * backend is the fence backend PID 1 installed (nft or legacy): where
+ * `palisade status` reads the sets. A file without it is a legacy one's.
  */
 #ifndef PALISADE_STATUS_H
 #define PALISADE_STATUS_H
@@ -19,6 +23,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "../fw/fence.h"
 #include "allowlist.h"
 
 #define STATUS_MAX 8192 /* bytes of the file at most; a long list of names is cut */
@@ -36,6 +41,7 @@ enum status_counter {
 struct status {
 	unsigned long long count[STATUS_COUNTERS];
 	bool audit;
+	enum fence_backend backend;
 };
 
 /* Writes the file's text: the allowlist's names (cut with " ..." where the
@@ -57,7 +63,8 @@ struct status_writer {
 	uint64_t written_ms;
 };
 
-void status_writer_init(struct status_writer *w, const struct allowlist *allow, bool audit);
+void status_writer_init(struct status_writer *w, const struct allowlist *allow, bool audit,
+			enum fence_backend backend);
 /* Counts one event; the file says it at the next write. */
 void status_count(struct status_writer *w, enum status_counter c);
 /* Writes the file in dirfd now, and from now on in status_tick. Without
@@ -68,7 +75,8 @@ void status_start(struct status_writer *w, int dirfd);
 void status_tick(struct status_writer *w);
 
 /* `palisade status`: prints the file's names and counts, and the sets as
- * the kernel has them, with each address's time left. Returns an exit
+ * the kernel has them (ipsets, or the nft sets, as the file says), with
+ * each address's time left. Returns an exit
  * status. */
 int status_print(FILE *out);
 

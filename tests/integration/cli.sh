@@ -45,11 +45,54 @@ expect_match "--check marks wildcards for the DNS filter" '\*\.example\.org +\(w
 # resolver.
 cp "$PALISADE" "$WORK/palisade"
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$WORK/palisade" --check \
-      -u nobody -a 192.0.2.1 true 2>&1); rc=$?
+      --backend legacy -u nobody -a 192.0.2.1 true 2>&1); rc=$?
 expect_eq "--check outside a container, unprivileged, exits 0" 0 "$rc"
 expect_match "--check outside a container shows the plan" '192\.0\.2\.1 +tcp 80,443 udp 443' "$out"
 expect_match "--check shows the rules it would install" '-A OUTPUT -p tcp -m set --match-set palisade4 dst -m multiport --dports 80,443 -j ACCEPT' "$out"
 check "--check changed nothing: no palisade sets on this machine" bash -c '! ipset list -n 2>/dev/null | grep -q ^palisade'
+
+# --check says which backend a start would use and why, and prints what
+# that backend would install; it asks the kernel's nf_tables only to read.
+check_as_root() {
+    in_sandbox "$R" /sbin/palisade --check -u agent -a 192.0.2.1 "$@" -- true 2>&1
+}
+out=$(check_as_root --backend legacy); rc=$?
+expect_eq "--check --backend legacy exits 0" 0 "$rc"
+expect_match "--check --backend legacy: the backend and why" \
+    '^fence backend: legacy \(asked for with --backend legacy\)$' "$out"
+expect_match "--check --backend legacy: the iptables rules" \
+    '^-A OUTPUT -p tcp -m set --match-set palisade4 dst -m multiport --dports 80,443 -j ACCEPT$' "$out"
+expect_no_match "--check --backend legacy: no nft ruleset" '^table ip palisade' "$out"
+out=$(check_as_root --backend nft); rc=$?
+expect_eq "--check --backend nft exits 0" 0 "$rc"
+expect_match "--check --backend nft: the backend and why" \
+    '^fence backend: nft \(asked for with --backend nft\)$' "$out"
+expect_match "--check --backend nft: the nft tables" '^table ip palisade \{$' "$out"
+expect_match "--check --backend nft: the set's member" \
+    'set default_host \{.*elements = \{ 192\.0\.2\.1 \}' "$(printf '%s' "$out" | tr '\n\t' '  ')"
+expect_match "--check --backend nft: a list of ports, one rule per port" \
+    'ip daddr @default_host tcp dport 80 accept' "$out"
+expect_no_match "--check --backend nft: no iptables rules" '^-A OUTPUT' "$out"
+expect_no_match "--check --backend nft: no ipsets" '^ipset ' "$out"
+if unshare -n nft list tables >/dev/null 2>&1; then
+    out=$(check_as_root --backend auto); rc=$?
+    expect_eq "--check --backend auto exits 0" 0 "$rc"
+    expect_match "--check --backend auto: nft, as the kernel offers nf_tables" \
+        '^fence backend: nft \(auto: the kernel offers nf_tables\)$' "$out"
+    expect_match "--check --backend auto: the nft tables" '^table ip palisade \{$' "$out"
+    # Unprivileged and outside any namespace: nf_tables refuses to answer,
+    # and a start would fail for want of NET_ADMIN; nothing is changed.
+    before=$(nft list tables 2>&1)
+    out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$WORK/palisade" --check \
+          --backend auto -u nobody -a 192.0.2.1 true 2>&1); rc=$?
+    expect_eq "--check --backend auto, unprivileged: exits 0" 0 "$rc"
+    expect_match "--check --backend auto, unprivileged: why" \
+        '^fence backend: nft \(auto: nf_tables refused access \(Operation not permitted\)\)$' "$out"
+    expect_eq "--check --backend auto changed no nft table of this machine" "$before" \
+        "$(nft list tables 2>&1)"
+else
+    skip "--check --backend auto" "the kernel offers no nf_tables"
+fi
 
 out=$("$PALISADE" --check -u nobody-at-all true 2>&1); rc=$?
 expect_eq "--check with an unknown user exits 125" 125 "$rc"

@@ -201,6 +201,32 @@ kernel=$(ip netns exec "$SANDBOX_NS" ipset list palisade4 | sed -n '/^Members:/,
          awk '{print $1}' | sort)
 shown=$(printf '%s\n' "$ST" | sed -n '/^palisade4 (/,/^palisade4-port/p' | awk '/^  /{print $1}' | sort)
 expect_eq "status lists exactly the kernel's palisade4 members" "$kernel" "$shown"
+# Where status read the sets: the backend PID 1 installed, as its status
+# file says.
+case $PALISADE_BACKEND in
+legacy)
+    expect_match "status: the fence backend" '^fence backend: legacy$' "$ST" ;;
+nft)
+    expect_match "status: the fence backend" '^fence backend: nft$' "$ST"
+    # The member lines under the header of nft set $1.
+    status_set() {
+        printf '%s\n' "$ST" | awk -v h="ip palisade $1 (" \
+            'index($0, h) == 1 { on = 1; next } /^[^ ]/ { on = 0 } on { print }'
+    }
+    for set in default_host default_net; do
+        kernel=$(ip netns exec "$SANDBOX_NS" nft list set ip palisade "$set" | nft_members |
+                 sed -E 's/ (timeout|expires) .*//')
+        shown=$(status_set "$set" | awk '{ print $1 }' | sort)
+        expect_eq "status lists exactly the kernel's $set members" "$kernel" "$shown"
+    done
+    expect_match "status: the DNS filter's member of default_host, with its time left" \
+        '^  10\.77\.0\.30 +[0-9]+ s left$' "$(status_set default_host)"
+    expect_match "status: a CIDR of default_net, permanent" \
+        '^  10\.77\.1\.0/24 +permanent$' "$(status_set default_net)"
+    ;;
+*)
+    skip "status: the fence backend" "PALISADE_BACKEND=$PALISADE_BACKEND: which one auto takes depends on the kernel" ;;
+esac
 # TCP: three queries on one connection at once, then the client closes its
 # side: each is answered, in order, and then the connection is closed.
 TCPQ=$(nsenter -t "$PID1" -n python3 "$(dirname "$0")/dns-tcp-client.py" 127.0.0.1 \

@@ -155,13 +155,33 @@ expect_no_match "no temporary set is left" 'palisade.*\.new' "$(ip netns exec "$
 
 # A connection made before the fence (a docker exec session that raced
 # palisade's start) is cut when the fence goes up, and palisade says it is
-# ready only then.
+# ready only then. The fence is opened in both backends' tables, and
+# conntrack kept tracking meanwhile (as Docker's nat rules for 127.0.0.11
+# keep it in a container): the connection is ESTABLISHED when palisade
+# starts, and only forgetting it (conntrack_flush) cuts it.
 rm -f "$R/run/palisade/ready"
 ip netns exec "$SANDBOX_NS" sh -c 'for t in iptables-legacy ip6tables-legacy; do
     $t -P INPUT ACCEPT && $t -P OUTPUT ACCEPT && $t -F; done'
+if command -v nft >/dev/null; then
+    ip netns exec "$SANDBOX_NS" sh -c 'for f in ip ip6; do nft delete table $f palisade; done' 2>/dev/null
+    ip netns exec "$SANDBOX_NS" nft -f - <<'NFT'
+table ip tracking {
+	chain output {
+		type filter hook output priority 10; policy accept;
+		ct state established counter
+	}
+}
+NFT
+    on_cleanup "ip netns exec $SANDBOX_NS nft delete table ip tracking"
+else
+    ip netns exec "$SANDBOX_NS" iptables-legacy -t mangle -A OUTPUT -m conntrack --ctstate ESTABLISHED
+    on_cleanup "ip netns exec $SANDBOX_NS iptables-legacy -t mangle -F OUTPUT"
+fi
 ip netns exec "$SANDBOX_NS" "$PROBE" hold 10.77.0.20 80 4000 >"$WORK/hold" 2>&1 &
 HOLD=$!
 wait_for_text "$WORK/hold" connected 5
+expect_match "the connection opened before the fence is tracked as established" \
+    'dst=10\.77\.0\.20 .*dport=80 .*ASSURED' "$(ip netns exec "$SANDBOX_NS" cat /proc/net/nf_conntrack 2>&1)"
 run_palisade "$R" -u agent "${ALLOW[@]}" -- /bin/cat /run/palisade/ready
 wait "$HOLD"
 expect_match "a connection opened before the fence is cut by it" '^held [0-9]+ rounds, then broken' "$(tail -n 1 "$WORK/hold")"

@@ -320,3 +320,18 @@ agent_runs() {
     return 1
 }
 wait_for_agent() { wait_until "${3:-10}" agent_runs "$1" "$2"; }
+
+# nftables rulesets as text, compared as nft lists them. nft_shape: the
+# tables, sets, chains and rules without the sets' members (nft orders and
+# wraps those its own way), and without the `meta l4proto tcp` before a
+# reset on the original port, which nft lists without (it needs it to read
+# that port back in; palisade prints it). nft_members: the members, one a
+# line, sorted.
+nft_shape() {
+    awk '/elements = \{/ { skip = 1 } !skip && !/^$/ { print } skip && /\}$/ { skip = 0 }' |
+        sed -E '/ct original proto-dst [0-9]+ reject with tcp reset$/ s/meta l4proto tcp //'
+}
+nft_members() {
+    tr -d '\n' | grep -o 'elements = {[^}]*}' | sed 's/elements = {//; s/}//' |
+        tr ',' '\n' | sed 's/^[[:space:]]*//; s/[[:space:]]*$//' | sort
+}

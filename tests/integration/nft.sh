@@ -42,6 +42,11 @@ expect_refused() { expect_match "$2" '^(refused|denied|unreachable)' "$(result "
 
 ALLOW=(-a allowed.test -a 10.77.1.0/25 -a 10.77.1.128/25 -a port.test:8443 -a '*.test:443'
        --allow-private allowed.test --allow-private port.test --allow-private '*.test')
+# What --check says the nft backend installs for this configuration (asked
+# before the start, whose DNS filter takes over /etc/resolv.conf).
+run_palisade "$R" --check --backend nft -u agent "${ALLOW[@]}" -- true
+expect_eq "--check --backend nft exits 0" 0 "$RC"
+CHECK=$OUT
 in_sandbox "$R" /sbin/palisade --backend nft -v -u agent "${ALLOW[@]}" -- /bin/sh /work/agent.sh \
     >"$WORK/agent.log" 2>"$WORK/palisade.err" </dev/null &
 BG=$!
@@ -85,6 +90,22 @@ expect_match "the DNS filter answers a name of an allowed wildcard" '^NOERROR' "
 expect_open after-dns-tcp443 "the address the DNS filter let through"
 expect_match "the DNS filter's member has a timeout" \
     '10\.77\.0\.20 \. tcp \. 443 timeout [0-9]+[smh]' "$(in_ns nft list set ip palisade port_host)"
+
+# The tables as installed are the ones --check printed, but for the members
+# the DNS filter added since (with their timeouts) and the order of members.
+for fam in ip ip6; do
+    want=$(printf '%s\n' "$CHECK" | sed -n "/^table $fam palisade {\$/,/^}\$/p")
+    got=$(in_ns nft list table "$fam" palisade)
+    if [ "$(nft_shape <<<"$want")" = "$(nft_shape <<<"$got")" ]; then
+        pass "table $fam palisade: nft lists the sets, chains and rules --check printed"
+    else
+        fail "table $fam palisade: nft lists otherwise than --check printed"
+        diag "$(diff <(nft_shape <<<"$want") <(nft_shape <<<"$got"))"
+    fi
+    expect_eq "table $fam palisade: the members --check printed (the DNS filter's, with timeouts, aside)" \
+        "$(nft_members <<<"$want")" "$(nft_members <<<"$got" | grep -v ' timeout ')"
+done
+expect_match "--check printed a set member" '^10\.77\.1\.0/24$' "$(nft_members <<<"$CHECK")"
 
 # A second start replaces the tables whole: one table per family, the
 # same ruleset.

@@ -97,19 +97,12 @@ out=$("${IN[@]}" nft list ruleset 2>&1)
 expect_eq "nft -c changed nothing in the namespace" "" "$out"
 
 # Loaded for real, nft lists the same chains and rules, and the same sets
-# (members aside: nft orders and wraps them its own way).
-without_elements() {
-    awk '/elements = \{/ { skip = 1 } !skip && !/^$/ { print } skip && /\}$/ { skip = 0 }'
-}
+# (members aside: nft orders and wraps them its own way; lib.sh nft_shape).
 if out=$("${IN[@]}" nft -f "$WORK/full.nft" 2>&1); then
     pass "nft loads the realistic ruleset"
     "${IN[@]}" nft list ruleset > "$WORK/listed.nft"
-    # But for one line: nft lists a reset on the original port without the
-    # `meta l4proto tcp` that it needs to read that port back in; palisade
-    # prints it.
-    want=$(without_elements < "$WORK/full.nft" |
-        sed -E '/ct original proto-dst [0-9]+ reject with tcp reset$/ s/meta l4proto tcp //')
-    got=$(without_elements < "$WORK/listed.nft")
+    want=$(nft_shape < "$WORK/full.nft")
+    got=$(nft_shape < "$WORK/listed.nft")
     if [ "$want" = "$got" ]; then
         pass "nft lists the tables, sets, chains and rules as palisade prints them"
     else
@@ -117,12 +110,8 @@ if out=$("${IN[@]}" nft -f "$WORK/full.nft" 2>&1); then
         diag "$(diff <(printf '%s\n' "$want") <(printf '%s\n' "$got"))"
     fi
     # The members, one a line, in any order.
-    members() {
-        tr -d '\n' | grep -o 'elements = {[^}]*}' | sed 's/elements = {//; s/}//' |
-            tr ',' '\n' | sed 's/^[[:space:]]*//; s/[[:space:]]*$//' | sort
-    }
-    want=$(members < "$WORK/full.nft")
-    got=$(members < "$WORK/listed.nft")
+    want=$(nft_members < "$WORK/full.nft")
+    got=$(nft_members < "$WORK/listed.nft")
     expect_eq "nft lists the same set members" "$want" "$got"
     expect_match "overlapping networks were merged" '^10\.0\.0\.0/8$' "$want"
     expect_no_match "a network inside another is not a member of its own" '^10\.1\.0\.0/16' "$want"

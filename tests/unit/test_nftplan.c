@@ -333,10 +333,22 @@ static struct rule base(enum chain c)
 			      .verdict = VERDICT_ACCEPT };
 }
 
+/* r on set, matching the first port of its list (if any). */
 static const char *render(const struct rule *r, enum net_family f, const char *set)
 {
 	static char buf[1024];
-	nftplan_rule_render(r, f, set, buf, sizeof(buf));
+	nftplan_rule_render(r, f, set, r->nports ? r->ports[0] : 0, buf, sizeof(buf));
+	return buf;
+}
+
+/* The i-th nft rule of r, as nftplan_rule_nth says. */
+static const char *render_nth(const struct rule *r, enum net_family f, size_t i)
+{
+	static char buf[1024];
+	const char *set;
+	uint16_t port;
+	nftplan_rule_nth(r, f, i, &set, &port);
+	nftplan_rule_render(r, f, set, port, buf, sizeof(buf));
 	return buf;
 }
 
@@ -434,8 +446,12 @@ static void test_rule_render(void **state)
 	r.ports[r.nports++] = 443;
 	assert_int_equal(nftplan_rule_set_kind(&r, NET_V4), SET_DEFAULT);
 	assert_int_equal(nftplan_rule_set_kind(&r, NET_V6), -1);
-	assert_string_equal(render(&r, NET_V4, "default_net"),
-			    "ip daddr @default_net tcp dport { 80, 443 } accept");
+	/* A list of ports: one rule per set and port, hosts first. */
+	assert_int_equal(nftplan_rule_count(&r, NET_V4), 4);
+	assert_string_equal(render_nth(&r, NET_V4, 0), "ip daddr @default_host tcp dport 80 accept");
+	assert_string_equal(render_nth(&r, NET_V4, 1), "ip daddr @default_host tcp dport 443 accept");
+	assert_string_equal(render_nth(&r, NET_V4, 2), "ip daddr @default_net tcp dport 80 accept");
+	assert_string_equal(render_nth(&r, NET_V4, 3), "ip daddr @default_net tcp dport 443 accept");
 	r.proto = PROTO_UDP;
 	r.nports = 1;
 	r.ports[0] = 443;
@@ -457,7 +473,8 @@ static void test_rule_render(void **state)
 
 	/* A small buffer is cut, not overrun. */
 	char small[8];
-	nftplan_rule_render(&r, NET_V4, NULL, small, sizeof(small));
+	assert_int_equal(nftplan_rule_count(&r, NET_V4), 1);
+	nftplan_rule_render(&r, NET_V4, NULL, 0, small, sizeof(small));
 	assert_string_equal(small, "log pre");
 }
 
@@ -530,8 +547,10 @@ static void test_print(void **state)
 		"\t\tct state established,related accept\n"));
 	/* Each set lookup twice, hosts first. */
 	assert_non_null(strstr(text,
-		"\t\tip daddr @default_host tcp dport { 80, 443 } accept\n"
-		"\t\tip daddr @default_net tcp dport { 80, 443 } accept\n"
+		"\t\tip daddr @default_host tcp dport 80 accept\n"
+		"\t\tip daddr @default_host tcp dport 443 accept\n"
+		"\t\tip daddr @default_net tcp dport 80 accept\n"
+		"\t\tip daddr @default_net tcp dport 443 accept\n"
 		"\t\tip daddr @default_host udp dport 443 accept\n"
 		"\t\tip daddr @default_net udp dport 443 accept\n"
 		"\t\tip daddr . meta l4proto . th dport @port_host accept\n"

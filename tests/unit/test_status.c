@@ -18,7 +18,7 @@ static void test_format_and_parse(void **state)
 	struct perr e = PERR_INIT;
 	assert_int_equal(allowlist_add_list(&l, "api.example.com 10.0.0.0/8 *.example.org:* "
 					       "2001:db8::1", "test", &e), 0);
-	struct status s = { .audit = true };
+	struct status s = { .audit = true, .backend = FENCE_BACKEND_NFT };
 	s.count[STATUS_QUERIES_ALLOWED] = 12;
 	s.count[STATUS_QUERIES_REFUSED] = 1;
 	s.count[STATUS_QUERIES_FAILED] = 2;
@@ -29,7 +29,8 @@ static void test_format_and_parse(void **state)
 	assert_true(n > 0);
 	assert_string_equal(buf, "names api.example.com *.example.org\n"
 				 "queries-allowed 12\nqueries-refused 1\nqueries-failed 2\n"
-				 "connections-refused 3\naudit on\naudited 18446744073709551615\n");
+				 "connections-refused 3\naudit on\naudited 18446744073709551615\n"
+				 "backend nft\n");
 	assert_int_equal((size_t)n, strlen(buf));
 
 	struct status r;
@@ -38,6 +39,7 @@ static void test_format_and_parse(void **state)
 	status_parse(buf, &r, &names, &nlen);
 	assert_memory_equal(r.count, s.count, sizeof(s.count));
 	assert_true(r.audit);
+	assert_int_equal(r.backend, FENCE_BACKEND_NFT);
 	assert_int_equal(nlen, strlen(" api.example.com *.example.org"));
 	assert_memory_equal(names, " api.example.com *.example.org", (size_t)nlen);
 
@@ -84,6 +86,12 @@ static void test_parse_partial(void **state)
 	assert_int_equal(nlen, 0);
 	assert_int_equal(r.count[STATUS_QUERIES_ALLOWED], 0);
 	assert_false(r.audit);
+	/* A file without the backend is from a PID 1 that had only legacy. */
+	assert_int_equal(r.backend, FENCE_BACKEND_LEGACY);
+	status_parse("names\nbackend legacy\n", &r, &names, &nlen);
+	assert_int_equal(r.backend, FENCE_BACKEND_LEGACY);
+	status_parse("names\nbackend bogus\n", &r, &names, &nlen);
+	assert_int_equal(r.backend, FENCE_BACKEND_LEGACY);
 	status_parse("names\nqueries-refused 4\naudit off\n", &r, &names, &nlen);
 	assert_int_equal(nlen, 0);
 	assert_int_equal(r.count[STATUS_QUERIES_REFUSED], 4);
