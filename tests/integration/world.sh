@@ -79,12 +79,3 @@ make_world() {
     return 1
 }
 
-# sandbox_save: the sandbox's filter tables, without counters.
-sandbox_save() {
-    ip netns exec "$SANDBOX_NS" "iptables-legacy-save" "$@" | grep -v '^#' |
-        sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/'
-}
-sandbox_save6() {
-    ip netns exec "$SANDBOX_NS" "ip6tables-legacy-save" "$@" | grep -v '^#' |
-        sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/'
-}
