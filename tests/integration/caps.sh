@@ -13,11 +13,7 @@ for t in setpriv setcap getcap sysctl; do
     command -v "$t" >/dev/null || skip_all "$t is not installed (scripts/install-deps.sh)"
 done
 
-R=$WORK/root
-make_root "$R"
-echo "nameserver 10.77.0.1" > "$R/etc/resolv.conf"
-make_world || { fail "the test world"; finish; }
-export NETNS=$SANDBOX_NS
+world_root
 
 # What palisade needs under --cap-drop ALL when the image has nothing for
 # it to strip that another user owns, and the sandbox's own need: chroot

@@ -93,23 +93,27 @@ table ip palk {
 }
 EOF
 }
+# need_nft_kernel: skips the whole test unless the nft command is here
+# (the checks read the nft fence with it) and the kernel offers what
+# palisade's nft rulesets use (asked in a scratch network namespace).
+need_nft_kernel() {
+    local out
+    command -v nft >/dev/null ||
+        skip_all "no nft command (Debian package nftables) to read the nft fence with"
+    if ! out=$(nft_kernel_ruleset | unshare -n nft -c -f - 2>&1); then
+        skip_all "this kernel does not offer $NFT_KERNEL_NEEDS: $out"
+    fi
+}
 need_fence_kernel() {
     local ns=palk$$ why= out
-    if [ "$FENCE_BACKEND" = nft ] && ! command -v nft >/dev/null; then
-        skip_all "no nft command (Debian package nftables) to read the nft fence with"
+    if [ "$FENCE_BACKEND" = nft ]; then
+        need_nft_kernel
+        return 0
     fi
     if ! out=$(ip netns add "$ns" 2>&1); then
         skip_all "cannot make a network namespace: $out"
     fi
     local in=(ip netns exec "$ns")
-    if [ "$FENCE_BACKEND" = nft ]; then
-        if ! out=$(nft_kernel_ruleset | "${in[@]}" nft -c -f - 2>&1); then
-            why="$NFT_KERNEL_NEEDS: $out"
-        fi
-        ip netns del "$ns" >/dev/null 2>&1
-        [ -z "$why" ] || skip_all "this kernel does not offer $why"
-        return 0
-    fi
     local v6=yes
     "$PROBE" kernel ipv6 >/dev/null 2>&1 || v6=no
     if ! out=$("${in[@]}" iptables-legacy -w -S 2>&1); then
@@ -387,15 +391,21 @@ fence_rules() {
         fi
     done
 }
-# What fence_rules shows of a fence that refuses by default (its output
-# policy), and of the last rule of the output chain (a refusal).
-if [ "$FENCE_BACKEND" = nft ]; then
-    FENCE_OUTPUT_DROP='hook output priority filter; policy drop;'
-    FENCE_LAST_REJECT='reject with icmpv?6? ?admin-prohibited'
-else
-    FENCE_OUTPUT_DROP=':OUTPUT DROP'
-    FENCE_LAST_REJECT='-A OUTPUT -j REJECT'
-fi
+# fence_backend legacy|nft: the backend the fence_* helpers read; sets
+# what fence_rules shows of a fence that refuses by default (its output
+# policy), FENCE_OUTPUT_DROP, and of the last rule of the output chain (a
+# refusal), FENCE_LAST_REJECT.
+fence_backend() {
+    FENCE_BACKEND=$1
+    if [ "$1" = nft ]; then
+        FENCE_OUTPUT_DROP='hook output priority filter; policy drop;'
+        FENCE_LAST_REJECT='reject with icmpv?6? ?admin-prohibited'
+    else
+        FENCE_OUTPUT_DROP=':OUTPUT DROP'
+        FENCE_LAST_REJECT='-A OUTPUT -j REJECT'
+    fi
+}
+fence_backend "$FENCE_BACKEND"
 
 # fence_sets: the names of the fence's sets (ipsets; the nft tables'
 # sets, "FAMILY NAME"), one a line.

@@ -6,11 +6,7 @@
 . "$(dirname "$0")/world.sh"
 need_root
 
-R=$WORK/root
-make_root "$R"
-echo "nameserver 10.77.0.1" > "$R/etc/resolv.conf"
-make_world || { fail "the test world"; finish; }
-export NETNS=$SANDBOX_NS
+world_root
 
 # What an image might hold: set-uid, set-gid and file-capability files,
 # sudo, doas and pkexec.

@@ -79,3 +79,13 @@ make_world() {
     return 1
 }
 
+
+# world_root: the sandbox's root tree $R, whose resolver is the world's,
+# and the world; NETNS names the sandbox's network namespace.
+world_root() {
+    R=$WORK/root
+    make_root "$R"
+    echo "nameserver 10.77.0.1" > "$R/etc/resolv.conf"
+    make_world || { fail "the test world"; finish; }
+    export NETNS=$SANDBOX_NS
+}
