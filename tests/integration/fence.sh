@@ -292,6 +292,8 @@ else
     # legacy backend needs too) answers.
     failure "without nf_tables" '^palisade: nftables: .*the kernel has no nf_tables.*modprobe nf_tables' \
         "$PROBE" inject no-nfnetlink --
+    expect_no_match "without nf_tables: no way out through --backend legacy, whose ipset needs netfilter netlink too" \
+        '--backend legacy' "$ERR"
 fi
 fresh_ns
 CHROOT_OPTS=--userspec=1000:1000 run_palisade "$R" -u agent -a allowed.test -- /bin/touch /tmp/ran
