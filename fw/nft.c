@@ -234,11 +234,16 @@ static struct nlmsghdr *batch_msg(struct batch *bt, uint16_t type, enum net_fami
 {
 	size_t i = bt->seq - bt->seq0;
 	if (i >= bt->cap) {
+		size_t old = bt->cap;
 		struct msg_what *v = array_grow(bt->what, &bt->cap, sizeof(*v), 64);
-		if (!v)
+		if (!v) {
 			bt->bad = true;
-		else
+		} else {
+			/* Unnamed until filled: the batch's begin message (seq0)
+			 * has no entry of its own. */
+			memset(v + old, 0, (bt->cap - old) * sizeof(*v));
 			bt->what = v;
+		}
 	}
 	if (i < bt->cap) {
 		bt->what[i] = (struct msg_what){ what, name, f, index };
@@ -256,7 +261,7 @@ static void batch_next(struct batch *bt)
 static int batch_fail(struct perr *err, const struct batch *bt, uint32_t seq, int e)
 {
 	size_t i = seq - bt->seq0;
-	if (seq < bt->seq0 || i >= bt->nwhat || !bt->what[i].what)
+	if (seq <= bt->seq0 || i >= bt->nwhat || !bt->what[i].what)
 		return kernel_error(err, e, "nftables: the kernel refused the transaction");
 	const struct msg_what *w = &bt->what[i];
 	char what[256];

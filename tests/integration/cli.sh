@@ -43,13 +43,25 @@ expect_match "--check marks wildcards for the DNS filter" '\*\.example\.org +\(w
 # Outside any namespace, as an unprivileged user of this machine. Only an
 # address is allowed, so that nothing is looked up through this machine's
 # resolver.
+# Each backend's plan: the rules it would install, as iptables-save or
+# nft list ruleset would show them.
 cp "$PALISADE" "$WORK/palisade"
-out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$WORK/palisade" --check \
-      --backend legacy -u nobody -a 192.0.2.1 true 2>&1); rc=$?
-expect_eq "--check outside a container, unprivileged, exits 0" 0 "$rc"
-expect_match "--check outside a container shows the plan" '192\.0\.2\.1 +tcp 80,443 udp 443' "$out"
-expect_match "--check shows the rules it would install" '-A OUTPUT -p tcp -m set --match-set palisade4 dst -m multiport --dports 80,443 -j ACCEPT' "$out"
-check "--check changed nothing: no palisade sets on this machine" bash -c '! ipset list -n 2>/dev/null | grep -q ^palisade'
+declare -A would=(
+    [legacy]='-A OUTPUT -p tcp -m set --match-set palisade4 dst -m multiport --dports 80,443 -j ACCEPT'
+    [nft]='ip daddr @default_host tcp dport 443 accept'
+)
+for b in legacy nft; do
+    out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$WORK/palisade" --check \
+          --backend $b -u nobody -a 192.0.2.1 true 2>&1); rc=$?
+    expect_eq "--check --backend $b outside a container, unprivileged, exits 0" 0 "$rc"
+    expect_match "--check --backend $b outside a container shows the plan" \
+        '192\.0\.2\.1 +tcp 80,443 udp 443' "$out"
+    expect_match "--check --backend $b shows the rules it would install" "${would[$b]}" "$out"
+done
+check "--check changed nothing: no palisade sets on this machine" \
+    eval '! ipset list -n 2>/dev/null | grep -q ^palisade'
+check "--check changed nothing: no palisade nft table on this machine" \
+    eval '! nft list tables 2>/dev/null | grep -Eq "^table ip6? palisade$"'
 
 # --check says which backend a start would use and why, and prints what
 # that backend would install; it asks the kernel's nf_tables only to read.

@@ -197,10 +197,11 @@ expect_match "status: the query counts" 'DNS queries: 1 allowed, 1 refused, 0 fa
 expect_match "status: a start-time address is permanent" '10\.77\.0\.10 +permanent' "$ST"
 expect_match "status: a CIDR is permanent" '10\.77\.1\.0/24 +permanent' "$ST"
 expect_match "status: an address from DNS has its time left" '10\.77\.0\.30 +[0-9]+ s left' "$ST"
-kernel=$(ip netns exec "$SANDBOX_NS" ipset list palisade4 | sed -n '/^Members:/,$p' | sed 1d |
-         awk '{print $1}' | sort)
-shown=$(printf '%s\n' "$ST" | sed -n '/^palisade4 (/,/^palisade4-port/p' | awk '/^  /{print $1}' | sort)
-expect_eq "status lists exactly the kernel's palisade4 members" "$kernel" "$shown"
+kernel=$(fence_members 4 default)
+# The IPv4 members of the sets for the default ports, as status lists them.
+shown=$(printf '%s\n' "$ST" | awk '/^[^ ].*\(default ports\): [0-9]+$/ { on = 1; next }
+                                  /^[^ ]/ { on = 0 } on && /^  / { print $1 }' | grep -v : | sort)
+expect_eq "status lists exactly the kernel's IPv4 members for the default ports" "$kernel" "$shown"
 # Where status read the sets: the backend PID 1 installed, as its status
 # file says.
 case $PALISADE_BACKEND in

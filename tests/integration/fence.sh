@@ -61,8 +61,7 @@ expect_refused_fast() {
 }
 
 # Docker keeps its DNS redirection in the nat table; palisade must not touch it.
-ip netns exec "$SANDBOX_NS" iptables-legacy -t nat -A OUTPUT -d 10.77.0.99/32 -p tcp \
-    --dport 80 -j DNAT --to-destination 10.77.0.10:80
+sandbox_dnat tcp 10.77.0.99 80 10.77.0.10:80
 
 # Control: without palisade every destination answers, so a refusal below
 # is the fence's doing.
@@ -111,31 +110,64 @@ expect_open nat-tcp80 "the pre-existing nat rule still redirects"
 expect_match "the summary counts names, addresses and CIDRs per family" \
     'fenced: IPv4: 3 names, 2 addresses, 1 CIDR; IPv6: 2 names, 2 addresses, 0 CIDRs; did not resolve: nope.test' "$ERR"
 expect_match "an unresolved name is reported by name" 'warning: nope\.test did not resolve' "$ERR"
-check "the nat rule is still in the nat table" bash -c \
-    "ip netns exec $SANDBOX_NS iptables-legacy-save -t nat | grep -q -- '-A OUTPUT -d 10.77.0.99/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.77.0.10:80'"
+check "the nat rule is still in the nat table" eval \
+    'sandbox_nat | grep -Eq -- "-A OUTPUT -d 10.77.0.99/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.77.0.10:80|ip daddr 10.77.0.99 tcp dport 80 dnat to 10.77.0.10:80"'
 
-first4=$(sandbox_save -t filter)
-first6=$(sandbox_save6 -t filter)
-# ipset save, without each set's random hash seed.
-sets_now() { ip netns exec "$SANDBOX_NS" ipset save | sed -E 's/ initval 0x[0-9a-f]+//' | sort; }
+# The rules as fence_rules shows them, and as --check prints them; for
+# nft without the sets' members (compared apart, in any order).
+rules_now() {
+    if [ "$FENCE_BACKEND" = nft ]; then fence_rules "$1" | nft_without_elements
+    else fence_rules "$1"; fi
+}
+check_table() { # check_table 4|6: --check's nft table of that family
+    printf '%s\n' "$OUT" | sed -n "/^table $(nft_family "$1") palisade {\$/,/^}\$/p"
+}
+check_rules() { # check_rules 4|6: --check's rules ($OUT) of that family
+    if [ "$FENCE_BACKEND" = nft ]; then
+        check_table "$1" | nft_as_listed
+    else
+        printf '%s\n' "$OUT" | sed -n "/^# ip$([ "$1" = 6 ] && echo 6)tables\$/,/^COMMIT\$/p" | sed 1d
+    fi
+}
+check_members() { # check_members FAMILY KIND: --check's members ($OUT), as fence_members
+    if [ "$FENCE_BACKEND" = nft ]; then
+        check_table "$1" | nft_kind_members "$2"
+    else
+        printf '%s\n' "$OUT" | sed -n "/^ipset $(legacy_set_name "$1" "$2") (/,/^[^ ]/p" |
+            sed -n 's/^  //p' | sort
+    fi
+}
+KINDS="4 default
+4 port
+4 all
+6 default
+6 port
+6 all"
+sets_now() {
+    local f k
+    while read -r f k; do echo "$f $k: $(fence_members "$f" "$k" | tr '\n' ' ')"; done <<< "$KINDS"
+}
+first4=$(rules_now 4)
+first6=$(rules_now 6)
 sets1=$(sets_now)
-expect_match "the IPv4 policy is DROP" ':OUTPUT DROP' "$first4"
-expect_match "the IPv6 policy is DROP" ':OUTPUT DROP' "$first6"
+expect_match "the IPv4 policy is DROP" "$FENCE_OUTPUT_DROP" "$first4"
+expect_match "the IPv6 policy is DROP" "$FENCE_OUTPUT_DROP" "$first6"
+check "the sets hold the allowed addresses" eval \
+    'fence_has_member 4 default 10.77.0.10 && fence_has_member 6 default fd77::10 &&
+     fence_has_member 4 port 10.77.0.30,tcp:8443 && fence_has_member 4 default 10.77.1.200'
+check "the sets hold no other address" eval \
+    'not fence_has_member 4 default 10.77.0.20 && not fence_has_member 6 default fd77::30 &&
+     not fence_has_member 4 port 10.77.0.30,tcp:443 && not fence_has_member 4 all 10.77.0.10'
 
 # --check prints exactly what was installed.
 run_palisade "$R" --check -u agent "${ALLOW[@]}"
 expect_eq "--check exits 0" 0 "$RC"
-check4=$(printf '%s\n' "$OUT" | sed -n '/^# iptables$/,/^COMMIT$/p' | sed 1d)
-check6=$(printf '%s\n' "$OUT" | sed -n '/^# ip6tables$/,/^COMMIT$/p' | sed 1d)
-expect_eq "--check's IPv4 rules are the installed ones" "$first4" "$check4"
-expect_eq "--check's IPv6 rules are the installed ones" "$first6" "$check6"
+expect_eq "--check's IPv4 rules are the installed ones" "$first4" "$(check_rules 4)"
+expect_eq "--check's IPv6 rules are the installed ones" "$first6" "$(check_rules 6)"
 expect_match "--check shows resolved names" 'allowed\.test +10\.77\.0\.10 fd77::10' "$OUT"
 expect_match "--check shows names that did not resolve" 'nope\.test +did not resolve' "$OUT"
-for s in palisade4 palisade6 palisade4-port; do
-    want=$(printf '%s\n' "$OUT" | sed -n "/^ipset $s (/,/^[^ ]/p" | sed -n 's/^  //p' | sort)
-    got=$(ip netns exec "$SANDBOX_NS" ipset list "$s" | sed -n '/^Members:/,$p' | sed 1d |
-          sed -E 's/ timeout [0-9]+//; s/,(tcp|udp):/,\1:/' | sort)
-    expect_eq "--check's set $s is the installed one" "$want" "$got"
+for fk in "4 default" "6 default" "4 port"; do
+    expect_eq "--check's $fk set is the installed one" "$(check_members $fk)" "$(fence_members $fk)"
 done
 
 # A second start in the same namespace: the same ruleset, no error, and no
@@ -148,10 +180,15 @@ run_palisade "$R" -u agent "${ALLOW[@]}" -- true
 expect_eq "a second start succeeds" 0 "$RC"
 wait "$FLOOD"
 expect_match "no reply from a blocked address while palisade restarted" '^sent [1-9][0-9]* replies 0$' "$(cat "$WORK/flood")"
-expect_eq "a second start gives the same IPv4 ruleset" "$first4" "$(sandbox_save -t filter)"
-expect_eq "a second start gives the same IPv6 ruleset" "$first6" "$(sandbox_save6 -t filter)"
+expect_eq "a second start gives the same IPv4 ruleset" "$first4" "$(rules_now 4)"
+expect_eq "a second start gives the same IPv6 ruleset" "$first6" "$(rules_now 6)"
 expect_eq "a second start gives the same sets" "$sets1" "$(sets_now)"
-expect_no_match "no temporary set is left" 'palisade.*\.new' "$(ip netns exec "$SANDBOX_NS" ipset list -n)"
+if [ "$FENCE_BACKEND" = nft ]; then
+    expect_eq "a second start leaves one table per family" "table ip palisade
+table ip6 palisade" "$(fence_ns nft list tables | grep ' palisade$' | sort)"
+else
+    expect_no_match "no temporary set is left" 'palisade.*\.new' "$(fence_sets)"
+fi
 
 # A connection made before the fence (a docker exec session that raced
 # palisade's start) is cut when the fence goes up, and palisade says it is
@@ -160,10 +197,8 @@ expect_no_match "no temporary set is left" 'palisade.*\.new' "$(ip netns exec "$
 # keep it in a container): the connection is ESTABLISHED when palisade
 # starts, and only forgetting it (conntrack_flush) cuts it.
 rm -f "$R/run/palisade/ready"
-ip netns exec "$SANDBOX_NS" sh -c 'for t in iptables-legacy ip6tables-legacy; do
-    $t -P INPUT ACCEPT && $t -P OUTPUT ACCEPT && $t -F; done'
+fence_reset
 if command -v nft >/dev/null; then
-    ip netns exec "$SANDBOX_NS" sh -c 'for f in ip ip6; do nft delete table $f palisade; done' 2>/dev/null
     ip netns exec "$SANDBOX_NS" nft -f - <<'NFT'
 table ip tracking {
 	chain output {
@@ -228,8 +263,12 @@ run_palisade "$R" -u agent -a allowed.test --allow-private allowed.test --defaul
     'probe tcp 10.77.0.10 8080; probe tcp 10.77.0.10 443'
 expect_match "--default-ports opens the listed port" '^open' "$(printf '%s\n' "$OUT" | sed -n 1p)"
 expect_match "--default-ports closes the others" '^refused' "$(printf '%s\n' "$OUT" | sed -n 2p)"
-check "--expose opens the incoming port" bash -c \
-    "ip netns exec $SANDBOX_NS iptables-legacy-save -t filter | grep -q -- '-A INPUT -p tcp -m tcp --dport 3000 -j ACCEPT'"
+if [ "$FENCE_BACKEND" = nft ]; then
+    expose_rule='^[[:space:]]*tcp dport 3000 accept$'
+else
+    expose_rule='^-A INPUT -p tcp -m tcp --dport 3000 -j ACCEPT$'
+fi
+check "--expose opens the incoming port" eval 'fence_rules 4 | grep -Eq -- "$expose_rule"'
 run_palisade "$R" -u agent -a 'allowed.test:*' --allow-private allowed.test -- /bin/sh -c 'probe tcp 10.77.0.10 8080; probe tcp 10.77.0.11 80'
 expect_match "host:* opens every port of the host" '^open' "$(printf '%s\n' "$OUT" | sed -n 1p)"
 expect_match "host:* opens nothing else" '^refused' "$(printf '%s\n' "$OUT" | sed -n 2p)"
@@ -256,17 +295,25 @@ failure() { # failure "what" "message regex" [wrapper...]
     expect_eq "$what: exit 125" 125 "$RC"
     expect_match "$what: message" "$pattern" "$ERR"
     check "$what: the command never ran" test ! -e "$R/tmp/ran"
-    expect_no_match "$what: no rule was installed" 'DROP|REJECT' "$(sandbox_save -t filter; sandbox_save6 -t filter)"
-    expect_eq "$what: no set was made" "" "$(ip netns exec "$SANDBOX_NS" ipset list -n)"
+    check "$what: nothing of the fence was installed" not fence_installed
 }
 failure "without NET_ADMIN" '^palisade: the container lacks CAP_NET_ADMIN \(to install the fence\); run the container with --cap-add NET_ADMIN ' \
     setpriv --bounding-set=-net_admin --
-failure "without ip_tables" '^palisade: iptables: .*the kernel has no ip_tables support.*modprobe ip_tables' \
-    "$PROBE" inject no-iptables --
-failure "with IPv6 but without ip6_tables" '^palisade: this container has IPv6, so ip6tables must be set up too: .*no ip6_tables support' \
-    "$PROBE" inject no-ip6tables --
-failure "without ip_set" '^palisade: ipset: .*the kernel has no ip_set support.*modprobe ip_set' \
-    "$PROBE" inject no-nfnetlink --
+if [ "$FENCE_BACKEND" = legacy ]; then
+    failure "without ip_tables" '^palisade: iptables: .*the kernel has no ip_tables support.*modprobe ip_tables' \
+        "$PROBE" inject no-iptables --
+    failure "with IPv6 but without ip6_tables" '^palisade: this container has IPv6, so ip6tables must be set up too: .*no ip6_tables support' \
+        "$PROBE" inject no-ip6tables --
+    failure "without ip_set" '^palisade: ipset: .*the kernel has no ip_set support.*modprobe ip_set' \
+        "$PROBE" inject no-nfnetlink --
+else
+    # No netfilter netlink at all: neither nf_tables nor ip_set (which the
+    # legacy backend needs too) answers.
+    failure "without nf_tables" '^palisade: nftables: .*the kernel has no nf_tables.*modprobe nf_tables' \
+        "$PROBE" inject no-nfnetlink --
+    expect_no_match "without nf_tables: no way out through --backend legacy, whose ipset needs netfilter netlink too" \
+        '--backend legacy' "$ERR"
+fi
 fresh_ns
 CHROOT_OPTS=--userspec=1000:1000 run_palisade "$R" -u agent -a allowed.test -- /bin/touch /tmp/ran
 expect_eq "not started as root: exit 125" 125 "$RC"
@@ -278,5 +325,5 @@ fresh_ns
 SANDBOX_WRAP="$PROBE inject no-ipv6 --" run_palisade "$R" -u agent -a 10.77.0.10 -- /bin/true
 expect_eq "without IPv6: the command runs" 0 "$RC"
 expect_match "without IPv6: it says so" 'no IPv6: only IPv4 needs a fence' "$ERR"
-expect_match "without IPv6: IPv4 is fenced" ':OUTPUT DROP' "$(sandbox_save -t filter)"
+expect_match "without IPv6: IPv4 is fenced" "$FENCE_OUTPUT_DROP" "$(fence_rules 4)"
 finish

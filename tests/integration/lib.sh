@@ -21,9 +21,17 @@ set -u
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 
 # The fence backend the suites run palisade with: legacy (iptables and
-# ipset, which the suites read back with iptables-legacy-save and ipset)
-# unless PALISADE_BACKEND says otherwise (nft, auto).
+# ipset) unless PALISADE_BACKEND says otherwise (nft, auto). FENCE_BACKEND
+# is the one palisade takes (auto: nft where the kernel offers nf_tables);
+# the fence_* helpers below read the fence back through it, so that a check
+# says the same thing under either.
 export PALISADE_BACKEND=${PALISADE_BACKEND:-legacy}
+case $PALISADE_BACKEND in
+    legacy) FENCE_BACKEND=legacy ;;
+    nft) FENCE_BACKEND=nft ;;
+    *) if unshare -n nft list tables >/dev/null 2>&1; then FENCE_BACKEND=nft
+       else FENCE_BACKEND=legacy; fi ;;
+esac
 
 failures=0
 checks=0
@@ -56,13 +64,52 @@ need_root() {
 }
 
 # Every test that needs root runs palisade, which fences: ask the kernel,
-# without palisade, whether it offers what the fence is made of (legacy
-# iptables and ip6tables, ipset, and the matches and targets palisade's
-# rules use), in a scratch network namespace. When it does not, the whole
+# without palisade, whether it offers what the fence is made of (for the
+# legacy backend legacy iptables and ip6tables, ipset, and the matches and
+# targets palisade's rules use; for nft, nf_tables with the expressions
+# they use), in a scratch network namespace. When it does not, the whole
 # test is skipped with the reason (skip_all): none of its checks could tell
 # anything on this kernel.
+# nft_kernel_ruleset: a ruleset with what palisade's nft rulesets use:
+# nf_tables, with the fib, ct, log and reject expressions and sets of
+# concatenated intervals (nft_set_pipapo, Linux 5.6), for nft -c.
+NFT_KERNEL_NEEDS="nf_tables with fib, ct, log, reject and concatenated interval sets"
+nft_kernel_ruleset() {
+    cat <<'EOF'
+table ip palk {
+	set s {
+		type ipv4_addr . inet_proto . inet_service
+		flags interval
+		elements = { 10.0.0.0/8 . tcp . 80 }
+	}
+	chain output {
+		type filter hook output priority filter; policy drop;
+		meta skuid >= 0 fib saddr type != local drop
+		meta l4proto udp meta skuid != 0 ct original proto-dst 53 log prefix "p" group 1953
+		ip daddr . meta l4proto . th dport @s accept
+		reject with tcp reset
+		reject with icmp admin-prohibited
+	}
+}
+EOF
+}
+# need_nft_kernel: skips the whole test unless the nft command is here
+# (the checks read the nft fence with it) and the kernel offers what
+# palisade's nft rulesets use (asked in a scratch network namespace).
+need_nft_kernel() {
+    local out
+    command -v nft >/dev/null ||
+        skip_all "no nft command (Debian package nftables) to read the nft fence with"
+    if ! out=$(nft_kernel_ruleset | unshare -n nft -c -f - 2>&1); then
+        skip_all "this kernel does not offer $NFT_KERNEL_NEEDS: $out"
+    fi
+}
 need_fence_kernel() {
     local ns=palk$$ why= out
+    if [ "$FENCE_BACKEND" = nft ]; then
+        need_nft_kernel
+        return 0
+    fi
     if ! out=$(ip netns add "$ns" 2>&1); then
         skip_all "cannot make a network namespace: $out"
     fi
@@ -157,12 +204,12 @@ expect_eq() {
 
 # expect_match "description" regex text
 expect_match() {
-    if printf '%s' "$3" | grep -Eq -- "$2"; then pass "$1"; else
+    if printf '%s' "$3" | LC_ALL=C grep -aEq -- "$2"; then pass "$1"; else
         fail "$1: [$3] does not match /$2/"; fi
 }
 
 expect_no_match() {
-    if printf '%s' "$3" | grep -Eq -- "$2"; then fail "$1: [$3] matches /$2/"; else
+    if printf '%s' "$3" | LC_ALL=C grep -aEq -- "$2"; then fail "$1: [$3] matches /$2/"; else
         pass "$1"; fi
 }
 
@@ -334,4 +381,190 @@ nft_shape() {
 nft_members() {
     tr -d '\n' | grep -o 'elements = {[^}]*}' | sed 's/elements = {//; s/}//' |
         tr ',' '\n' | sed 's/^[[:space:]]*//; s/[[:space:]]*$//' | sort
+}
+# not COMMAND...: succeeds when COMMAND fails (for check).
+not() { ! "$@"; }
+
+# --- the fence as the kernel holds it, through either backend ---
+# They read the sandbox's network namespace, FENCE_NS (default SANDBOX_NS,
+# see world.sh).
+fence_ns() { ip netns exec "${FENCE_NS:-$SANDBOX_NS}" "$@"; }
+nft_family() { if [ "$1" = 6 ]; then echo ip6; else echo ip; fi; }
+
+# fence_rules [4|6]: the installed fence as text, of one family or both:
+# the legacy filter tables as iptables-legacy-save shows them (without
+# counters), or the nft tables `ip palisade` and `ip6 palisade`.
+fence_rules() {
+    local f
+    for f in ${1:-4 6}; do
+        if [ "$FENCE_BACKEND" = nft ]; then
+            fence_ns nft list table "$(nft_family "$f")" palisade 2>/dev/null
+        else
+            fence_ns "$( [ "$f" = 6 ] && echo ip6 || echo ip )tables-legacy-save" -t filter |
+                grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/'
+        fi
+    done
+}
+# fence_backend legacy|nft: the backend the fence_* helpers read; sets
+# what fence_rules shows of a fence that refuses by default (its output
+# policy), FENCE_OUTPUT_DROP, and of the last rule of the output chain (a
+# refusal), FENCE_LAST_REJECT.
+fence_backend() {
+    FENCE_BACKEND=$1
+    if [ "$1" = nft ]; then
+        FENCE_OUTPUT_DROP='hook output priority filter; policy drop;'
+        FENCE_LAST_REJECT='reject with icmpv?6? ?admin-prohibited'
+    else
+        FENCE_OUTPUT_DROP=':OUTPUT DROP'
+        FENCE_LAST_REJECT='-A OUTPUT -j REJECT'
+    fi
+}
+fence_backend "$FENCE_BACKEND"
+
+# fence_sets: the names of the fence's sets (ipsets; the nft tables'
+# sets, "FAMILY NAME"), one a line.
+fence_sets() {
+    if [ "$FENCE_BACKEND" = nft ]; then
+        local t
+        for t in ip ip6; do
+            fence_ns nft list table "$t" palisade 2>/dev/null |
+                sed -nE "s/^[[:space:]]*set ([^ ]+) \{\$/$t \1/p"
+        done
+    else
+        fence_ns ipset list -n
+    fi
+}
+
+# nft_without_elements: nft ruleset text (stdin) without the sets'
+# members and blank lines, as nft and palisade print it alike.
+nft_without_elements() {
+    awk '/elements = \{/ { skip = 1 } !skip && !/^$/ { print } skip && /\}$/ { skip = 0 }'
+}
+# nft_as_listed: palisade's printed nft ruleset (stdin), without members,
+# as nft lists it once loaded: nft lists a reset on the original port
+# without the `meta l4proto tcp` that it needs to read that port back in.
+nft_as_listed() {
+    nft_without_elements |
+        sed -E '/ct original proto-dst [0-9]+ reject with tcp reset$/ s/meta l4proto tcp //'
+}
+# nft_elements: the members in nft ruleset text (stdin), one a line,
+# sorted, without timeouts: "ADDR", "NET" or "ADDR . PROTO . PORT".
+nft_elements() {
+    tr -d '\n' | grep -o 'elements = {[^}]*}' | sed 's/elements = {//; s/}//' |
+        tr ',' '\n' | sed -E 's/^[[:space:]]*//; s/[[:space:]]*$//; s/ (timeout|expires) .*//' |
+        grep -v '^$' | sort
+}
+# nft_set_text NAME: the set NAME's block of nft ruleset text (stdin).
+nft_set_text() {
+    awk -v s="set $1 {" 'index($0, s) { on = 1 } on { print } on && /^[[:space:]]*\}$/ { on = 0 }'
+}
+# nft_kind_members KIND: the members of the sets KIND_host and KIND_net in
+# the nft text of one table (stdin), as fence_members shows them.
+nft_kind_members() {
+    local text s
+    text=$(cat)
+    for s in host net; do
+        printf '%s\n' "$text" | nft_set_text "$1_$s" | nft_elements
+    done | sed -E 's/^([^ ]+) \. ([a-z]+) \. ([0-9]+)$/\1,\2:\3/' | sort
+}
+# legacy_set_name FAMILY KIND: palisade4, palisade6-port, ...
+legacy_set_name() {
+    local k=
+    [ "$2" = default ] || k=-$2
+    echo "palisade$1$k"
+}
+
+# fence_members FAMILY KIND: the members of the fence's sets of FAMILY (4,
+# 6) and KIND (default, port, all), sorted, one a line, without timeouts:
+# "ADDR" or "NET", and for kind port "ADDR,PROTO:PORT" (ipset's form).
+# nft keeps single addresses and networks apart (KIND_host, KIND_net) and
+# merges overlapping networks: both sets are listed.
+fence_members() {
+    if [ "$FENCE_BACKEND" = nft ]; then
+        fence_ns nft list table "$(nft_family "$1")" palisade 2>/dev/null | nft_kind_members "$2"
+    else
+        fence_ns ipset list "$(legacy_set_name "$1" "$2")" | sed -n '/^Members:/,$p' | sed 1d |
+            sed -E 's/ timeout [0-9]+//' | grep -v '^$' | sort
+    fi
+}
+
+# fence_has_member FAMILY KIND MEMBER: whether the fence lets MEMBER
+# ("ADDR", and for kind port "ADDR,PROTO:PORT") through the sets of FAMILY
+# and KIND: a member of them, or inside a network that is.
+fence_has_member() {
+    if [ "$FENCE_BACKEND" = nft ]; then
+        local e s
+        e=$(printf '%s' "$3" | sed -E 's/^([^,]+),([a-z]+):([0-9]+)$/\1 . \2 . \3/')
+        for s in host net; do
+            fence_ns nft get element "$(nft_family "$1")" palisade "$2_$s" "{ $e }" \
+                >/dev/null 2>&1 && return 0
+        done
+        return 1
+    fi
+    fence_ns ipset test "$(legacy_set_name "$1" "$2")" "$3" >/dev/null 2>&1
+}
+
+# fence_installed: whether anything of a fence is in the namespace,
+# through either backend: a legacy filter rule that drops or refuses, or a
+# policy that does, an ipset, or an nft table of palisade's.
+fence_installed() {
+    local t
+    for t in iptables-legacy-save ip6tables-legacy-save; do
+        fence_ns "$t" -t filter 2>/dev/null | grep -Eq 'DROP|REJECT' && return 0
+    done
+    [ -n "$(fence_ns ipset list -n 2>/dev/null)" ] && return 0
+    fence_ns nft list tables 2>/dev/null | grep -Eq '^table ip6? palisade$'
+}
+
+# fence_reset: the namespace as a new container finds it: no rule, policy
+# or chain of the legacy filter tables, no ipset, no nft table of
+# palisade's (through either backend, whichever the kernel offers).
+fence_reset() {
+    local t p
+    for t in iptables-legacy ip6tables-legacy; do
+        fence_ns "$t" -w -F 2>/dev/null
+        fence_ns "$t" -w -X 2>/dev/null
+        for p in INPUT FORWARD OUTPUT; do fence_ns "$t" -w -P "$p" ACCEPT 2>/dev/null; done
+    done
+    fence_ns ipset destroy 2>/dev/null
+    for t in ip ip6; do
+        fence_ns nft delete table "$t" palisade 2>/dev/null
+    done
+    return 0
+}
+
+# sandbox_dnat PROTO DST DPORT TO: a nat rule of the container runtime's
+# (Docker's DNS redirection), in the nat table of the backend the runtime
+# would use alongside palisade's (iptables-legacy's, or iptables-nft's
+# `ip nat` table); sandbox_dnat_clear removes them.
+sandbox_dnat() {
+    if [ "$FENCE_BACKEND" = nft ]; then
+        fence_ns nft -f - <<EOF
+table ip nat {
+	chain OUTPUT {
+		type nat hook output priority -100; policy accept;
+		ip daddr $2 $1 dport $3 dnat to $4
+	}
+}
+EOF
+    else
+        fence_ns iptables-legacy -w -t nat -A OUTPUT -d "$2/32" -p "$1" --dport "$3" \
+            -j DNAT --to-destination "$4"
+    fi
+}
+sandbox_dnat_clear() {
+    if [ "$FENCE_BACKEND" = nft ]; then
+        fence_ns nft delete table ip nat 2>/dev/null
+    else
+        fence_ns iptables-legacy -w -t nat -F OUTPUT 2>/dev/null
+    fi
+    return 0
+}
+# sandbox_nat: the nat rules as the backend lists them.
+sandbox_nat() {
+    if [ "$FENCE_BACKEND" = nft ]; then
+        fence_ns nft list table ip nat 2>/dev/null
+    else
+        fence_ns iptables-legacy-save -t nat
+    fi
 }

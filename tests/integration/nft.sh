@@ -6,16 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/world.sh"
 need_root
-command -v nft >/dev/null || skip_all "no nft command (Debian package nftables)"
-if ! out=$(unshare -n nft list tables 2>&1); then
-    skip_all "the kernel offers no nf_tables: $out"
-fi
+need_nft_kernel
 
-R=$WORK/root
-make_root "$R"
-echo "nameserver 10.77.0.1" > "$R/etc/resolv.conf"
-make_world || { fail "the test world"; finish; }
-export NETNS=$SANDBOX_NS
+world_root
 in_ns() { ip netns exec "$SANDBOX_NS" "$@"; }
 
 cat > "$R/work/agent.sh" <<'SH'

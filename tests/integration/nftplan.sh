@@ -25,28 +25,10 @@ if ! out=$(ip netns add "$NS" 2>&1); then
 fi
 on_cleanup "ip netns del $NS"
 
-# What the rulesets use, asked of the kernel first: nf_tables, with the
-# fib, ct, log and reject expressions and sets of concatenated intervals
-# (nft_set_pipapo, Linux 5.6).
-cat > "$WORK/kernel.nft" <<'EOF'
-table ip palk {
-	set s {
-		type ipv4_addr . inet_proto . inet_service
-		flags interval
-		elements = { 10.0.0.0/8 . tcp . 80 }
-	}
-	chain output {
-		type filter hook output priority filter; policy drop;
-		meta skuid >= 0 fib saddr type != local drop
-		meta l4proto udp meta skuid != 0 ct original proto-dst 53 log prefix "p" group 1953
-		ip daddr . meta l4proto . th dport @s accept
-		reject with tcp reset
-		reject with icmp admin-prohibited
-	}
-}
-EOF
+# What the rulesets use, asked of the kernel first (lib.sh).
+nft_kernel_ruleset > "$WORK/kernel.nft"
 if ! out=$("${IN[@]}" nft -c -f "$WORK/kernel.nft" 2>&1); then
-    skip_all "this kernel does not offer nf_tables with fib, ct, log, reject and concatenated interval sets: $out"
+    skip_all "this kernel does not offer $NFT_KERNEL_NEEDS: $out"
 fi
 
 # accepts NAME FILE: nft -c takes FILE, and the namespace is unchanged.
@@ -97,12 +79,12 @@ out=$("${IN[@]}" nft list ruleset 2>&1)
 expect_eq "nft -c changed nothing in the namespace" "" "$out"
 
 # Loaded for real, nft lists the same chains and rules, and the same sets
-# (members aside: nft orders and wraps them its own way; lib.sh nft_shape).
+# (members aside: nft orders and wraps them its own way).
 if out=$("${IN[@]}" nft -f "$WORK/full.nft" 2>&1); then
     pass "nft loads the realistic ruleset"
     "${IN[@]}" nft list ruleset > "$WORK/listed.nft"
-    want=$(nft_shape < "$WORK/full.nft")
-    got=$(nft_shape < "$WORK/listed.nft")
+    want=$(nft_as_listed < "$WORK/full.nft")
+    got=$(nft_without_elements < "$WORK/listed.nft")
     if [ "$want" = "$got" ]; then
         pass "nft lists the tables, sets, chains and rules as palisade prints them"
     else
@@ -110,8 +92,8 @@ if out=$("${IN[@]}" nft -f "$WORK/full.nft" 2>&1); then
         diag "$(diff <(printf '%s\n' "$want") <(printf '%s\n' "$got"))"
     fi
     # The members, one a line, in any order.
-    want=$(nft_members < "$WORK/full.nft")
-    got=$(nft_members < "$WORK/listed.nft")
+    want=$(nft_elements < "$WORK/full.nft")
+    got=$(nft_elements < "$WORK/listed.nft")
     expect_eq "nft lists the same set members" "$want" "$got"
     expect_match "overlapping networks were merged" '^10\.0\.0\.0/8$' "$want"
     expect_no_match "a network inside another is not a member of its own" '^10\.1\.0\.0/16' "$want"

@@ -79,12 +79,13 @@ make_world() {
     return 1
 }
 
-# sandbox_save: the sandbox's filter tables, without counters.
-sandbox_save() {
-    ip netns exec "$SANDBOX_NS" "iptables-legacy-save" "$@" | grep -v '^#' |
-        sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/'
-}
-sandbox_save6() {
-    ip netns exec "$SANDBOX_NS" "ip6tables-legacy-save" "$@" | grep -v '^#' |
-        sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/'
+
+# world_root: the sandbox's root tree $R, whose resolver is the world's,
+# and the world; NETNS names the sandbox's network namespace.
+world_root() {
+    R=$WORK/root
+    make_root "$R"
+    echo "nameserver 10.77.0.1" > "$R/etc/resolv.conf"
+    make_world || { fail "the test world"; finish; }
+    export NETNS=$SANDBOX_NS
 }

@@ -12,8 +12,6 @@
 
 dns_veth=$(ip -n "$WORLD" -o link show type veth | awk -F': ' '{print $2}' | cut -d@ -f1)
 dns_resolv=$(cat "$R/etc/resolv.conf")
-dns_nat="-d 127.0.0.11/32 -p udp --dport 53 -j DNAT --to-destination 127.0.0.11:5353"
-dns_nat_tcp="-d 127.0.0.11/32 -p tcp --dport 53 -j DNAT --to-destination 127.0.0.11:5353"
 
 # dns_server NETNS ADDR PORT LOG ARGS...: a probe dns-serve, killed at the end.
 dns_server() {
@@ -205,14 +203,12 @@ dns_spoof "IPv6 upstream, IPV6_FREEBIND" fd77::56 fd77::30 AAAA 443
 
 # Docker's resolver: 127.0.0.11:53, which the nat table sends to the
 # resolver's real port.
-ip netns exec "$SANDBOX_NS" iptables-legacy -t nat -A OUTPUT $dns_nat
-ip netns exec "$SANDBOX_NS" iptables-legacy -t nat -A OUTPUT $dns_nat_tcp
-on_cleanup "ip netns exec $SANDBOX_NS iptables-legacy -t nat -D OUTPUT $dns_nat"
-on_cleanup "ip netns exec $SANDBOX_NS iptables-legacy -t nat -D OUTPUT $dns_nat_tcp"
+sandbox_dnat udp 127.0.0.11 53 127.0.0.11:5353
+sandbox_dnat tcp 127.0.0.11 53 127.0.0.11:5353
+on_cleanup sandbox_dnat_clear
 dns_upstream 127.0.0.11
 dns_spoof "Docker's 127.0.0.11" 127.0.0.11 10.77.0.20 A 80
-ip netns exec "$SANDBOX_NS" iptables-legacy -t nat -D OUTPUT $dns_nat
-ip netns exec "$SANDBOX_NS" iptables-legacy -t nat -D OUTPUT $dns_nat_tcp
+sandbox_dnat_clear
 
 # As the part found them: the resolver, the servers.
 printf '%s\n' "$dns_resolv" > "$R/etc/resolv.conf"

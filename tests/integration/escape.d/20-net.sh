@@ -97,15 +97,9 @@ ip netns exec "$SANDBOX_NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts 
     2>"$WORK/net-docker-dns.err" &
 NET_DDNS=$!
 on_cleanup "kill $NET_DDNS"
-net_docker_nat() { # net_docker_nat -A|-D
-    local p
-    for p in udp tcp; do
-        ip netns exec "$SANDBOX_NS" iptables-legacy -t nat "$1" OUTPUT -d 127.0.0.11/32 \
-            -p $p --dport 53 -j DNAT --to-destination 127.0.0.11:$NET_DPORT
-    done
-}
-net_docker_nat -A
-on_cleanup "net_docker_nat -D"
+sandbox_dnat udp 127.0.0.11 53 127.0.0.11:$NET_DPORT
+sandbox_dnat tcp 127.0.0.11 53 127.0.0.11:$NET_DPORT
+on_cleanup sandbox_dnat_clear
 for _ in $(seq 1 100); do
     ip netns exec "$SANDBOX_NS" "$PROBE" dns allowed.test 127.0.0.11 >/dev/null 2>&1 && break
     sleep 0.05
@@ -121,7 +115,7 @@ p port-53 dns $M_D3.blocked.test 127.0.0.11
 SH
 net_agent net-docker.sh
 cp "$WORK/net-resolv.conf" "$R/etc/resolv.conf"
-net_docker_nat -D
+sandbox_dnat_clear
 kill "$NET_DDNS" 2>/dev/null
 wait "$NET_DDNS" 2>/dev/null
 expect_eq "Docker's resolver: the agent ran" 0 "$RC"

@@ -93,13 +93,14 @@ SH
 chmod 0755 "$R/work/rebind.sh"
 
 rb_result() { printf '%s\n' "$OUT" | sed -n "s/^$1: //p"; }
-rb_in_set() { ip netns exec "$SANDBOX_NS" ipset test "$1" "$2" >/dev/null 2>&1; }
+# rb_in_set palisade4|palisade6 ADDR: ADDR is in that family's sets for
+# the default ports.
+rb_in_set() { fence_has_member "${1#palisade}" default "$2"; }
 rb_bcast_count() { grep -c '^from ' "$WORK/rb-bcast.log"; }
 
 # Control: with no fence every one of them answers, so each refusal below is
 # palisade's doing.
-ip netns exec "$SANDBOX_NS" sh -c 'for t in iptables-legacy ip6tables-legacy; do
-    $t -P INPUT ACCEPT && $t -P OUTPUT ACCEPT && $t -F; done'
+fence_reset
 before=$(rb_bcast_count)
 OUT=$(in_sandbox "$R" /bin/sh /work/rebind.sh 2>&1)
 expect_match "rebind control: 169.254.169.254 answers without the fence" '^open' "$(rb_result meta)"
