@@ -41,7 +41,8 @@
  *   probe privesc                      setuid(0), setgid(0), setgroups
  *   probe pid1                         signal, ptrace, read PID 1
  *   probe vsock                        AF_VSOCK directly and through io_uring
- *   probe fence-change                 tries to flush iptables and change ipsets
+ *   probe fence-change                 tries to flush iptables, change ipsets and
+ *                                      add to nft palisade's default_host set
  *   probe kernel FEATURE...            what the kernel offers, asked without
  *                                      palisade: "FEATURE: yes" or
  *                                      "FEATURE: no: REASON" (see kernel.h)
@@ -96,6 +97,7 @@
 
 #include "../fw/ipset.h"
 #include "../fw/filtertable.h"
+#include "../fw/nft.h"
 #include "kernel.h"
 #include "syscalls.h"
 #include <dirent.h>
@@ -1875,6 +1877,17 @@ static int cmd_fence_change(void)
 		printf("ipset: %s\n", ipset_add(is, "palisade4", &e, 1, &err) == 0 ? "CHANGED" :
 		       "refused at add");
 		ipset_close(is);
+	}
+	struct nft *n = nft_open(&err);
+	if (!n) {
+		printf("nft: refused: %s\n", err.msg);
+	} else {
+		struct set_elem e = { .net = { .family = NET_V4, .prefix = 32, .bytes = { 192, 0, 2, 99 } } };
+		if (nft_allow(n, NET_V4, SET_DEFAULT, &e, 1, &err) == 0)
+			printf("nft: CHANGED\n");
+		else
+			printf("nft: refused at add: %s\n", err.msg);
+		nft_close(n);
 	}
 	return 0;
 }

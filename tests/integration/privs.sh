@@ -142,6 +142,7 @@ expect_eq "the agent cannot read PID 1's environment" "open /proc/1/environ: EAC
 expect_eq "the agent cannot read PID 1's memory" "open /proc/1/mem: EACCES" "$(line pid1 'open /proc/1/mem')"
 expect_match "the agent cannot flush iptables" '^iptables: refused: .*permission denied' "$(line fence iptables)"
 expect_match "the agent cannot change an ipset" '^ipset: refused: .*permission denied' "$(line fence ipset)"
+expect_match "the agent cannot add to an nft set" '^nft: refused.*permission denied' "$(line fence nft)"
 expect_match "the fence is still whole afterwards" '-A OUTPUT -j REJECT' "$(sandbox_save -t filter)"
 expect_no_match "the ipset is unchanged afterwards" '192\.0\.2\.99' "$(ip netns exec "$SANDBOX_NS" ipset list palisade4)"
 
