@@ -6,10 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/world.sh"
 need_root
-command -v nft >/dev/null || skip_all "no nft command (Debian package nftables)"
-if ! out=$(unshare -n nft list tables 2>&1); then
-    skip_all "the kernel offers no nf_tables: $out"
-fi
+need_nft_kernel
 
 R=$WORK/root
 make_root "$R"
