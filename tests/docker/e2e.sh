@@ -292,6 +292,17 @@ expect_no_match "the report as the allowlist: nothing refused" 'refused' "$(cat 
 OUT=$(agent $P/agent sh -c "$AUDIT_RUN" 2>/dev/null)
 expect_match "control: without it, the name is refused" "bad address" "$(field name)"
 
+# The backend asked for is the one palisade takes (-v says which, and why);
+# by default it takes nf_tables, which the engine's kernel offers.
+BACKEND_RUN=(--rm --cap-add NET_ADMIN --network "$NET" --entrypoint /sbin/palisade $P/agent -v)
+expect_match "PALISADE_BACKEND=$BACKEND: the fence goes in through $BACKEND" \
+    "fence backend: $BACKEND \\(asked for" "$(fenced "${BACKEND_RUN[@]}" -- true 2>&1)"
+if [ "$BACKEND" = nft ]; then
+    expect_match "by default (auto): nf_tables, which the engine's kernel offers" \
+        'fence backend: nft \(auto: the kernel offers nf_tables\)' \
+        "$(fenced "${BACKEND_RUN[@]}" --backend auto -- true 2>&1)"
+fi
+
 # Exit statuses pass through docker run (podman run).
 agent $P/agent sh -c 'exit 7' 2>/dev/null
 expect_eq "$ENGINE run returns the agent's exit status" 7 "$?"
