@@ -16,8 +16,8 @@
 #
 #   --no-docker   no end-to-end tests and no fresh root (it needs Docker)
 #   --no-podman   the end-to-end tests under Docker only (Podman's two
-#                 passes take about 6 minutes, 8 when the source changed,
-#                 14 the first time)
+#                 passes, one per backend, take about 4 minutes, 6 when the
+#                 source changed, 12 the first time)
 #   --no-fresh    the end-to-end tests, but not the fresh root (about 3 minutes)
 #   --no-cross    no aarch64 build (never in the fresh root; the first run
 #                 installs the cross compiler and the :arm64 packages and
