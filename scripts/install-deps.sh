@@ -44,7 +44,8 @@ build_pkgs=(
     dpkg-dev
 )
 # nftables: the nft tool, which checks the nft ruleset palisade prints
-# (tests/integration/nft.sh); palisade itself never runs it.
+# (tests/integration/nft.sh) and reads the fence of the end-to-end tests
+# (tests/docker/e2e.sh); palisade itself never runs it.
 test_pkgs=(
     libcmocka-dev busybox-static iproute2 iptables ipset dnsmasq-base util-linux procps
     libcap2-bin clang-14 libclang-rt-14-dev python3 strace nftables

@@ -5,7 +5,9 @@
 # parser, a static aarch64 build tested under qemu-user-static
 # (scripts/cross-arm64.sh), then the end-to-end tests under a real Docker
 # engine (installed and started when none runs) and again under rootful
-# Podman, and last the same suite again in a fresh Debian root
+# Podman, each once per fence backend (legacy, then nft: the second run
+# finds the images in the engine's cache), and last the same suite again
+# in a fresh Debian root
 # (scripts/fresh-check.sh), which shows what scripts/install-deps.sh fails
 # to install. Run as root on Debian bookworm: the integration tests make
 # network, PID and mount namespaces.
@@ -13,9 +15,9 @@
 #   scripts/test.sh [--no-docker] [--no-podman] [--no-fresh] [--no-cross]
 #
 #   --no-docker   no end-to-end tests and no fresh root (it needs Docker)
-#   --no-podman   the end-to-end tests under Docker only (Podman's pass
-#                 takes about 3 minutes, 5 when the source changed, 11 the
-#                 first time)
+#   --no-podman   the end-to-end tests under Docker only (Podman's two
+#                 passes, one per backend, take about 4 minutes, 6 when the
+#                 source changed, 12 the first time)
 #   --no-fresh    the end-to-end tests, but not the fresh root (about 3 minutes)
 #   --no-cross    no aarch64 build (never in the fresh root; the first run
 #                 installs the cross compiler and the :arm64 packages and
@@ -81,17 +83,22 @@ if [ "$cross" = yes ]; then
 fi
 
 if [ "$docker" = yes ]; then
-    echo "== Docker end-to-end tests"
-    scripts/docker-engine.sh
-    tests/docker/e2e.sh build
+    backends="legacy nft"
+    for backend in $backends; do
+        echo "== Docker end-to-end tests, fence backend $backend"
+        scripts/docker-engine.sh
+        PALISADE_BACKEND=$backend tests/docker/e2e.sh build
+    done
     # scripts/install-deps.sh --docker installs Podman too; a machine
     # where it is not there skips the pass, and says so.
     if [ "$podman" = no ]; then
         :
     elif command -v podman >/dev/null; then
-        echo "== the end-to-end tests under rootful Podman"
-        scripts/docker-engine.sh podman
-        ENGINE=podman tests/docker/e2e.sh build
+        for backend in $backends; do
+            echo "== the end-to-end tests under rootful Podman, fence backend $backend"
+            scripts/docker-engine.sh podman
+            ENGINE=podman PALISADE_BACKEND=$backend tests/docker/e2e.sh build
+        done
     else
         echo "== no podman: the end-to-end tests under Podman are skipped"
     fi

@@ -3,22 +3,36 @@
 # Podman: the images build from this tree with its own Dockerfiles, and
 # each check is what a user of `docker run` (or `podman run`), `stop`,
 # `exec` or the Dev Containers CLI sees. All traffic stays on an --internal
-# network of the engine's, and on the test's own resolver.
+# network of the engine's, and on the test's own resolver. Every container
+# palisade fences is given PALISADE_BACKEND, and the checks that read the
+# fence in the kernel read the backend's own tables.
 #
-#   [ENGINE=docker|podman] tests/docker/e2e.sh [BUILD_DIR]
-#                                   (as root; default BUILD_DIR: build)
+#   [ENGINE=docker|podman] [PALISADE_BACKEND=legacy|nft] tests/docker/e2e.sh [BUILD_DIR]
+#                                   (as root; default BUILD_DIR: build,
+#                                   default backend: legacy)
+#
+# The images are the same for both backends: a second run finds every
+# build step in the engine's cache.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" && pwd)
 export PALISADE=$BUILD/palisade PROBE=$BUILD/tests/palisade-probe
 . "$ROOT/tests/integration/lib.sh"
 ENGINE=${ENGINE:-docker}
-TEST_NAME=$ENGINE-e2e
+# lib.sh defaults PALISADE_BACKEND to legacy.
+BACKEND=$PALISADE_BACKEND
+TEST_NAME=$ENGINE-e2e-$BACKEND
 need_root
 case $ENGINE in
 docker | podman) ;;
 *) echo "Bail out! ENGINE=$ENGINE: docker or podman"; exit 1 ;;
 esac
+case $BACKEND in
+legacy | nft) ;;
+*) echo "Bail out! PALISADE_BACKEND=$BACKEND: legacy or nft"; exit 1 ;;
+esac
+[ "$BACKEND" = legacy ] || need_nft_kernel
+diag "$ENGINE, fence backend $BACKEND"
 "$ROOT/scripts/docker-engine.sh" "$ENGINE" >&2 || { echo "Bail out! no $ENGINE engine"; exit 1; }
 
 P=palisade-e2e
@@ -27,6 +41,8 @@ LABEL="$P.run=$$"
 NET=$P-net-$$
 on_cleanup "$ENGINE network rm $NET"
 on_cleanup "$ENGINE ps -aq --filter label=$LABEL | xargs -r $ENGINE rm -f"
+# A container palisade fences, with the backend under test.
+fenced() { $ENGINE run --label "$LABEL" -e "PALISADE_BACKEND=$BACKEND" "$@"; }
 
 # Where the engines differ, all in one place.
 case $ENGINE in
@@ -155,7 +171,7 @@ upstream_log() { $ENGINE logs "$P-dnsmasq-$$" 2>&1; }
 for _ in $(seq 1 50); do upstream_log | grep -q started && break; sleep 0.1; done
 # The test network's addresses are private (172.31.254.0/24): its names are
 # opted in to them.
-agent() { $ENGINE run --rm --label "$LABEL" --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
+agent() { fenced --rm --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
               -e PALISADE_ALLOW="allowed.test *.wild.test rotating.test" \
               -e PALISADE_ALLOW_PRIVATE="allowed.test *.wild.test rotating.test" "$@"; }
 
@@ -221,7 +237,7 @@ expect_match "a refused connection is logged with its name" \
 
 # Without the opt-in, an allowed name's private address stays out of the
 # fence, and palisade says why.
-OUT=$($ENGINE run --rm --label "$LABEL" --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
+OUT=$(fenced --rm --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
       -e PALISADE_ALLOW=allowed.test $P/agent sh -c "probe tcp $A 443" 2>"$WORK/err")
 expect_match "without PALISADE_ALLOW_PRIVATE: the name's private address is refused" '^refused' "$OUT"
 expect_match "without PALISADE_ALLOW_PRIVATE: the refusal is logged by name" \
@@ -230,7 +246,7 @@ expect_match "without PALISADE_ALLOW_PRIVATE: the refusal is logged by name" \
 
 # A name whose address changes (TTL 1 s) stays reachable on the new one.
 C=$P-rotate-$$
-$ENGINE run -d --label "$LABEL" --name "$C" --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
+fenced -d --name "$C" --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
     -e PALISADE_ALLOW=rotating.test -e PALISADE_ALLOW_PRIVATE=rotating.test $P/agent sh -c '
     addr() { probe dns rotating.test 127.0.0.1 | sed -n "s/^A \([0-9.]*\) .*/\1/p" | head -n 1; }
     a=$(addr); echo "first: $a $(probe tcp $a 80)"
@@ -255,7 +271,7 @@ expect_match "$ENGINE exec palisade status: the counts" 'DNS queries: [0-9]+ all
 # lets the same run through with the fence on.
 mkdir -p "$WORK/audit"
 AUDIT_RUN='echo "name: $(nc -w 3 blocked.test 80 </dev/null 2>&1 | head -n 1)"; echo "port: $(probe tcp '"$A"' 8080)"'
-OUT=$($ENGINE run --rm --label "$LABEL" --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
+OUT=$(fenced --rm --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
       -v "$WORK/audit":/audit --entrypoint /sbin/palisade $P/agent \
       --audit --audit-report /audit/allow -a allowed.test --allow-private allowed.test \
       -- sh -c "$AUDIT_RUN" 2>"$WORK/err")
@@ -267,7 +283,7 @@ REPORT=$(grep -v -e '^#' -e '^private ' "$WORK/audit/allow" 2>/dev/null | tr '\n
 REPORT_PRIVATE=$(sed -n 's/^private //p' "$WORK/audit/allow" 2>/dev/null | tr '\n' ' ')
 expect_match "audit: the report names the name and the port" "blocked\.test .*$A:8080|$A:8080 .*blocked\.test" "$REPORT"
 expect_match "audit: the report opts the name's private address in" '(^| )blocked\.test( |$)' "$REPORT_PRIVATE"
-OUT=$($ENGINE run --rm --label "$LABEL" --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
+OUT=$(fenced --rm --cap-add NET_ADMIN --network "$NET" --dns "$DNS" \
       -e PALISADE_ALLOW="$REPORT" -e PALISADE_ALLOW_PRIVATE="$REPORT_PRIVATE" $P/agent \
       sh -c "$AUDIT_RUN" 2>"$WORK/err")
 expect_eq "the report as the allowlist: the name is reached" hello "$(field name)"
@@ -275,6 +291,17 @@ expect_match "the report as the allowlist: the port is reached" '^open' "$(field
 expect_no_match "the report as the allowlist: nothing refused" 'refused' "$(cat "$WORK/err")"
 OUT=$(agent $P/agent sh -c "$AUDIT_RUN" 2>/dev/null)
 expect_match "control: without it, the name is refused" "bad address" "$(field name)"
+
+# The backend asked for is the one palisade takes (-v says which, and why);
+# by default it takes nf_tables, which the engine's kernel offers.
+BACKEND_RUN=(--rm --cap-add NET_ADMIN --network "$NET" --entrypoint /sbin/palisade $P/agent -v)
+expect_match "PALISADE_BACKEND=$BACKEND: the fence goes in through $BACKEND" \
+    "fence backend: $BACKEND \\(asked for" "$(fenced "${BACKEND_RUN[@]}" -- true 2>&1)"
+if [ "$BACKEND" = nft ]; then
+    expect_match "by default (auto): nf_tables, which the engine's kernel offers" \
+        'fence backend: nft \(auto: the kernel offers nf_tables\)' \
+        "$(fenced "${BACKEND_RUN[@]}" --backend auto -- true 2>&1)"
+fi
 
 # Exit statuses pass through docker run (podman run).
 agent $P/agent sh -c 'exit 7' 2>/dev/null
@@ -284,7 +311,7 @@ expect_eq "$ENGINE run returns 127 for a missing command" 127 "$?"
 
 # docker stop (podman stop): over at once, and the agent saw SIGTERM.
 C=$P-stop-$$
-$ENGINE run -d --label "$LABEL" --name "$C" --cap-add NET_ADMIN --network "$NET" $P/agent \
+fenced -d --name "$C" --cap-add NET_ADMIN --network "$NET" $P/agent \
     probe signals >/dev/null
 for _ in $(seq 1 100); do $ENGINE logs "$C" 2>&1 | grep -q "main ready" && break; sleep 0.1; done
 t0=$(date +%s%N)
@@ -296,13 +323,13 @@ expect_match "the agent saw SIGTERM" 'main got TERM' "$($ENGINE logs "$C" 2>&1)"
 expect_eq "the container's status is the agent's" 0 "$($ENGINE inspect -f '{{.State.ExitCode}}' "$C")"
 
 # docker run -it (podman run -it): Ctrl-C reaches the agent, which owns the terminal.
-"$PROBE" pty "main ready" $'\003' $ENGINE run -it --rm --label "$LABEL" --cap-add NET_ADMIN \
+"$PROBE" pty "main ready" $'\003' $ENGINE run -it --rm --label "$LABEL" -e "PALISADE_BACKEND=$BACKEND" --cap-add NET_ADMIN \
     --network "$NET" $P/agent probe signals >"$WORK/pty.log" 2>&1
 expect_match "$ENGINE run -it: Ctrl-C reaches the agent" 'main got INT' "$(cat "$WORK/pty.log")"
 expect_match "$ENGINE run -it: the agent is the terminal's foreground" 'foreground=yes' "$(cat "$WORK/pty.log")"
 
 # Started wrong: status 125, the message says what to change, no agent.
-OUT=$($ENGINE run --rm --label "$LABEL" --network "$NET" $P/agent echo AGENT-RAN 2>"$WORK/err"); RC=$?
+OUT=$(fenced --rm --network "$NET" $P/agent echo AGENT-RAN 2>"$WORK/err"); RC=$?
 expect_eq "without --cap-add NET_ADMIN: 125" 125 "$RC"
 expect_match "without --cap-add NET_ADMIN: the message says to add it" 'run the container with --cap-add NET_ADMIN' "$(cat "$WORK/err")"
 expect_no_match "without --cap-add NET_ADMIN: the agent never ran" AGENT-RAN "$OUT"
@@ -318,14 +345,14 @@ expect_no_match "with --user 1000: the agent never ran" AGENT-RAN "$OUT"
 # message says.
 CAPS=(--cap-drop ALL)
 for c in NET_ADMIN SETUID SETGID SETPCAP KILL NET_BIND_SERVICE; do CAPS+=(--cap-add "$c"); done
-OUT=$($ENGINE run --rm --label "$LABEL" --cap-drop ALL --cap-add NET_ADMIN --network "$NET" \
+OUT=$(fenced --rm --cap-drop ALL --cap-add NET_ADMIN --network "$NET" \
       $P/agent echo AGENT-RAN 2>"$WORK/err"); RC=$?
 expect_eq "--cap-drop ALL --cap-add NET_ADMIN: 125" 125 "$RC"
 expect_match "--cap-drop ALL --cap-add NET_ADMIN: each missing capability named, with the flags" \
     '^palisade: the container lacks (CAP_NET_BIND_SERVICE \([^)]*\), )?CAP_SETGID \([^)]*\), CAP_SETUID \([^)]*\), CAP_SETPCAP \([^)]*\), CAP_KILL \([^)]*\); run the container with (--cap-add NET_BIND_SERVICE )?--cap-add SETGID --cap-add SETUID --cap-add SETPCAP --cap-add KILL \(docker run, podman run; Kubernetes: securityContext\.capabilities\.add: \[' \
     "$(cat "$WORK/err")"
 expect_no_match "--cap-drop ALL --cap-add NET_ADMIN: the agent never ran" AGENT-RAN "$OUT"
-OUT=$($ENGINE run --rm --label "$LABEL" "${CAPS[@]}" --network "$NET" --dns "$DNS" \
+OUT=$(fenced --rm "${CAPS[@]}" --network "$NET" --dns "$DNS" \
       -e PALISADE_ALLOW=allowed.test -e PALISADE_ALLOW_PRIVATE=allowed.test $P/agent \
       sh -c "probe tcp $A 443; probe tcp $B 443; echo ran" 2>"$WORK/err"); RC=$?
 expect_eq "--cap-drop ALL and the README's list: the agent runs" 0 "$RC"
@@ -352,7 +379,7 @@ expect_match "--read-only, a writable copy of resolv.conf: it names palisade's f
 # docker restart fences the container again; docker exec sessions as the
 # agent's user are fenced and cannot get privileges back.
 C=$P-restart-$$
-$ENGINE run -d --label "$LABEL" --name "$C" --cap-add NET_ADMIN --network "$NET" \
+fenced -d --name "$C" --cap-add NET_ADMIN --network "$NET" \
     -e PALISADE_ALLOW=allowed.test -e PALISADE_ALLOW_PRIVATE=allowed.test $P/agent \
     sh -c "probe tcp $A 443; probe tcp $B 443; echo round-done; exec sleep 600" >/dev/null
 rounds() { $ENGINE logs "$C" 2>/dev/null | grep -c round-done; }
@@ -363,15 +390,45 @@ expect_eq "$ENGINE restart runs the agent again" 2 "$(rounds)"
 second=$($ENGINE logs "$C" 2>/dev/null | sed -n '/round-done/,$p' | sed 1d)
 expect_match "after $ENGINE restart the allowed address is reached" '^open' "$(printf '%s\n' "$second" | sed -n 1p)"
 expect_match "after $ENGINE restart the other address is refused" '^refused' "$(printf '%s\n' "$second" | sed -n 2p)"
+# The fence as the kernel holds it, in the backend asked for, and nothing
+# in the other one.
 pid=$($ENGINE inspect -f '{{.State.Pid}}' "$C")
-rules=$(nsenter -t "$pid" -n iptables-legacy-save -t filter)
-expect_match "after $ENGINE restart the policy is DROP" ':OUTPUT DROP' "$rules"
-expect_eq "after $ENGINE restart each rule is there once" 1 "$(printf '%s\n' "$rules" | grep -c -- '-A OUTPUT -j REJECT')"
+in_container() { nsenter -t "$pid" -n "$@" 2>&1; }
+legacy=$(in_container iptables-legacy-save -t filter)
+nft_tables=$(in_container nft list tables)
+ipsets=$(in_container ipset list -n)
+case $BACKEND in
+legacy)
+    rules=$legacy
+    policy_drop=':OUTPUT DROP'
+    last_rule='^-A OUTPUT -j REJECT'
+    expect_no_match "the legacy backend: no nft table of palisade's" 'palisade' "$nft_tables"
+    expect_match "the legacy backend: palisade's ipsets" '^palisade4$' "$ipsets"
+    ;;
+nft)
+    rules=$(in_container nft list table ip palisade)
+    policy_drop='hook output priority filter; policy drop;'
+    last_rule='^[[:space:]]*reject with icmp admin-prohibited$'
+    expect_match "the nft backend: palisade's table" '^table ip palisade$' "$nft_tables"
+    expect_no_match "the nft backend: no legacy iptables rule" '^-A |DROP' "$legacy"
+    expect_no_match "the nft backend: no ipset of palisade's" 'palisade' "$ipsets"
+    ;;
+esac
+expect_match "after $ENGINE restart the policy is DROP" "$policy_drop" "$rules"
+expect_eq "after $ENGINE restart each rule is there once" 1 "$(printf '%s\n' "$rules" | grep -c -- "$last_rule")"
 OUT=$($ENGINE exec -u 1000 "$C" sh -c "probe tcp $A 443; probe tcp $B 443; probe privesc; probe fence-change; probe status")
 expect_match "$ENGINE exec as the agent: the allowed address is reached" '^open' "$(printf '%s\n' "$OUT" | sed -n 1p)"
 expect_match "$ENGINE exec as the agent: the other address is refused" '^refused' "$(printf '%s\n' "$OUT" | sed -n 2p)"
 expect_match "$ENGINE exec as the agent: setuid(0) fails" 'setuid\(0\): EPERM' "$OUT"
-expect_match "$ENGINE exec as the agent: iptables cannot be changed" '^iptables: refused' "$OUT"
+case $BACKEND in
+legacy)
+    expect_match "$ENGINE exec as the agent: iptables cannot be changed" '^iptables: refused' "$OUT"
+    expect_match "$ENGINE exec as the agent: the ipsets cannot be changed" '^ipset: refused' "$OUT"
+    ;;
+nft)
+    expect_match "$ENGINE exec as the agent: the nft sets cannot be changed" '^nft: refused.*permission denied' "$OUT"
+    ;;
+esac
 expect_match "$ENGINE exec as the agent: no effective capabilities" 'CapEff:	0000000000000000' "$OUT"
 expect_match "$ENGINE exec as the agent: no permitted capabilities" 'CapPrm:	0000000000000000' "$OUT"
 expect_match "$ENGINE exec as the agent: no ambient capabilities" 'CapAmb:	0000000000000000' "$OUT"
@@ -379,7 +436,7 @@ expect_match "$ENGINE exec as the agent: no ambient capabilities" 'CapAmb:	00000
 # The claude-code image: the documented docker run line, with a stand-in
 # for Claude Code (no network, so no name is looked up outside).
 mkdir -p "$WORK/project"
-OUT=$($ENGINE run --rm --label "$LABEL" --cap-add NET_ADMIN --network none \
+OUT=$(fenced --rm --cap-add NET_ADMIN --network none \
       -v "$WORK/project":/workspace -v "$P-claude-$$":/home/node/.claude \
       -e ANTHROPIC_API_KEY=test-key $P/claude-code 2>"$WORK/err"); RC=$?
 on_cleanup "$ENGINE volume rm $P-claude-$$"
@@ -389,16 +446,16 @@ expect_match "claude-code: as node" '^node$' "$OUT"
 expect_match "claude-code: allows the anthropic preset" 'did not resolve: api\.anthropic\.com' "$(cat "$WORK/err")"
 expect_match "claude-code: and its published address ranges" 'IPv4: 0 names, 0 addresses, 1 CIDR' "$(cat "$WORK/err")"
 # A real image has more to strip: apt's partial downloads are _apt's alone.
-OUT=$($ENGINE run --rm --label "$LABEL" "${CAPS[@]}" --network none $P/claude-code 2>"$WORK/err"); RC=$?
+OUT=$(fenced --rm "${CAPS[@]}" --network none $P/claude-code 2>"$WORK/err"); RC=$?
 expect_eq "claude-code, --cap-drop ALL without DAC_READ_SEARCH: 125" 125 "$RC"
 expect_match "claude-code, --cap-drop ALL without DAC_READ_SEARCH: the directory and the flag named" \
     '/var/cache/apt/archives/partial: permission denied: palisade lacks CAP_DAC_READ_SEARCH; run the container with --cap-add DAC_READ_SEARCH ' \
     "$(cat "$WORK/err")"
-OUT=$($ENGINE run --rm --label "$LABEL" "${CAPS[@]}" --cap-add DAC_READ_SEARCH --cap-add FOWNER \
+OUT=$(fenced --rm "${CAPS[@]}" --cap-add DAC_READ_SEARCH --cap-add FOWNER \
       --cap-add SETFCAP --network none $P/claude-code 2>"$WORK/err"); RC=$?
 expect_eq "claude-code, --cap-drop ALL and the README's whole list: runs" 0 "$RC"
 expect_match "claude-code, --cap-drop ALL and the README's whole list: stripped" 'stripped [1-9][0-9]* set-uid' "$(cat "$WORK/err")"
-OUT=$($ENGINE run --rm --label "$LABEL" --network none --entrypoint /sbin/palisade \
+OUT=$(fenced --rm --network none --entrypoint /sbin/palisade \
       -e PALISADE_ALLOW=@npm $P/claude-code --check 2>&1)
 expect_match "claude-code: PALISADE_ALLOW adds to the image's list" 'registry\.npmjs\.org .*\[@npm\]' "$OUT"
 expect_match "claude-code: the image's list comes from /etc/palisade/allow" 'api\.anthropic\.com .*\[@anthropic\]' "$OUT"
@@ -417,7 +474,7 @@ cp "$ROOT/images/devcontainer/Dockerfile" "$DC/"
 sed -e "s|\"BASE\": \"[^\"]*\"|\"BASE\": \"$P/devcontainer-base\", \"INSTALL\": \"true\", \"PACKAGES\": \"procps\"|" \
     -e "s|\"PALISADE_IMAGE\": \"[^\"]*\"|\"PALISADE_IMAGE\": \"$P/palisade\"|" \
     -e "s|\"--cap-add=NET_ADMIN\",|\"--cap-add=NET_ADMIN\", \"--network=$NET\", \"--label=$LABEL\",$DC_RUN_ARGS|" \
-    -e "s|\"PALISADE_USER\": \"node\"|\"PALISADE_USER\": \"node\", \"PALISADE_ALLOW\": \"allowed.test\", \"PALISADE_ALLOW_PRIVATE\": \"allowed.test\"|" \
+    -e "s|\"PALISADE_USER\": \"node\"|\"PALISADE_USER\": \"node\", \"PALISADE_ALLOW\": \"allowed.test\", \"PALISADE_ALLOW_PRIVATE\": \"allowed.test\", \"PALISADE_BACKEND\": \"$BACKEND\"|" \
     "$ROOT/images/devcontainer/devcontainer.json" > "$DC/devcontainer.json"
 dc() { # dc COMMAND [ARG...]: the CLI's options go before the command's arguments
     local cmd=$1

@@ -135,6 +135,16 @@ need_fence_kernel() {
     fi
 }
 
+# need_nft_kernel: the nft command, and nf_tables in the kernel (asked in a
+# scratch network namespace); otherwise the whole test is skipped.
+need_nft_kernel() {
+    local out
+    command -v nft >/dev/null || skip_all "no nft command (Debian package nftables)"
+    if ! out=$(unshare -n nft list tables 2>&1); then
+        skip_all "the kernel offers no nf_tables: $out"
+    fi
+}
+
 # kernel_offers FEATURE: asks the kernel, without palisade, in this
 # namespace (see tests/kernel.c for the features); sets WHY when it does not.
 kernel_offers() {
