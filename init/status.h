@@ -10,6 +10,7 @@
  *   connections-refused 3
  *   audit off
  *   audited 0
+ *   cache-hits 9
  */
 #ifndef PALISADE_STATUS_H
 #define PALISADE_STATUS_H
@@ -29,8 +30,9 @@ enum status_counter {
 	STATUS_QUERIES_FAILED,
 	STATUS_CONNECTIONS_REFUSED,
 	STATUS_AUDITED,         /* queries and packets let through by audit mode */
+	STATUS_CACHE_HITS,      /* allowed queries answered from the cache */
 };
-#define STATUS_COUNTERS 5
+#define STATUS_COUNTERS 6
 
 /* The file's contents. */
 struct status {
