@@ -497,6 +497,50 @@ int dns_answer_client(uint8_t *msg, size_t len, const uint8_t *query, const stru
 	return 0;
 }
 
+#define DNS_TYPE_SOA 6
+#define SOA_FIXED_LEN 20        /* serial, refresh, retry, expire, minimum */
+
+static uint32_t ttl_value(uint32_t ttl)
+{
+	return ttl & 0x80000000u ? 0 : ttl;
+}
+
+ssize_t dns_response_ttls(const uint8_t *msg, size_t len, size_t question_end,
+			  uint16_t *ttl_off, size_t max, uint32_t *min_ttl, uint32_t *soa_ttl)
+{
+	*min_ttl = *soa_ttl = UINT32_MAX;
+	if (len < DNS_HEADER_LEN || len > DNS_UDP_MAX || question_end > len)
+		return -1;
+	unsigned ancount = get16(msg + 6), nscount = get16(msg + 8);
+	unsigned total = ancount + nscount + get16(msg + 10);
+	size_t off = question_end, n = 0;
+	char owner[DNS_NAME_MAX + 1];
+	for (unsigned i = 0; i < total; i++) {
+		struct rr rr;
+		int st;
+		if (rr_read(msg, len, &off, owner, &st, &rr, NULL) < 0)
+			return -1;
+		if (rr.type == DNS_TYPE_OPT)
+			continue;
+		if (n == max)
+			return -1;
+		ttl_off[n++] = (uint16_t)(rr.rdata - 6);
+		uint32_t ttl = ttl_value(rr.ttl);
+		if (ttl < *min_ttl)
+			*min_ttl = ttl;
+		bool authority = i >= ancount && i < ancount + nscount;
+		if (authority && rr.type == DNS_TYPE_SOA && rr.rdlen >= SOA_FIXED_LEN + 2) {
+			uint32_t minimum = ttl_value(get32(msg + rr.rdata + rr.rdlen - 4));
+			uint32_t neg = ttl < minimum ? ttl : minimum;
+			if (neg < *soa_ttl)
+				*soa_ttl = neg;
+		}
+	}
+	if (off != len)
+		return -1;
+	return (ssize_t)n;
+}
+
 bool dns_name_under(const char *suffix, const char *name)
 {
 	size_t slen = strlen(suffix), nlen = strlen(name);

@@ -146,6 +146,20 @@ ssize_t dns_build_query(const struct dns_query *q, uint16_t id, uint8_t *out, si
  * class exactly) or msg is shorter than it. */
 int dns_answer_client(uint8_t *msg, size_t len, const uint8_t *query, const struct dns_query *q);
 
+/* The records of a response (len bytes) after its question, which ends at
+ * question_end: the answer, authority and additional sections as the
+ * header counts them. Writes the offset of each record's TTL field into
+ * ttl_off (max entries), OPT records left out (their TTL field is not a
+ * time); the least of those TTLs into *min_ttl (UINT32_MAX when there is
+ * none; one with its top bit set counts as 0, RFC 2181); and into
+ * *soa_ttl the time a negative answer may be kept (RFC 2308: the lesser
+ * of the authority section's SOA record's TTL and its MINIMUM field), or
+ * UINT32_MAX without an SOA record. Returns the number of offsets, or -1
+ * when a record is malformed or runs past the end, bytes follow the last
+ * one, or there are more than max. */
+ssize_t dns_response_ttls(const uint8_t *msg, size_t len, size_t question_end,
+			  uint16_t *ttl_off, size_t max, uint32_t *min_ttl, uint32_t *soa_ttl);
+
 /* True when name (lowercase, as in dns_query) is strictly under suffix
  * (lowercase): "example.com" has "a.example.com" and "a.b.example.com"
  * under it, not "example.com" nor "badexample.com". An empty suffix has

@@ -17,10 +17,14 @@
 #include "../lib/capmsg.h"
 #include "../lib/bytes.h"
 #include "../lib/clock.h"
+#include "dnscache.h"
 
 #define QUERY_MAX 4096          /* a query larger than this is not a query */
 #define STREAM_MSG_MAX 65535    /* what a 16-bit length prefix holds */
 #define UDP_BATCH 64            /* datagrams read from one socket per pass */
+#define RECV_BATCH 16           /* datagrams read by one recvmmsg */
+#define SEND_BATCH 32           /* replies sent by one sendmmsg */
+#define OUTBOX_BYTES 32768      /* replies waiting for it, at most */
 
 struct dnsproxy;
 
@@ -65,6 +69,25 @@ struct listener {
 	bool tcp;
 };
 
+/* UDP replies of one pass of the loop, sent together. */
+struct outbox {
+	int fd;                         /* the listener they go out of */
+	unsigned n;
+	size_t used;
+	struct mmsghdr m[SEND_BATCH];
+	struct iovec iov[SEND_BATCH];
+	struct sockaddr_storage to[SEND_BATCH];
+	uint8_t buf[OUTBOX_BYTES];
+};
+
+/* Queries read by one recvmmsg. */
+struct inbox {
+	struct mmsghdr m[RECV_BATCH];
+	struct iovec iov[RECV_BATCH];
+	struct sockaddr_storage from[RECV_BATCH];
+	uint8_t buf[RECV_BATCH][QUERY_MAX + 1];
+};
+
 struct dnsproxy {
 	struct loop *loop;
 	const struct dnsproxy_ops *ops;
@@ -81,6 +104,10 @@ struct dnsproxy {
 	size_t rnd_left;
 	struct stream clients[DNSPROXY_TCP_MAX];
 	struct stream ups[DNSPROXY_TCP_MAX];
+	uint64_t next_check;            /* the earliest deadline, or sooner */
+	struct dnscache *cache;         /* NULL: none */
+	struct outbox out;
+	struct inbox in;
 };
 
 static socklen_t to_sockaddr(const struct net_addr *a, uint16_t port,
@@ -103,12 +130,41 @@ static socklen_t to_sockaddr(const struct net_addr *a, uint16_t port,
 
 /* ---- replies ---- */
 
-static void udp_send(int fd, const uint8_t *msg, size_t len,
+/* Sends the replies waiting in the outbox. A client that went away, or a
+ * full buffer: the client asks again. */
+static void outbox_flush(struct outbox *o)
+{
+	unsigned sent = 0;
+	while (sent < o->n) {
+		int r = sendmmsg(o->fd, o->m + sent, o->n - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+		/* An error belongs to the first message not sent: it is
+		 * dropped, and the rest go on. */
+		sent += r > 0 ? (unsigned)r : 1;
+	}
+	o->n = 0;
+	o->used = 0;
+}
+
+/* Queues a UDP reply, to go out with the others of this pass. */
+static void udp_send(struct dnsproxy *p, int fd, const uint8_t *msg, size_t len,
 		     const struct sockaddr_storage *to, socklen_t tolen)
 {
-	/* A client that went away, or a full buffer: the client asks again. */
-	(void)sendto(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)to,
-		     tolen);
+	struct outbox *o = &p->out;
+	if (o->n > 0 && (o->fd != fd || o->n == SEND_BATCH || o->used + len > OUTBOX_BYTES))
+		outbox_flush(o);
+	if (len > OUTBOX_BYTES) {
+		(void)sendto(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+			     (const struct sockaddr *)to, tolen);
+		return;
+	}
+	unsigned i = o->n++;
+	o->fd = fd;
+	memcpy(o->buf + o->used, msg, len);
+	memcpy(&o->to[i], to, tolen);
+	o->iov[i] = (struct iovec){ .iov_base = o->buf + o->used, .iov_len = len };
+	o->m[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &o->to[i], .msg_namelen = tolen,
+						 .msg_iov = &o->iov[i], .msg_iovlen = 1 } };
+	o->used += len;
 }
 
 static void stream_close(struct stream *s);
@@ -129,27 +185,46 @@ static void stream_send(struct stream *s, const uint8_t *msg, size_t len)
 }
 
 /* Sends msg (already carrying the client's ID) to the query's client. */
-static void reply(bool tcp, int listener, const struct sockaddr_storage *to, socklen_t tolen,
-		  struct stream *conn, const uint8_t *msg, size_t len)
+static void reply(struct dnsproxy *p, bool tcp, int listener,
+		  const struct sockaddr_storage *to, socklen_t tolen, struct stream *conn,
+		  const uint8_t *msg, size_t len)
 {
 	if (tcp) {
 		if (conn)
 			stream_send(conn, msg, len);
 	} else {
-		udp_send(listener, msg, len, to, tolen);
+		udp_send(p, listener, msg, len, to, tolen);
 	}
 }
 
-static void reply_rcode(bool tcp, int listener, const struct sockaddr_storage *to,
-			socklen_t tolen, struct stream *conn, const uint8_t *query,
-			const struct dns_query *q, uint8_t rcode)
+static void reply_rcode(struct dnsproxy *p, bool tcp, int listener,
+			const struct sockaddr_storage *to, socklen_t tolen, struct stream *conn,
+			const uint8_t *query, const struct dns_query *q, uint8_t rcode)
 {
 	uint8_t out[DNS_QUESTION_MAX + 64];
 	ssize_t n = dns_build_reply(query, q, rcode, out, sizeof(out));
 	if (n > 0)
-		reply(tcp, listener, to, tolen, conn, out, (size_t)n);
+		reply(p, tcp, listener, to, tolen, conn, out, (size_t)n);
 	else if (tcp && conn)
 		stream_close(conn);
+}
+
+/* Passes an answer (len bytes, with the client's ID and question) back. A
+ * UDP answer longer than the client said it can take becomes an empty one
+ * with TC set: the client asks again over TCP. */
+static void reply_answer(struct dnsproxy *p, bool tcp, int listener,
+			 const struct sockaddr_storage *to, socklen_t tolen, struct stream *conn,
+			 const uint8_t *query, const struct dns_query *q, const uint8_t *msg,
+			 size_t len)
+{
+	if (tcp || len <= q->udp_size) {
+		reply(p, tcp, listener, to, tolen, conn, msg, len);
+		return;
+	}
+	uint8_t out[DNS_QUESTION_MAX + 64];
+	ssize_t n = dns_build_truncated(query, q, msg[3] & DNS_FLAG_RCODE, out, sizeof(out));
+	if (n > 0)
+		reply(p, false, listener, to, tolen, NULL, out, (size_t)n);
 }
 
 /* ---- pending queries ---- */
@@ -189,7 +264,7 @@ static void pending_free(struct dnsproxy *p, struct pending *q)
 
 static void pending_reply_rcode(struct pending *q, uint8_t rcode)
 {
-	reply_rcode(q->tcp, q->listener, &q->client, q->clen, q->conn, q->question, &q->q,
+	reply_rcode(q->p, q->tcp, q->listener, &q->client, q->clen, q->conn, q->question, &q->q,
 		    rcode);
 }
 
@@ -274,6 +349,8 @@ static int udp_try(struct dnsproxy *p, struct pending *q)
 static int send_upstream(struct dnsproxy *p, struct pending *q)
 {
 	q->deadline = clock_ms() + DNSPROXY_TRY_MS;
+	if (q->deadline < p->next_check)
+		p->next_check = q->deadline;
 	if (random_u16(p, &q->id) < 0)
 		return -1;
 	return q->tcp ? up_connect(p, q) : udp_try(p, q);
@@ -318,21 +395,18 @@ static bool answer(struct dnsproxy *p, struct pending *q, uint8_t *msg, size_t l
 					why.err ? why.msg : "the question is not the query's");
 		return false;
 	}
-	if (p->ops->answered && p->ops->answered(p->ctx, &q->q, &a) < 0) {
+	uint32_t cache_for = 0;
+	if (p->ops->answered && p->ops->answered(p->ctx, &q->q, &a, &cache_for) < 0) {
 		pending_reply_rcode(q, DNS_RCODE_SERVFAIL);
 		pending_free(p, q);
 		return true;
 	}
-	if (!q->tcp && len > q->q.udp_size) {
-		/* More than the client said it can take: it asks again over
-		 * TCP. */
-		uint8_t out[DNS_QUESTION_MAX + 64];
-		ssize_t n = dns_build_truncated(q->question, &q->q, a.rcode, out, sizeof(out));
-		if (n > 0)
-			reply(false, q->listener, &q->client, q->clen, NULL, out, (size_t)n);
-	} else {
-		reply(q->tcp, q->listener, &q->client, q->clen, q->conn, msg, len);
-	}
+	/* Out of memory for the cache: the answer is passed back all the
+	 * same. */
+	if (p->cache && cache_for > 0)
+		(void)dnscache_put(p->cache, &q->q, msg, len, cache_for, clock_ms());
+	reply_answer(p, q->tcp, q->listener, &q->client, q->clen, q->conn, q->question, &q->q,
+		     msg, len);
 	pending_free(p, q);
 	return true;
 }
@@ -353,21 +427,34 @@ static void query(struct dnsproxy *p, const uint8_t *msg, size_t len, bool tcp, 
 	if (q.qclass != DNS_CLASS_IN) {
 		/* Chaos, Hesiod, or 16 bits of the agent's choosing: not
 		 * forwarded. */
-		reply_rcode(tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_NOTIMP);
+		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_NOTIMP);
 		return;
 	}
 	if (!p->ops->decide(p->ctx, &q)) {
-		reply_rcode(tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_NXDOMAIN);
+		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_NXDOMAIN);
 		return;
+	}
+	if (p->cache) {
+		/* Decided as a forwarded query is: the cache holds only what
+		 * the policy let through. */
+		static uint8_t hit[DNSCACHE_ANSWER_MAX];
+		ssize_t n = dnscache_get(p->cache, &q, msg, clock_ms(), hit, sizeof(hit));
+		if (n > 0) {
+			if (p->ops->cache_hit)
+				p->ops->cache_hit(p->ctx, &q);
+			reply_answer(p, tcp, listener, from, fromlen, conn, msg, &q, hit,
+				     (size_t)n);
+			return;
+		}
 	}
 	if (p->nup == 0) {
 		if (p->ops->failed)
 			p->ops->failed(p->ctx, &q, "no upstream resolver");
-		reply_rcode(tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
+		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
 		return;
 	}
 	if (p->nfree == 0) {
-		reply_rcode(tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
+		reply_rcode(p, tcp, listener, from, fromlen, conn, msg, &q, DNS_RCODE_SERVFAIL);
 		return;
 	}
 	int idx = p->free_pend[--p->nfree];
@@ -398,15 +485,31 @@ static void on_udp_listener(void *arg, int fd, uint32_t events)
 {
 	(void)events;
 	struct listener *l = arg;
-	uint8_t buf[QUERY_MAX + 1];
-	for (int i = 0; i < UDP_BATCH; i++) {
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-		if (n < 0)
-			return; /* EAGAIN, or an error datagram: nothing more now */
-		query(l->p, buf, (size_t)n, false, fd, &from, fl, NULL);
+	struct dnsproxy *p = l->p;
+	struct inbox *in = &p->in;
+	for (int done = 0; done < UDP_BATCH;) {
+		for (int i = 0; i < RECV_BATCH; i++) {
+			in->iov[i] = (struct iovec){ .iov_base = in->buf[i],
+						     .iov_len = sizeof(in->buf[i]) };
+			in->m[i] = (struct mmsghdr){ .msg_hdr = {
+				.msg_name = &in->from[i], .msg_namelen = sizeof(in->from[i]),
+				.msg_iov = &in->iov[i], .msg_iovlen = 1 } };
+		}
+		int n = recvmmsg(fd, in->m, RECV_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break; /* EAGAIN, or an error datagram: nothing more now */
+		for (int i = 0; i < n; i++) {
+			/* A datagram longer than the buffer is cut to QUERY_MAX + 1
+			 * bytes: too long for a query. */
+			struct msghdr *h = &in->m[i].msg_hdr;
+			query(p, in->buf[i], in->m[i].msg_len, false, fd, &in->from[i],
+			      h->msg_namelen, NULL);
+		}
+		done += n;
+		if (n < RECV_BATCH)
+			break;
 	}
+	outbox_flush(&p->out);
 }
 
 /* An answer, or not, on the socket of one try. */
@@ -747,11 +850,23 @@ static int bind_listener(struct dnsproxy *p, enum net_family fam, bool tcp, stru
 }
 
 struct dnsproxy *dnsproxy_open(const struct net_addr *upstreams, size_t n, bool with_v6,
-			       struct perr *err)
+			       size_t cache_entries, struct perr *err)
 {
 	struct dnsproxy *p = calloc(1, sizeof(*p));
 	if (!p) {
 		perr_code(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	uint32_t seed;
+	if (cache_entries && getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
+		perr_sys(err, errno, "DNS filter: getrandom");
+		free(p);
+		return NULL;
+	}
+	if (cache_entries && !(p->cache = dnscache_new(cache_entries, seed))) {
+		perr_code(err, ENOMEM, "DNS filter: out of memory for a cache of %zu answers; "
+			  "give a smaller --dns-cache-size", cache_entries);
+		free(p);
 		return NULL;
 	}
 	for (int i = DNSPROXY_PENDING_MAX - 1; i >= 0; i--) {
@@ -801,11 +916,19 @@ int dnsproxy_attach(struct dnsproxy *p, struct loop *l, const struct dnsproxy_op
 
 void dnsproxy_tick(struct dnsproxy *p)
 {
+	/* The answers of this pass. */
+	outbox_flush(&p->out);
 	uint64_t t = clock_ms();
+	if (t < p->next_check)
+		return;
+	/* Client connections are closed up to a second late. */
+	p->next_check = t + 1000;
 	for (int i = 0; i < DNSPROXY_PENDING_MAX; i++) {
 		struct pending *q = &p->pend[i];
 		if (q->used && t >= q->deadline)
 			retry(p, q, "the upstream resolvers did not answer");
+		if (q->used && q->deadline < p->next_check)
+			p->next_check = q->deadline;
 	}
 	for (int i = 0; i < DNSPROXY_TCP_MAX; i++) {
 		struct stream *c = &p->clients[i];
@@ -818,6 +941,8 @@ void dnsproxy_close(struct dnsproxy *p)
 {
 	if (!p)
 		return;
+	outbox_flush(&p->out);
+	dnscache_free(p->cache);
 	for (size_t i = 0; i < p->nlis; i++)
 		close(p->lis[i].h.fd);
 	for (int i = 0; i < DNSPROXY_PENDING_MAX; i++)

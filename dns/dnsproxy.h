@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../fw/net.h"
 #include "../lib/err.h"
@@ -35,8 +36,15 @@ struct dnsproxy_ops {
 	bool (*decide)(void *ctx, const struct dns_query *q);
 	/* A forwarded query's answer, parsed, before it is passed back.
 	 * Returns 0, or -1 to answer SERVFAIL instead (the fence could not
-	 * be updated). */
-	int (*answered)(void *ctx, const struct dns_query *q, const struct dns_answer *a);
+	 * be updated). *cache_for (0 on entry) is how many seconds at most
+	 * the answer may be served from the cache: set it only for an answer
+	 * the policy allowed and whose addresses the fence holds for that
+	 * long at least. */
+	int (*answered)(void *ctx, const struct dns_query *q, const struct dns_answer *a,
+			uint32_t *cache_for);
+	/* q, which decide allowed, was answered from the cache. May be
+	 * NULL. */
+	void (*cache_hit)(void *ctx, const struct dns_query *q);
 	/* No upstream answered: the client gets SERVFAIL. */
 	void (*failed)(void *ctx, const struct dns_query *q, const char *why);
 	/* A message from the upstream that does not answer q (another ID
@@ -48,11 +56,12 @@ struct dnsproxy_ops {
 struct dnsproxy;
 
 /* Binds 127.0.0.1:53 and, when with_v6, [::1]:53 (UDP and TCP). Class IN
- * queries are forwarded; others get NOTIMP. The
+ * queries are forwarded; others get NOTIMP. Answers are cached in at most
+ * cache_entries entries (dns/dnscache.h; 0: no cache). The
  * upstreams must not be those addresses; with none, allowed names get
  * SERVFAIL. Needs to run as root (port 53). */
 struct dnsproxy *dnsproxy_open(const struct net_addr *upstreams, size_t n, bool with_v6,
-			       struct perr *err);
+			       size_t cache_entries, struct perr *err);
 /* Whether [::1]:53 is served (IPv6 may be off in the container). */
 bool dnsproxy_has_v6(const struct dnsproxy *p);
 int dnsproxy_attach(struct dnsproxy *p, struct loop *l, const struct dnsproxy_ops *ops,

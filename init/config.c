@@ -41,6 +41,9 @@ static const char usage_text[] =
 	"      --strict               fail when a name does not resolve\n"
 	"      --dns-grace SEC        how long an address the DNS filter let through\n"
 	"                             stays allowed after its TTL (default 600)\n"
+	"      --dns-cache-size N     answers the DNS filter keeps, to answer again\n"
+	"                             without asking upstream (default 1024, at most\n"
+	"                             16384, about 600 bytes each; 0: no cache)\n"
 	"\n"
 	"Seeing what the agent does:\n"
 	"      --log-format FORMAT    text (default) or json: refused connections and\n"
@@ -93,6 +96,7 @@ enum {
 	OPT_SECCOMP_ALLOW,
 	OPT_NO_SECCOMP,
 	OPT_DNS_GRACE,
+	OPT_DNS_CACHE_SIZE,
 	OPT_LOG_FORMAT,
 	OPT_AUDIT,
 	OPT_AUDIT_REPORT,
@@ -119,6 +123,7 @@ static const struct option long_options[] = {
 	{ "seccomp-allow", required_argument, NULL, OPT_SECCOMP_ALLOW },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "dns-grace", required_argument, NULL, OPT_DNS_GRACE },
+	{ "dns-cache-size", required_argument, NULL, OPT_DNS_CACHE_SIZE },
 	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "audit", no_argument, NULL, OPT_AUDIT },
 	{ "audit-report", required_argument, NULL, OPT_AUDIT_REPORT },
@@ -192,6 +197,18 @@ static const char *opt_name(int opt)
 	return "?";
 }
 
+/* A whole number from 0 to max, digits only. Returns 0, or -1. */
+static int whole_number(const char *s, unsigned long max, unsigned *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end || errno || n > max)
+		return -1;
+	*v = (unsigned)n;
+	return 0;
+}
+
 int config_parse(struct config *c, int argc, char **argv, char **envp,
 		 const char *allow_file, struct perr *err)
 {
@@ -200,6 +217,7 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 	c->verbosity = LOG_NORMAL;
 	c->resolve_timeout_ms = DEFAULT_RESOLVE_TIMEOUT_MS;
 	c->dns_grace = DEFAULT_DNS_GRACE;
+	c->dns_cache_size = DEFAULT_DNS_CACHE_SIZE;
 	c->allow_file = allow_file;
 	struct perr why = PERR_INIT;
 	if (port_list_parse(DEFAULT_PORTS, &c->default_ports, &why) < 0)
@@ -289,16 +307,17 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 		case OPT_NO_SECCOMP:
 			c->no_seccomp = true;
 			break;
-		case OPT_DNS_GRACE: {
-			char *end;
-			errno = 0;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (optarg[0] < '0' || optarg[0] > '9' || *end || errno || v > 86400)
+		case OPT_DNS_GRACE:
+			if (whole_number(optarg, 86400, &c->dns_grace) < 0)
 				return perr_set(err, "--dns-grace \"%s\": give whole seconds from 0 to "
 						"86400, such as 600", optarg);
-			c->dns_grace = (unsigned)v;
 			break;
-		}
+		case OPT_DNS_CACHE_SIZE:
+			if (whole_number(optarg, DNS_CACHE_SIZE_MAX, &c->dns_cache_size) < 0)
+				return perr_set(err, "--dns-cache-size \"%s\": give a number of answers "
+						"from 0 (no cache) to %u, such as 1024", optarg,
+						DNS_CACHE_SIZE_MAX);
+			break;
 		case OPT_LOG_FORMAT:
 			if (strcmp(optarg, "text") == 0)
 				c->log_json = false;

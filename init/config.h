@@ -25,6 +25,8 @@ enum {
 #define DEFAULT_PORTS "80,443,443/udp"
 #define DEFAULT_RESOLVE_TIMEOUT_MS 5000u
 #define DEFAULT_DNS_GRACE 600u
+#define DEFAULT_DNS_CACHE_SIZE 1024u
+#define DNS_CACHE_SIZE_MAX 16384u
 
 struct config {
 	const char *user;        /* USER[:GROUP], from --user or PALISADE_USER */
@@ -46,6 +48,7 @@ struct config {
 	size_t n_seccomp_allow;
 	const char *allow_file;  /* the default file, read when it exists */
 	unsigned dns_grace;      /* seconds an address from DNS outlives its TTL */
+	unsigned dns_cache_size; /* answers the DNS filter caches; 0: none */
 	bool log_json;           /* --log-format json */
 	bool audit;              /* log what would be refused, refuse nothing */
 	const char *audit_report; /* with audit: the allowlist written at exit */

@@ -55,7 +55,8 @@ static void answer_refused(struct dnsfilter *f, const char *name, bool allowed,
 		refusal_log_answer(f->log, name, r);
 }
 
-static int answered(void *ctx, const struct dns_query *q, const struct dns_answer *a)
+static int answered(void *ctx, const struct dns_query *q, const struct dns_answer *a,
+		    uint32_t *cache_for)
 {
 	struct dnsfilter *f = ctx;
 	bool allowed = dnspolicy_query(f->policy, q->name) == DNS_ALLOWED;
@@ -74,7 +75,20 @@ static int answered(void *ctx, const struct dns_query *q, const struct dns_answe
 	}
 	if (!allowed && f->cfg->audit && a->rcode == DNS_RCODE_NOERROR)
 		audit_report_add(&f->report, q->name);
+	/* Allowed: its addresses are in the fence for their TTL (at most
+	 * DNSPOLICY_TTL_MAX) and the grace period, longer than the cache
+	 * serves the answer. Audit mode's answers of names the allowlist
+	 * refuses are not cached: each one goes into the report. */
+	if (allowed)
+		*cache_for = DNSPOLICY_TTL_MAX;
 	return 0;
+}
+
+static void cache_hit(void *ctx, const struct dns_query *q)
+{
+	(void)q;
+	struct dnsfilter *f = ctx;
+	status_count(&f->status, STATUS_CACHE_HITS);
 }
 
 static void failed(void *ctx, const struct dns_query *q, const char *why)
@@ -93,6 +107,7 @@ static void dropped(void *ctx, const struct dns_query *q, const char *why)
 const struct dnsproxy_ops dnsfilter_ops = {
 	.decide = decide,
 	.answered = answered,
+	.cache_hit = cache_hit,
 	.failed = failed,
 	.dropped = dropped,
 };

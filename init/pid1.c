@@ -117,7 +117,7 @@ int pid1_preflight(struct pid1 *p, struct perr *err)
 static int dns_filter_start(struct pid1 *p, struct perr *err)
 {
 	struct resolvers *rs = &p->pol.resolvers;
-	p->proxy = dnsproxy_open(rs->v, rs->n, !p->no_v6, err);
+	p->proxy = dnsproxy_open(rs->v, rs->n, !p->no_v6, p->cfg->dns_cache_size, err);
 	if (!p->proxy)
 		return -1;
 	if (rs->n == 0)

@@ -11,6 +11,7 @@
  *   audit off
  *   audited 0
  *   backend nft
+ *   cache-hits 9
  *
  * backend is the fence backend PID 1 installed (nft or legacy): where
  * `palisade status` reads the sets. A file without it is a legacy one's.
@@ -34,8 +35,9 @@ enum status_counter {
 	STATUS_QUERIES_FAILED,
 	STATUS_CONNECTIONS_REFUSED,
 	STATUS_AUDITED,         /* queries and packets let through by audit mode */
+	STATUS_CACHE_HITS,      /* allowed queries answered from the cache */
 };
-#define STATUS_COUNTERS 5
+#define STATUS_COUNTERS 6
 
 /* The file's contents. */
 struct status {

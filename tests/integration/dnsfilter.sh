@@ -236,6 +236,62 @@ expect_eq "TCP: pipelined queries answered in order, then closed" "1:0 2:3 3:0 c
 kill -TERM "$PID1" 2>/dev/null # palisade forwards it to sleep, and exits
 wait "$BG" 2>/dev/null
 
+# The cache: an allowed answer is served again without asking upstream,
+# with its TTL lowered, for the same question only (not another type), and
+# not once its TTL has run out. A second upstream whose answers live 2 s
+# and whose query log counts what reached it.
+ip -n "$WORLD" addr add 10.77.0.54/24 dev "$(ip -n "$WORLD" -o link show type veth | awk -F': ' '{print $2}' | cut -d@ -f1)"
+CACHE_LOG=$WORK/cache-upstream.log
+printf '10.77.0.30 c.cache.test\n' > "$WORK/cache-hosts"
+ip netns exec "$WORLD" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
+    --user=root --group=root --bind-interfaces --listen-address=10.77.0.54 \
+    --addn-hosts="$WORK/cache-hosts" --local-ttl=2 --local=/test/ --log-queries \
+    --log-facility="$CACHE_LOG" --pid-file="$WORK/cache-up.pid" 2>"$WORK/cache-up.err" &
+on_cleanup "kill $!"
+for _ in $(seq 1 100); do
+    ip netns exec "$SANDBOX_NS" "$PROBE" dns c.cache.test 10.77.0.54 >/dev/null 2>&1 && break
+    sleep 0.05
+done
+cp "$R/etc/resolv.conf" "$WORK/resolv.conf.saved"
+echo "nameserver 10.77.0.54" > "$R/etc/resolv.conf"
+cat > "$R/work/cache.sh" <<'SH'
+p() { l=$1; shift; printf '%s: ' "$l"; probe "$@" | tr '\n' ' '; echo; }
+p first dns c.cache.test 127.0.0.1
+p again dns C.Cache.TEST 127.0.0.1
+p again-tcp dns c.cache.test 127.0.0.1 tcp
+p aaaa dns c.cache.test 127.0.0.1 udp AAAA
+p reach tcp 10.77.0.30 80
+sleep 2.2
+p expired dns c.cache.test 127.0.0.1
+sleep 1
+cat /run/palisade/status
+SH
+# Queries of type $1 that reached the upstream since the last mark.
+queries() { echo $(( $(grep -ac "query\[$1\] c\.cache\.test" "$CACHE_LOG") - ${MARK[$1]:-0} )); }
+mark() { MARK=([A]=0 [AAAA]=0); MARK=([A]=$(queries A) [AAAA]=$(queries AAAA)); }
+declare -A MARK
+mark
+run_palisade "$R" -u agent -a c.cache.test --allow-private c.cache.test -- /bin/sh /work/cache.sh
+expect_eq "cache: the agent ran" 0 "$RC"
+expect_match "cache: the first answer comes from upstream" '^NOERROR .*A 10\.77\.0\.30 ttl=2 $' "$(result first)"
+expect_match "cache: the same question again, spelled otherwise, is answered with its TTL lowered" \
+    '^NOERROR .*A 10\.77\.0\.30 ttl=1 $' "$(result again)"
+expect_match "cache: over TCP too" '^NOERROR .*A 10\.77\.0\.30 ttl=1 $' "$(result again-tcp)"
+expect_match "cache: another type of the name is asked upstream" '^NOERROR' "$(result aaaa)"
+expect_match "cache: the cached answer's address is reachable" '^open' "$(result reach)"
+expect_match "cache: once the TTL ran out, the answer comes from upstream again" \
+    '^NOERROR .*A 10\.77\.0\.30 ttl=2 $' "$(result expired)"
+# Four A queries of the agent; palisade's own at start may add one.
+check "cache: the upstream saw the A query only twice, or three times (first, expired, and at start)" \
+    test "$(queries A)" -ge 2 -a "$(queries A)" -le 3
+check "cache: the upstream saw the AAAA query" test "$(queries AAAA)" -ge 1
+expect_match "cache: the status file counts the hits" '^cache-hits 2$' "$OUT"
+mark
+run_palisade "$R" -u agent -a c.cache.test --allow-private c.cache.test --dns-cache-size 0 -- \
+    /bin/sh -c 'for i in 1 2 3; do probe dns c.cache.test 127.0.0.1 >/dev/null; done'
+check "cache: --dns-cache-size 0 asks upstream every time" test "$(queries A)" -ge 3
+cp "$WORK/resolv.conf.saved" "$R/etc/resolv.conf"
+
 # The status file: a stale one from an earlier run of the container is
 # never shown, since PID 1 writes its own before the agent starts.
 mkdir -p "$R/run/palisade"

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../dns/dnscache.h"
 #include "../../dns/dnsmsg.h"
 
 /* A DNS message being written by a test. */
@@ -1087,6 +1088,342 @@ static void test_name_under(void **state)
 	assert_false(dns_name_under("", ""));
 }
 
+
+/* ---- the cache (dns/dnscache.c) ---- */
+
+#define T0 1000000ull   /* a monotonic time, in ms */
+
+/* A query for name and type, with id, flags and, when edns, an OPT record
+ * whose TTL field is ext (DO: 0x8000). */
+static void query_as(struct msg *m, const char *name, unsigned type, unsigned id,
+		     unsigned flags, bool edns, uint32_t ext)
+{
+	header(m, id, flags, 1, 0, 0, edns ? 1 : 0);
+	put_name(m, name);
+	put16(m, type);
+	put16(m, 1);
+	if (edns) {
+		put8(m, 0);
+		rr_tail(m, DNS_TYPE_OPT, 1232, ext, NULL, 0);
+	}
+}
+
+static struct dns_query parsed(const struct msg *m)
+{
+	struct dns_query q;
+	assert_int_equal(parse_q(m, &q), 0);
+	return q;
+}
+
+/* An SOA record of the authority section: TTL ttl, MINIMUM minimum. */
+static void rr_soa(struct msg *m, const char *owner, uint32_t ttl, uint32_t minimum)
+{
+	put_name(m, owner);
+	struct msg d = { .n = 0 };
+	put_name(&d, "ns.example.com");
+	put_name(&d, "hostmaster.example.com");
+	for (int i = 0; i < 4; i++)
+		put32(&d, 1000);
+	put32(&d, minimum);
+	rr_tail(m, 6, 1, ttl, d.b, d.n);
+}
+
+/* The TTL of the record whose TTL field is at off. */
+static uint32_t ttl_at(const uint8_t *b, size_t off)
+{
+	return (uint32_t)b[off] << 24 | (uint32_t)b[off + 1] << 16 | (uint32_t)b[off + 2] << 8 |
+	       b[off + 3];
+}
+
+/* A positive answer to query_as(name, A, ID, RD): one A record of ttl,
+ * whose TTL field is at *ttl_off. */
+static void answer_a(struct msg *m, const char *name, uint32_t ttl, size_t *ttl_off)
+{
+	response(m, name, DNS_TYPE_A, 0, 1);
+	size_t at = m->n;
+	rr_a(m, name, "192.0.2.1", ttl);
+	*ttl_off = m->n - 4 - 2 - 4;
+	assert_true(*ttl_off > at);
+}
+
+/* A cache of 16 entries holding, since T0, the answer r to the query qm
+ * (parsed into q) for name, type A: one record of ttl, whose TTL field is
+ * at *off. */
+static struct dnscache *cache_with(const char *name, uint32_t ttl, struct msg *qm,
+				   struct dns_query *q, struct msg *r, size_t *off)
+{
+	struct dnscache *c = dnscache_new(16, ttl);
+	assert_non_null(c);
+	query_as(qm, name, DNS_TYPE_A, ID, RD, false, 0);
+	*q = parsed(qm);
+	answer_a(r, name, ttl, off);
+	assert_int_equal(dnscache_put(c, q, r->b, r->n, 86400, T0), 1);
+	return c;
+}
+
+static void test_cache_hit(void **state)
+{
+	(void)state;
+	struct msg qm, r;
+	struct dns_query q;
+	size_t off;
+	struct dnscache *c = cache_with("www.example.com", 300, &qm, &q, &r, &off);
+
+	/* Another client, its own ID and spelling: the answer carries them. */
+	struct msg q2m;
+	query_as(&q2m, "WwW.ExAmPlE.cOm", DNS_TYPE_A, 0xbeef, RD, false, 0);
+	struct dns_query q2 = parsed(&q2m);
+	uint8_t out[4096];
+	ssize_t n = dnscache_get(c, &q2, q2m.b, T0, out, sizeof(out));
+	assert_int_equal(n, (ssize_t)r.n);
+	assert_int_equal(out[0], 0xbe);
+	assert_int_equal(out[1], 0xef);
+	assert_memory_equal(out + 2, r.b + 2, DNS_HEADER_LEN - 2);
+	assert_memory_equal(out + DNS_HEADER_LEN, q2m.b + DNS_HEADER_LEN,
+			    q2.question_end - DNS_HEADER_LEN);
+	assert_int_equal(ttl_at(out, off), 300);
+	/* The rest is the upstream's answer, and parses as one to q2. */
+	assert_memory_equal(out + q2.question_end, r.b + q2.question_end,
+			    r.n - q2.question_end);
+	struct msg om = { .n = (size_t)n };
+	memcpy(om.b, out, (size_t)n);
+	struct dns_answer a;
+	assert_int_equal(parse_r(&om, &q2, &a), 0);
+	assert_string_equal(addrs(&a), "192.0.2.1");
+
+	/* TTLs go down by the seconds spent in the cache, rounded up. */
+	assert_int_equal(dnscache_get(c, &q2, q2m.b, T0 + 1, out, sizeof(out)), (ssize_t)r.n);
+	assert_int_equal(ttl_at(out, off), 299);
+	assert_int_equal(dnscache_get(c, &q2, q2m.b, T0 + 10000, out, sizeof(out)), (ssize_t)r.n);
+	assert_int_equal(ttl_at(out, off), 290);
+	/* Too small a buffer: a miss, not a cut answer. */
+	assert_int_equal(dnscache_get(c, &q2, q2m.b, T0, out, r.n - 1), -1);
+
+	struct dnscache_stats st;
+	dnscache_stats(c, &st);
+	assert_int_equal(st.hits, 3);
+	assert_int_equal(st.misses, 1);
+	assert_int_equal(st.entries, 1);
+	dnscache_free(c);
+}
+
+static void test_cache_expiry(void **state)
+{
+	(void)state;
+	struct msg qm, r;
+	struct dns_query q;
+	size_t off;
+	struct dnscache *c = cache_with("a.example.com", 60, &qm, &q, &r, &off);
+	uint8_t out[4096];
+	assert_int_equal(dnscache_get(c, &q, qm.b, T0 + 59000, out, sizeof(out)), (ssize_t)r.n);
+	assert_int_equal(ttl_at(out, off), 1);
+	/* Never served with a TTL of 0, nor past it. */
+	assert_int_equal(dnscache_get(c, &q, qm.b, T0 + 59001, out, sizeof(out)), -1);
+	assert_int_equal(dnscache_get(c, &q, qm.b, T0 + 3600000, out, sizeof(out)), -1);
+	struct dnscache_stats st;
+	dnscache_stats(c, &st);
+	assert_int_equal(st.entries, 0);
+	assert_int_equal(st.bytes, 0);
+
+	/* The caller's bound: the fence holds the addresses for 10 s. */
+	assert_int_equal(dnscache_put(c, &q, r.b, r.n, 10, T0), 1);
+	assert_int_equal(dnscache_get(c, &q, qm.b, T0 + 9000, out, sizeof(out)), (ssize_t)r.n);
+	assert_int_equal(dnscache_get(c, &q, qm.b, T0 + 9001, out, sizeof(out)), -1);
+
+	/* A TTL of 0, or with its top bit set (0 too): not kept. */
+	answer_a(&r, "a.example.com", 0, &off);
+	assert_int_equal(dnscache_put(c, &q, r.b, r.n, 86400, T0), 0);
+	answer_a(&r, "a.example.com", 0x80000010u, &off);
+	assert_int_equal(dnscache_put(c, &q, r.b, r.n, 86400, T0), 0);
+	/* The least TTL of all records counts. */
+	response(&r, "a.example.com", DNS_TYPE_A, 0, 2);
+	rr_a(&r, "a.example.com", "192.0.2.1", 300);
+	rr_a(&r, "a.example.com", "192.0.2.2", 5);
+	assert_int_equal(dnscache_put(c, &q, r.b, r.n, 86400, T0), 1);
+	assert_int_equal(dnscache_get(c, &q, qm.b, T0 + 5000, out, sizeof(out)), -1);
+	dnscache_free(c);
+}
+
+/* Queries that differ in anything the upstream would see do not share an
+ * answer. */
+static void test_cache_no_cross_question(void **state)
+{
+	(void)state;
+	struct msg qm, r;
+	struct dns_query q;
+	size_t off;
+	struct dnscache *c = cache_with("x.example.com", 300, &qm, &q, &r, &off);
+	uint8_t out[4096];
+	struct {
+		const char *name;
+		unsigned type, flags;
+		bool edns;
+		uint32_t ext;
+	} other[] = {
+		{ "x.example.com", DNS_TYPE_AAAA, RD, false, 0 },
+		{ "x.example.com", 16, RD, false, 0 },
+		{ "y.example.com", DNS_TYPE_A, RD, false, 0 },
+		{ "x.example.co", DNS_TYPE_A, RD, false, 0 },
+		{ "x.example.com", DNS_TYPE_A, 0, false, 0 },           /* no RD */
+		{ "x.example.com", DNS_TYPE_A, RD | DNS_FLAG_CD, false, 0 },
+		{ "x.example.com", DNS_TYPE_A, RD, true, 0 },           /* EDNS */
+		{ "x.example.com", DNS_TYPE_A, RD, true, DNS_EDNS_DO },
+	};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		struct msg om;
+		query_as(&om, other[i].name, other[i].type, ID, other[i].flags, other[i].edns,
+			 other[i].ext);
+		struct dns_query oq = parsed(&om);
+		assert_int_equal(dnscache_get(c, &oq, om.b, T0, out, sizeof(out)), -1);
+	}
+	/* The query itself still hits, and an OPT record's DO bit in its
+	 * TTL field is not a TTL. */
+	assert_int_equal(dnscache_get(c, &q, qm.b, T0, out, sizeof(out)), (ssize_t)r.n);
+
+	struct msg dm, dr;
+	query_as(&dm, "x.example.com", DNS_TYPE_A, ID, RD, true, DNS_EDNS_DO);
+	struct dns_query dq = parsed(&dm);
+	header(&dr, ID, DNS_FLAG_QR | DNS_FLAG_RA | RD, 1, 1, 0, 1);
+	put_name(&dr, "x.example.com");
+	put16(&dr, DNS_TYPE_A);
+	put16(&dr, 1);
+	rr_a(&dr, "x.example.com", "192.0.2.9", 100);
+	size_t opt_ttl = dr.n + 1 + 4;
+	put8(&dr, 0);
+	rr_tail(&dr, DNS_TYPE_OPT, 1232, DNS_EDNS_DO, NULL, 0);
+	assert_int_equal(dnscache_put(c, &dq, dr.b, dr.n, 86400, T0), 1);
+	assert_int_equal(dnscache_get(c, &dq, dm.b, T0 + 5000, out, sizeof(out)), (ssize_t)dr.n);
+	assert_int_equal(ttl_at(out, opt_ttl), DNS_EDNS_DO);
+	assert_int_equal(ttl_at(out, opt_ttl - 1 - 4 - 4 - 2 - 4), 95);
+	/* The plain query's answer is still its own. */
+	assert_int_equal(dnscache_get(c, &q, qm.b, T0, out, sizeof(out)), (ssize_t)r.n);
+	assert_memory_equal(out + 2, r.b + 2, r.n - 2);
+	dnscache_free(c);
+}
+
+static void test_cache_negative(void **state)
+{
+	(void)state;
+	struct dnscache *c = dnscache_new(16, 4);
+	struct msg qm, r;
+	query_as(&qm, "no.example.com", DNS_TYPE_A, ID, RD, false, 0);
+	struct dns_query q = parsed(&qm);
+	uint8_t out[4096];
+
+	/* NXDOMAIN with an SOA record: its negative TTL, 30 s at most. */
+	header(&r, ID, DNS_FLAG_QR | DNS_FLAG_RA | RD | DNS_RCODE_NXDOMAIN, 1, 0, 1, 0);
+	put_name(&r, "no.example.com");
+	put16(&r, DNS_TYPE_A);
+	put16(&r, 1);
+	size_t soa_ttl = r.n + 13 + 4; /* after "example.com", type and class */
+	rr_soa(&r, "example.com", 3600, 900);
+	assert_int_equal(ttl_at(r.b, soa_ttl), 3600);
+	assert_int_equal(dnscache_put(c, &q, r.b, r.n, 86400, T0), 1);
+	assert_int_equal(dnscache_get(c, &q, qm.b, T0 + 29000, out, sizeof(out)), (ssize_t)r.n);
+	assert_int_equal(out[3] & 0xf, DNS_RCODE_NXDOMAIN);
+	assert_int_equal(ttl_at(out, soa_ttl), 3571);
+	assert_int_equal(dnscache_get(c, &q, qm.b, T0 + 29001, out, sizeof(out)), -1);
+
+	/* NODATA: the SOA's MINIMUM, when lower. */
+	header(&r, ID, DNS_FLAG_QR | DNS_FLAG_RA | RD, 1, 0, 1, 0);
+	put_name(&r, "no.example.com");
+	put16(&r, DNS_TYPE_A);
+	put16(&r, 1);
+	rr_soa(&r, "example.com", 3600, 5);
+	assert_int_equal(dnscache_put(c, &q, r.b, r.n, 86400, T0), 1);
+	assert_int_equal(dnscache_get(c, &q, qm.b, T0 + 4000, out, sizeof(out)), (ssize_t)r.n);
+	assert_int_equal(dnscache_get(c, &q, qm.b, T0 + 4001, out, sizeof(out)), -1);
+
+	/* Without an SOA record nothing says for how long: not kept. */
+	header(&r, ID, DNS_FLAG_QR | DNS_FLAG_RA | RD | DNS_RCODE_NXDOMAIN, 1, 0, 0, 0);
+	put_name(&r, "no.example.com");
+	put16(&r, DNS_TYPE_A);
+	put16(&r, 1);
+	assert_int_equal(dnscache_put(c, &q, r.b, r.n, 86400, T0), 0);
+
+	/* SERVFAIL, REFUSED and truncated answers are not kept. */
+	unsigned flags[] = { DNS_RCODE_SERVFAIL, DNS_RCODE_REFUSED, DNS_FLAG_TC };
+	for (size_t i = 0; i < 3; i++) {
+		header(&r, ID, DNS_FLAG_QR | DNS_FLAG_RA | RD | flags[i], 1, 1, 0, 0);
+		put_name(&r, "no.example.com");
+		put16(&r, DNS_TYPE_A);
+		put16(&r, 1);
+		rr_a(&r, "no.example.com", "192.0.2.1", 300);
+		assert_int_equal(dnscache_put(c, &q, r.b, r.n, 86400, T0), 0);
+	}
+	/* Nor a malformed one: a record cut short, bytes after the last. */
+	size_t off;
+	answer_a(&r, "no.example.com", 300, &off);
+	assert_int_equal(dnscache_put(c, &q, r.b, r.n - 1, 86400, T0), 0);
+	put8(&r, 0);
+	assert_int_equal(dnscache_put(c, &q, r.b, r.n, 86400, T0), 0);
+	struct dnscache_stats st;
+	dnscache_stats(c, &st);
+	assert_int_equal(st.entries, 0);
+	dnscache_free(c);
+}
+
+static void test_cache_eviction(void **state)
+{
+	(void)state;
+	assert_null(dnscache_new(0, 5));
+	struct dnscache *c = dnscache_new(4, 5);
+	struct msg qm[6], r;
+	struct dns_query q[6];
+	uint8_t out[4096];
+	size_t off;
+	for (int i = 0; i < 6; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "n%d.example.com", i);
+		query_as(&qm[i], name, DNS_TYPE_A, ID, RD, false, 0);
+		q[i] = parsed(&qm[i]);
+		answer_a(&r, name, 300, &off);
+		if (i < 4)
+			assert_int_equal(dnscache_put(c, &q[i], r.b, r.n, 86400, T0), 1);
+	}
+	/* n0 used last: n1 is the least recently used, and goes first. */
+	assert_true(dnscache_get(c, &q[0], qm[0].b, T0, out, sizeof(out)) > 0);
+	answer_a(&r, "n4.example.com", 300, &off);
+	assert_int_equal(dnscache_put(c, &q[4], r.b, r.n, 86400, T0), 1);
+	assert_int_equal(dnscache_get(c, &q[1], qm[1].b, T0, out, sizeof(out)), -1);
+	for (int i = 0; i < 5; i++)
+		if (i != 1)
+			assert_true(dnscache_get(c, &q[i], qm[i].b, T0, out, sizeof(out)) > 0);
+	struct dnscache_stats st;
+	dnscache_stats(c, &st);
+	assert_int_equal(st.entries, 4);
+
+	/* The bytes are bounded too: 4 * DNSCACHE_ENTRY_BYTES. Big answers
+	 * push out the old ones. */
+	struct msg bm;
+	struct dns_query bq;
+	for (int k = 0; k < 8; k++) {
+		char name[32];
+		snprintf(name, sizeof(name), "big%d.example.com", k);
+		query_as(&bm, name, DNS_TYPE_A, ID, RD, false, 0);
+		bq = parsed(&bm);
+		response(&r, name, DNS_TYPE_A, 0, 40);
+		for (int j = 0; j < 40; j++)
+			rr_a(&r, name, "192.0.2.1", 300);
+		assert_true(r.n > 2 * DNSCACHE_ENTRY_BYTES);
+		assert_int_equal(dnscache_put(c, &bq, r.b, r.n, 86400, T0), 1);
+		dnscache_stats(c, &st);
+		assert_true(st.bytes <= 4 * DNSCACHE_ENTRY_BYTES);
+		/* Each is more than half the cache: after the first, kept one
+		 * at a time. */
+		assert_true(st.entries <= 4);
+		if (k > 0)
+			assert_int_equal(st.entries, 1);
+	}
+	assert_true(dnscache_get(c, &bq, bm.b, T0, out, sizeof(out)) > 0);
+	assert_int_equal(dnscache_get(c, &q[0], qm[0].b, T0, out, sizeof(out)), -1);
+	/* An answer bigger than the whole cache is not kept. */
+	struct dnscache *small = dnscache_new(1, 6);
+	assert_int_equal(dnscache_put(small, &bq, r.b, r.n, 86400, T0), 0);
+	dnscache_free(small);
+	dnscache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1106,6 +1443,11 @@ int main(void)
 		cmocka_unit_test(test_answer_client),
 		cmocka_unit_test(test_build_truncated),
 		cmocka_unit_test(test_name_under),
+		cmocka_unit_test(test_cache_hit),
+		cmocka_unit_test(test_cache_expiry),
+		cmocka_unit_test(test_cache_no_cross_question),
+		cmocka_unit_test(test_cache_negative),
+		cmocka_unit_test(test_cache_eviction),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,7 +83,7 @@ p big dns big.smuggle.test 127.0.0.1
 p big-tcp dns big.smuggle.test 127.0.0.1 tcp
 SH
 dns_upstream 10.77.0.54
-run_palisade "$R" -u agent -a '*.smuggle.test' -- /bin/sh /work/smuggle.sh
+run_palisade "$R" -u agent --dns-cache-size 0 -a '*.smuggle.test' -- /bin/sh /work/smuggle.sh
 expect_eq "smuggling: the agent ran" 0 "$RC"
 for t in udp tcp; do
     r=$(dns_result $t)
@@ -120,7 +120,7 @@ p forged tcp 10.77.0.20 80
 p real tcp 10.77.0.10 80
 SH
 dns_upstream 10.77.0.55
-run_palisade "$R" -u agent -a '*.junk.test' --allow-private '*.junk.test' -- /bin/sh /work/junk.sh
+run_palisade "$R" -u agent --dns-cache-size 0 -a '*.junk.test' --allow-private '*.junk.test' -- /bin/sh /work/junk.sh
 expect_eq "junk answers: the agent ran" 0 "$RC"
 expect_match "junk answers (udp): dropped, the real answer arrives" \
     '^NOERROR ms=[0-9]+ A 10\.77\.0\.10 ttl=60 $' "$(dns_result udp)"
