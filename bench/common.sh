@@ -111,3 +111,9 @@ once_ms() {
     t1=$EPOCHREALTIME
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }'
 }
+
+# load_line: the load averages now, for the tables (a busy machine skews
+# every figure; the per-pair ones less).
+load_line() {
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
+}

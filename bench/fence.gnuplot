@@ -19,7 +19,8 @@ set format y '%g'
 set xtics (10, 20, 50, 100, 200, 500, 1000)
 
 # columns: names sandbox palisade_raw palisade_net recipe_sandbox recipe_raw recipe_net
-#          palisade_resolving palisade_setup
+#          palisade_resolving palisade_setup nft_raw nft_net
 plot datafile using 1:7 with linespoints lw 2 pt 7 lc rgb '#c0392b' title 'shell recipe (init-firewall.sh: dig, ipset, iptables, setpriv)', \
-     datafile using 1:4 with linespoints lw 2 pt 5 lc rgb '#2471a3' title 'palisade', \
+     datafile using 1:4 with linespoints lw 2 pt 5 lc rgb '#2471a3' title 'palisade, --backend legacy (iptables, ipset)', \
+     datafile using 1:11 with linespoints lw 2 pt 9 lc rgb '#1e8449' title 'palisade, --backend nft', \
      datafile using 1:8 with linespoints lw 1 dt 2 pt 1 lc rgb '#7f8c8d' title 'of which palisade resolving the names (A and AAAA)'

@@ -4,7 +4,7 @@
 # (bench/recipe/init-firewall.sh), in the same run.
 #
 #   bench/fence.sh                      # N = 10 20 100 1000, 15 runs each
-#   NAMES="10 100" RUNS=5 bench/fence.sh
+#   NAMES="20 1000" RUNS=10 bench/fence.sh
 #
 # Each run starts in a fresh sandbox network namespace (made before the
 # run, outside the timing) joined to a "world" namespace whose dnsmasq
@@ -15,9 +15,10 @@
 #   sandbox alone    the sandbox of tests/integration/lib.sh (PID, mount and
 #                    network namespaces, chroot into a busybox tree) running
 #                    /bin/true
-#   palisade         the same sandbox running
-#                    palisade -u agent -f /etc/palisade/bench-N -- /bin/true
-#                    as PID 1
+#   palisade         the same sandbox running palisade --backend legacy
+#                    -u agent -f /etc/palisade/bench-N -- /bin/true as PID 1
+#                    (iptables and ip6tables through libiptc, with ipset)
+#   palisade nft     the same with --backend nft (nf_tables)
 #   recipe alone     ip netns exec + unshare --pid --fork --mount, without
 #                    chroot (the recipe needs the machine's dig, ipset and
 #                    iptables-legacy), running /bin/true
@@ -41,7 +42,7 @@ WARMUP=${WARMUP:-2}
 
 bench_need_root
 bench_need_tools gnuplot dig ipset iptables-legacy ip6tables-legacy \
-    dnsmasq setpriv unshare busybox
+    dnsmasq setpriv unshare busybox nft
 bench_need_build
 mkdir -p "$OUT_DIR"
 
@@ -142,12 +143,14 @@ prep_r="$WORK/fresh.sh $NS_R 10.77.0.3 fd77::3"
 # One check run of each before timing: the fence is up. palisade may leave
 # out names whose answers were lost (it says which); the table counts them.
 for n in $NAMES; do
-    $prep_p
-    NETNS=$NS_P in_sandbox "$R" /sbin/palisade -u agent -f "/etc/palisade/bench-$n" -- /bin/true \
-        >"$WORK/check.out" 2>"$WORK/check.err" </dev/null ||
-        { echo "fence.sh: palisade failed with $n names:" >&2; cat "$WORK/check.err" >&2; exit 1; }
-    grep -q "fenced: IPv4: [0-9]* names" "$WORK/check.err" ||
-        { echo "fence.sh: palisade did not fence $n names:" >&2; cat "$WORK/check.err" >&2; exit 1; }
+    for b in legacy nft; do
+        $prep_p
+        NETNS=$NS_P in_sandbox "$R" /sbin/palisade --backend $b -u agent -f "/etc/palisade/bench-$n" \
+            -- /bin/true >"$WORK/check.out" 2>"$WORK/check.err" </dev/null ||
+            { echo "fence.sh: palisade --backend $b failed with $n names:" >&2; cat "$WORK/check.err" >&2; exit 1; }
+        grep -q "fenced: IPv4: [0-9]* names" "$WORK/check.err" ||
+            { echo "fence.sh: palisade --backend $b did not fence $n names:" >&2; cat "$WORK/check.err" >&2; exit 1; }
+    done
     $prep_r
     eval "$(recipe_cmd bash "$BENCH_DIR/recipe/init-firewall.sh" "$WORK/allow-$n" 1000 /bin/true)" \
         >"$WORK/check.out" 2>"$WORK/check.err" </dev/null ||
@@ -176,7 +179,7 @@ phases() { # phases N: prints "RESOLVE_MS SETUP_MS RESOLVED"
     local n=$1 k
     for k in 1 2 3 4 5; do
         $prep_p
-        NETNS=$NS_P in_sandbox "$R" /sbin/palisade -v -u agent -f "/etc/palisade/bench-$n" \
+        NETNS=$NS_P in_sandbox "$R" /sbin/palisade --backend legacy -v -u agent -f "/etc/palisade/bench-$n" \
             -- /bin/true 2>&1 </dev/null |
             while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done |
             awk 'NR == 1 { first = $1 }
@@ -198,13 +201,13 @@ med() { median < "$1"; }
 q() { quartiles < "$1"; }
 
 : > "$OUT_DIR/fence-runs.txt"
-printf '# names sandbox_ms palisade_raw_ms palisade_net_ms recipe_sandbox_ms recipe_raw_ms recipe_net_ms palisade_resolving_ms palisade_setup_ms\n' \
+printf '# names sandbox_ms palisade_raw_ms palisade_net_ms recipe_sandbox_ms recipe_raw_ms recipe_net_ms palisade_resolving_ms palisade_setup_ms nft_raw_ms nft_net_ms\n' \
     > "$OUT_DIR/fence.dat"
 {
     echo "## Time to fence (medians, ms)"
     echo
-    echo "| names | resolved by palisade | palisade raw | palisade net | palisade net p25..p75 | of which resolving | net without resolving | recipe raw | recipe net | recipe net p25..p75 | recipe / palisade (net) | recipe / palisade (raw) |"
-    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    echo "| names | resolved by palisade | palisade raw | palisade net | palisade net p25..p75 | of which resolving | net without resolving | palisade nft net | nft net p25..p75 | nft - legacy, per pair | recipe raw | recipe net | recipe net p25..p75 | recipe / palisade (net) | recipe / palisade (raw) |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 } > "$OUT_DIR/fence.md"
 for n in $NAMES; do
     read -r resolving setup resolved < <(phases "$n")
@@ -212,35 +215,43 @@ for n in $NAMES; do
     # Run by run, in pairs: the sandbox alone then palisade in it, the
     # recipe's sandbox alone then the recipe (the order turned round every
     # other round); warm-up rounds first, untimed.
-    pal_cmd=$(sandbox_cmd /sbin/palisade -u agent -f "/etc/palisade/bench-$n" -- /bin/true)
+    pal_cmd=$(sandbox_cmd /sbin/palisade --backend legacy -u agent -f "/etc/palisade/bench-$n" -- /bin/true)
+    nft_cmd=$(sandbox_cmd /sbin/palisade --backend nft -u agent -f "/etc/palisade/bench-$n" -- /bin/true)
     rec_cmd=$(recipe_cmd bash "$BENCH_DIR/recipe/init-firewall.sh" "$WORK/allow-$n" 1000 /bin/true)
     rm -f "$WORK"/t.*
     for ((round = 1 - WARMUP; round <= RUNS; round++)); do
-        for c in $(round_order 4 $((round + WARMUP))); do
+        for c in $(round_order 5 $((round + WARMUP))); do
             case $c in
             0) timed sandbox-$n "$prep_p" "$(sandbox_cmd /bin/true)" ;;
             1) timed palisade-$n "$prep_p" "$pal_cmd" ;;
-            2|3) # the recipe's pair: its own (smaller) count of rounds
+            2) timed nft-$n "$prep_p" "$nft_cmd" ;;
+            3|4) # the recipe's pair: its own (smaller) count of rounds
                 [ "$round" -gt "$rec_runs" ] || [ "$round" -le $((-rec_warmup)) ] && continue
-                if [ "$c" -eq 2 ]; then timed recipe-sandbox-$n "$prep_r" "$(recipe_cmd /bin/true)"
+                if [ "$c" -eq 3 ]; then timed recipe-sandbox-$n "$prep_r" "$(recipe_cmd /bin/true)"
                 else timed recipe-$n "$prep_r" "$rec_cmd"; fi ;;
             esac
         done
     done
     pair_diffs "$WORK/t.palisade-$n" "$WORK/t.sandbox-$n" > "$WORK/net.palisade"
+    pair_diffs "$WORK/t.nft-$n" "$WORK/t.sandbox-$n" > "$WORK/net.nft"
+    pair_diffs "$WORK/t.nft-$n" "$WORK/t.palisade-$n" > "$WORK/nft-legacy"
     pair_diffs "$WORK/t.recipe-$n" "$WORK/t.recipe-sandbox-$n" > "$WORK/net.recipe"
     read -r pn pn25 pn75 _ < <(q "$WORK/net.palisade")
     read -r rn rn25 rn75 _ < <(q "$WORK/net.recipe")
+    read -r nn nn25 nn75 _ < <(q "$WORK/net.nft")
+    read -r dn dn25 dn75 _ < <(q "$WORK/nft-legacy")
+    nr=$(med "$WORK/t.nft-$n")
     bp=$(med "$WORK/t.sandbox-$n") p=$(med "$WORK/t.palisade-$n")
     br=$(med "$WORK/t.recipe-sandbox-$n") r=$(med "$WORK/t.recipe-$n")
-    printf '%d %.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f\n' "$n" "$bp" "$p" "$pn" "$br" "$r" "$rn" \
-        "$resolving" "$setup" >> "$OUT_DIR/fence.dat"
+    printf '%d %.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f\n' "$n" "$bp" "$p" "$pn" "$br" "$r" "$rn" \
+        "$resolving" "$setup" "$nr" "$nn" >> "$OUT_DIR/fence.dat"
     # Lost answers make resolving vary from run to run, and noise can make
     # a net time negative: then they do not subtract.
     wo=$(awk -v a="$pn" -v b="$resolving" 'BEGIN { print (a - b >= 0 ? sprintf("%.1f", a - b) : "n/a (noise)") }')
-    printf '| %d | %s | %.1f | %.1f | %s | %.1f | %s | %.0f | %.0f | %s | %s | %s |\n' "$n" \
+    printf '| %d | %s | %.1f | %.1f | %s | %.1f | %s | %.1f | %s | %+.1f (%s) | %.0f | %.0f | %s | %s | %s |\n' "$n" \
         "$([ "$resolved" = "$n" ] && echo all || echo "fewest $resolved")" "$p" "$pn" \
-        "$(spread "$pn25" "$pn75")" "$resolving" "$wo" "$r" "$rn" "$(spread "$rn25" "$rn75" %.0f)" \
+        "$(spread "$pn25" "$pn75")" "$resolving" "$wo" "$nn" "$(spread "$nn25" "$nn75")" "$dn" \
+        "$(spread "$dn25" "$dn75" %+.1f)" "$r" "$rn" "$(spread "$rn25" "$rn75" %.0f)" \
         "$(ratio "$rn" "$pn")" "$(ratio "$r" "$p")" >> "$OUT_DIR/fence.md"
     bases="${bases:-}$n: $(printf '%.1f' "$bp") and $(printf '%.1f' "$br"); "
 done
@@ -252,13 +263,15 @@ read -r big_runs _ < <(recipe_runs 1000)
     echo "ip netns exec + unshare --pid --fork --mount, /bin/true. \"net\": each run less the sandbox-alone run"
     echo "next to it (the two interleaved run by run), median and p25..p75 of those differences."
     echo
-    echo "palisade: \`palisade -u agent -f /etc/palisade/bench-N -- /bin/true\` as PID 1; recipe: \`bench/recipe/init-firewall.sh FILE 1000 /bin/true\`."
+    echo "palisade: \`palisade --backend legacy -u agent -f /etc/palisade/bench-N -- /bin/true\` as PID 1 (\"palisade nft\": \`--backend nft\`,"
+    echo "\"nft - legacy\": each nft run less the legacy run of its round); recipe: \`bench/recipe/init-firewall.sh FILE 1000 /bin/true\`."
     echo "Each name has one A and one AAAA record in a local dnsmasq; each run starts in a fresh network namespace."
     echo "$RUNS runs after $WARMUP warm-up runs (the recipe above 100 names: $big_runs runs after 1), wall-clock time of each."
     echo "\"resolved by palisade\": names in its summary line, fewest of 5 runs (a name whose answers were lost is left out, with a warning)."
     echo "\"of which resolving\": palisade's own time from \"resolving\" to \"resolved\" in its -v log (median of 5 runs), resolver answer time included."
     echo
     machine_line
+    echo "$(load_line) at the end of the run."
 } >> "$OUT_DIR/fence.md"
 
 gnuplot -e "datafile='$OUT_DIR/fence.dat'; outfile='$BENCH_DIR/fence.png'" \
