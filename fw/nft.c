@@ -112,7 +112,16 @@ static int kernel_error(struct perr *err, int e, const char *what)
 {
 	if (e == EPERM || e == EACCES)
 		return cap_refused(err, CAP_NET_ADMIN, cap_held(CAP_NET_ADMIN), what);
-	if (e == EPROTONOSUPPORT || e == ENOENT || e == EOPNOTSUPP || e == EAFNOSUPPORT)
+	/* No netfilter netlink at all: the legacy backend's ipsets need it
+	 * too, so it is no way out (qemu-user, which runs an image of another
+	 * architecture, fails here the same way). */
+	if (e == EPROTONOSUPPORT || e == EAFNOSUPPORT)
+		return perr_code(err, e, "%s: the kernel has no netfilter netlink (%s), which "
+				 "both of palisade's backends need; load it on the host with "
+				 "modprobe nfnetlink nf_tables (under qemu-user, with an image of "
+				 "another architecture than the host's, run the host's instead)",
+				 what, strerror(e));
+	if (e == ENOENT || e == EOPNOTSUPP)
 		return perr_code(err, e, "%s: the kernel has no nf_tables (%s); load it on the "
 				 "host with modprobe nf_tables, or run with --backend legacy", what,
 				 strerror(e));

@@ -309,9 +309,9 @@ if [ "$FENCE_BACKEND" = legacy ]; then
 else
     # No netfilter netlink at all: neither nf_tables nor ip_set (which the
     # legacy backend needs too) answers.
-    failure "without nf_tables" '^palisade: nftables: .*the kernel has no nf_tables.*modprobe nf_tables' \
+    failure "without netfilter netlink" '^palisade: nftables: .*the kernel has no netfilter netlink.*both of palisade.s backends need.*modprobe nfnetlink nf_tables' \
         "$PROBE" inject no-nfnetlink --
-    expect_no_match "without nf_tables: no way out through --backend legacy, whose ipset needs netfilter netlink too" \
+    expect_no_match "without netfilter netlink: no way out through --backend legacy, whose ipset needs netfilter netlink too" \
         '--backend legacy' "$ERR"
 fi
 fresh_ns
