@@ -56,7 +56,7 @@ static int subdirs_add(struct subdirs *sd, const char *name, struct perr *err)
 			cap *= 2;
 		char *p = realloc(sd->names, cap);
 		if (!p)
-			return perr_set(err, "out of memory");
+			return perr_code(err, ENOMEM, "out of memory");
 		sd->names = p;
 		sd->cap = cap;
 	}

@@ -110,7 +110,7 @@ int fence_plan_build(const struct fence_dest *dests, size_t n,
 		struct set_plan *s = &plan->sets[net_family_index(d->net.family)][kind];
 		for (size_t k = 0; k < nv; k++)
 			if (set_push(s, &v[k]) < 0)
-				return perr_set(err, "out of memory");
+				return perr_code(err, ENOMEM, "out of memory");
 	}
 	for (int f = 0; f < NET_FAMILIES; f++) {
 		for (int k = 0; k < SET_KINDS; k++) {
@@ -158,7 +158,7 @@ struct fence_handle *fence_open(const struct fence_plan *plan, struct perr *err)
 {
 	struct fence_handle *h = calloc(1, sizeof(*h));
 	if (!h) {
-		perr_set(err, "out of memory");
+		perr_code(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	h->backend = plan->backend;
@@ -411,7 +411,7 @@ int fence_verify(const struct fence_plan *plan, struct perr *err)
 			struct set_elem *want = malloc((s->n ? s->n : 1) * sizeof(*want));
 			if (!want) {
 				free(got);
-				rc = perr_set(err, "out of memory");
+				rc = perr_code(err, ENOMEM, "out of memory");
 				break;
 			}
 			if (s->n) {

@@ -293,11 +293,11 @@ static int batch_send(struct nft *n, struct batch *bt, uint32_t ack_seq, struct 
 	batch_next(bt);
 	n->seq = bt->seq;
 	if (bt->bad)
-		return perr_set(err, "out of memory");
+		return perr_code(err, ENOMEM, "out of memory");
 	int niov = nftnl_batch_iovec_len(bt->b);
 	struct iovec *iov = calloc((size_t)niov, sizeof(*iov));
 	if (!iov)
-		return perr_set(err, "out of memory");
+		return perr_code(err, ENOMEM, "out of memory");
 	nftnl_batch_iovec(bt->b, iov, (uint32_t)niov);
 	size_t total = 0;
 	for (int i = 0; i < niov; i++)
@@ -653,7 +653,7 @@ static int plan_rules(const struct ruleset *rs, enum chain c, struct rule_list *
 			nftplan_rule_nth(r, f, j, &set, &port);
 			if (rule_list_push(out, rule_make(r, f, set, port)) < 0) {
 				rule_list_free(out);
-				return perr_set(err, "out of memory");
+				return perr_code(err, ENOMEM, "out of memory");
 			}
 		}
 	}
@@ -898,7 +898,7 @@ int nft_install(const struct fence_plan *plan, struct perr *err)
 		goto out;
 	struct batch bt;
 	if (batch_init(&bt, n) < 0) {
-		perr_set(err, "out of memory");
+		perr_code(err, ENOMEM, "out of memory");
 		goto out;
 	}
 	for (int f = 0; f < fence_families(plan); f++)
@@ -921,7 +921,7 @@ int nft_allow(struct nft *n, enum net_family f, enum set_kind k, const struct se
 	struct batch bt;
 	if (!e || batch_init(&bt, n) < 0) {
 		free(e);
-		return perr_set(err, "out of memory");
+		return perr_code(err, ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < nv; i++)
 		nftplan_elem_of(&v[i], &e[i]);
@@ -948,7 +948,7 @@ static int dump(struct nft *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, co
 		return kernel_error(err, errno, what);
 	char *buf = malloc(DUMP_BUF);
 	if (!buf)
-		return perr_set(err, "out of memory");
+		return perr_code(err, ENOMEM, "out of memory");
 	int rc;
 	for (;;) {
 		ssize_t r = recv_kernel(n, buf, DUMP_BUF, 0);
@@ -1289,7 +1289,7 @@ static int read_set(struct nft *n, struct nftnl_set *s, struct nftplan_set *out,
 	if (dump(n, nlh, on_elems, s, "nftables: reading back a set's members", err) < 0)
 		return -1;
 	if (set_members(s, out) < 0)
-		return perr_set(err, "out of memory");
+		return perr_code(err, ENOMEM, "out of memory");
 	return 0;
 }
 

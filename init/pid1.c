@@ -315,7 +315,7 @@ int pid1_start_agent(struct pid1 *p, char **envp, int *status, struct perr *err)
 	*status = EXIT_SETUP;
 	char **env = child_env(envp, p->user->home, p->user->name);
 	if (!env)
-		return perr_set(err, "out of memory");
+		return perr_code(err, ENOMEM, "out of memory");
 	if (!sc_allows_ptrace(cfg->seccomp_allow, cfg->n_seccomp_allow) &&
 	    privs_landlock_abi(err) == 0)
 		log_warn("%s: the agent cannot attach to other processes with ptrace, but can "
