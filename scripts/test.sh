@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what palisade needs and runs the whole test suite: unit tests and
 # kernel integration tests, in a release build and in an AddressSanitizer +
-# UndefinedBehaviorSanitizer build, 30 seconds of fuzzing of the DNS
-# parser, a static aarch64 build tested under qemu-user-static
-# (scripts/cross-arm64.sh), then the end-to-end tests under a real Docker
-# engine (installed and started when none runs) and again under rootful
-# Podman, each once per fence backend (legacy, then nft: the second run
-# finds the images in the engine's cache), and last the same suite again
-# in a fresh Debian root
+# UndefinedBehaviorSanitizer build, 30 seconds of fuzzing for each of the
+# DNS, TLS ClientHello and HTTP request head parsers, a static aarch64
+# build tested under qemu-user-static (scripts/cross-arm64.sh), then the
+# end-to-end tests under a real Docker engine (installed and started when
+# none runs) and again under rootful Podman, each once per fence backend
+# (legacy, then nft: the second run finds the images in the engine's
+# cache), and last the same suite again in a fresh Debian root
 # (scripts/fresh-check.sh), which shows what scripts/install-deps.sh fails
 # to install. Run as root on Debian bookworm: the integration tests make
 # network, PID and mount namespaces.
@@ -74,8 +74,8 @@ meson compile -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --print-errorlogs
 
-echo "== fuzzing the DNS parser (libFuzzer, bounded)"
-scripts/fuzz.sh 30
+echo "== fuzzing the parsers (libFuzzer, bounded)"
+scripts/fuzz.sh 90
 
 if [ "$cross" = yes ]; then
     echo "== arm64: a static aarch64 build, tested under qemu-user-static"
