@@ -181,21 +181,8 @@ static int open_fail(struct perr *err, uint16_t group, int nlerr)
 	snprintf(what, sizeof(what), "nflog: binding NFLOG group %u", group);
 	switch (nlerr) {
 	case NLE_PERM:
-		/* The kernel says EPERM both without CAP_NET_ADMIN and when
-		 * another socket owns the group. */
-		switch (cap_held(CAP_NET_ADMIN)) {
-		case 0:
-			return cap_refused(err, CAP_NET_ADMIN, 0, what);
-		case 1:
-			return perr_code(err, EBUSY, "%s: another program (ulogd?) listens on that "
-					 "group; stop it", what);
-		default: {
-			struct perr e = PERR_INIT;
-			cap_refused(&e, CAP_NET_ADMIN, -1, what);
-			return perr_code(err, e.err, "%s; and make sure that no other program "
-					 "(ulogd?) listens on that group", e.msg);
-		}
-		}
+		return cap_refused_or_taken(err, CAP_NET_ADMIN, what,
+					    "another program (ulogd?) listens on that group");
 	case NLE_BUSY:
 		/* What the kernel says to a socket that binds its group twice. */
 		return perr_code(err, EBUSY, "nflog: binding NFLOG group %u: the group is already "

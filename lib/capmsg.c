@@ -107,3 +107,18 @@ int cap_refused(struct perr *err, int cap, int held, const char *what)
 				 name, fix);
 	}
 }
+
+int cap_refused_or_taken(struct perr *err, int cap, const char *what, const char *other)
+{
+	switch (cap_held(cap)) {
+	case 0:
+		return cap_refused(err, cap, 0, what);
+	case 1:
+		return perr_code(err, EBUSY, "%s: %s; stop it", what, other);
+	default: {
+		struct perr e = PERR_INIT;
+		cap_refused(&e, cap, -1, what);
+		return perr_code(err, e.err, "%s; or %s: stop it", e.msg, other);
+	}
+	}
+}

@@ -34,4 +34,12 @@ void cap_fix(struct text *t, const int *caps, size_t n);
  * Returns -1. Pure. */
 int cap_refused(struct perr *err, int cap, int held, const char *what);
 
+/* The message for an operation (what) that the kernel refused with EPERM,
+ * which it says both when cap is lacking and when another socket owns
+ * what was asked for (a netfilter log group, a packet queue); other says
+ * that ("another program holds that queue"). Asks cap_held: without cap,
+ * cap_refused's message; with it, "WHAT: OTHER; stop it" and err->err
+ * EBUSY; when the kernel does not say, both. Returns -1. */
+int cap_refused_or_taken(struct perr *err, int cap, const char *what, const char *other);
+
 #endif

@@ -145,6 +145,18 @@ need_nft_kernel() {
     fi
 }
 
+# need_commands CMD...: each command is here, or the test fails with what
+# to do and stops.
+need_commands() {
+    local t
+    for t in "$@"; do
+        if ! command -v "$t" >/dev/null; then
+            fail "$t is missing: run scripts/install-deps.sh"
+            finish
+        fi
+    done
+}
+
 # kernel_offers FEATURE: asks the kernel, without palisade, in this
 # namespace (see tests/kernel.c for the features); sets WHY when it does not.
 kernel_offers() {

@@ -10,12 +10,7 @@
 need_root
 : "${NFLOG_LISTEN:?set NFLOG_LISTEN to the palisade-nflog-listen binary}"
 
-for t in ip iptables-legacy ip6tables-legacy setpriv; do
-    if ! command -v "$t" >/dev/null; then
-        fail "$t is missing: run scripts/install-deps.sh"
-        finish
-    fi
-done
+need_commands ip iptables-legacy ip6tables-legacy setpriv
 
 GROUP=7
 NS=palnflog$$

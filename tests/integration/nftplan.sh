@@ -11,12 +11,7 @@
 if [ "$(id -u)" -ne 0 ]; then
     skip_all "needs root (network namespaces)"
 fi
-for t in ip nft; do
-    if ! command -v "$t" >/dev/null; then
-        fail "$t is missing: run scripts/install-deps.sh"
-        finish
-    fi
-done
+need_commands ip nft
 
 NS=palnft$$
 IN=(ip netns exec "$NS")
