@@ -7,6 +7,9 @@
 #include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_NFLOG.h>
+#include <linux/netfilter/xt_NFQUEUE.h>
+#include <linux/netfilter/xt_connmark.h>
+#include <linux/netfilter/xt_mark.h>
 #include <linux/netfilter/xt_multiport.h>
 #include <linux/netfilter/xt_owner.h>
 #include <linux/netfilter/xt_set.h>
@@ -240,13 +243,14 @@ static void *match(struct builder *b, const char *name, uint8_t revision, size_t
 	return m->data;
 }
 
-static void *target(struct builder *b, const char *name, size_t size)
+static void *target(struct builder *b, const char *name, uint8_t revision, size_t size)
 {
 	struct xt_entry_target *t = put(b, sizeof(*t) + size);
 	if (!t)
 		return NULL;
 	t->u.user.target_size = (uint16_t)XT_ALIGN(sizeof(*t) + size);
 	snprintf(t->u.user.name, sizeof(t->u.user.name), "%s", name);
+	t->u.user.revision = revision;
 	return t->data;
 }
 
@@ -380,31 +384,45 @@ size_t filter_rule_encode(const struct rule *r, enum net_family family, uint16_t
 				mp->ports[i] = r->ports[i];
 		}
 	}
+	if (r->mark_mask) {
+		struct xt_mark_mtinfo1 *mk = match(&b, "mark", 1, sizeof(*mk));
+		if (mk) {
+			mk->mark = r->mark;
+			mk->mask = r->mark_mask;
+		}
+	}
+	if (r->ctmark_mask) {
+		struct xt_connmark_mtinfo1 *cm = match(&b, "connmark", 1, sizeof(*cm));
+		if (cm) {
+			cm->mark = r->ctmark;
+			cm->mask = r->ctmark_mask;
+		}
+	}
 	size_t target_offset = b.len;
 
 	switch (r->verdict) {
 	case VERDICT_ACCEPT:
 	case VERDICT_DROP:
 		/* libiptc turns the name of a standard target into its verdict. */
-		target(&b, r->verdict == VERDICT_ACCEPT ? IPTC_LABEL_ACCEPT : IPTC_LABEL_DROP,
+		target(&b, r->verdict == VERDICT_ACCEPT ? IPTC_LABEL_ACCEPT : IPTC_LABEL_DROP, 0,
 		       sizeof(int));
 		break;
 	case VERDICT_REJECT_TCP_RESET:
 	case VERDICT_REJECT_PROHIBITED:
 		if (family == NET_V4) {
-			struct ipt_reject_info *ri = target(&b, "REJECT", sizeof(*ri));
+			struct ipt_reject_info *ri = target(&b, "REJECT", 0, sizeof(*ri));
 			if (ri)
 				ri->with = r->verdict == VERDICT_REJECT_TCP_RESET ? IPT_TCP_RESET
 										 : IPT_ICMP_ADMIN_PROHIBITED;
 		} else {
-			struct ip6t_reject_info *ri = target(&b, "REJECT", sizeof(*ri));
+			struct ip6t_reject_info *ri = target(&b, "REJECT", 0, sizeof(*ri));
 			if (ri)
 				ri->with = r->verdict == VERDICT_REJECT_TCP_RESET ? IP6T_TCP_RESET
 										 : IP6T_ICMP6_ADM_PROHIBITED;
 		}
 		break;
 	case VERDICT_NFLOG: {
-		struct xt_nflog_info *nl = target(&b, "NFLOG", sizeof(*nl));
+		struct xt_nflog_info *nl = target(&b, "NFLOG", 0, sizeof(*nl));
 		if (nl) {
 			nl->group = NFLOG_GROUP;
 			nl->threshold = XT_NFLOG_DEFAULT_THRESHOLD;
@@ -412,6 +430,23 @@ size_t filter_rule_encode(const struct rule *r, enum net_family family, uint16_t
 				return 0;
 			memcpy(nl->prefix, r->nflog_prefix, strlen(r->nflog_prefix));
 		}
+		break;
+	}
+	case VERDICT_CONNMARK: {
+		/* --set-xmark V/M: ctmark = (ctmark & ~M) ^ V. */
+		struct xt_connmark_tginfo1 *cm = target(&b, "CONNMARK", 1, sizeof(*cm));
+		if (cm) {
+			cm->ctmark = r->set_ctmark;
+			cm->ctmask = r->set_ctmark_mask;
+			cm->mode = XT_CONNMARK_SET;
+		}
+		break;
+	}
+	case VERDICT_QUEUE: {
+		/* Revision 0: a queue number and nothing else, so no bypass. */
+		struct xt_NFQ_info *q = target(&b, "NFQUEUE", 0, sizeof(*q));
+		if (q)
+			q->queuenum = NAMECHECK_QUEUE;
 		break;
 	}
 	}

@@ -14,6 +14,7 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/xt_NFQUEUE.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -477,10 +478,66 @@ static void e_lookup(struct rule_builder *b, enum net_family f, enum set_kind ki
 	add(b, e);
 }
 
+/* Whether the queue verdict is the x_tables NFQUEUE target through
+ * nft_compat, for a kernel built without nf_tables' own queue expression
+ * (nft_queue): nft_install finds out, and nft_verify reads back what it
+ * installed. */
+static bool queue_compat;
+
+/* reg 1 & mask == value. */
+static void e_masked_eq(struct rule_builder *b, uint32_t value, uint32_t mask)
+{
+	e_mask(b, &mask, sizeof(mask));
+	e_cmp_u32(b, NFT_CMP_EQ, value);
+}
+
+/* ct mark set ct mark & ~mask ^ value, as --set-xmark value/mask. */
+static void e_set_ctmark(struct rule_builder *b, uint32_t value, uint32_t mask)
+{
+	uint32_t keep = ~mask;
+	struct nftnl_expr *e;
+	e_ct(b, NFT_CT_MARK, -1);
+	if (!(e = expr(b, "bitwise")))
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, sizeof(uint32_t));
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &keep, sizeof(keep));
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &value, sizeof(value));
+	add(b, e);
+	if (!(e = expr(b, "ct")))
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+	add(b, e);
+}
+
 static void e_verdict(struct rule_builder *b, const struct rule *r, enum net_family f)
 {
 	struct nftnl_expr *e;
 	switch (r->verdict) {
+	case VERDICT_CONNMARK:
+		e_set_ctmark(b, r->set_ctmark, r->set_ctmark_mask);
+		return;
+	case VERDICT_QUEUE:
+		/* No flags: without a listener the kernel drops (no bypass). */
+		if (queue_compat) {
+			struct xt_NFQ_info info = { .queuenum = NAMECHECK_QUEUE };
+			if (!(e = expr(b, "target")))
+				return;
+			nftnl_expr_set_str(e, NFTNL_EXPR_TG_NAME, "NFQUEUE");
+			nftnl_expr_set_u32(e, NFTNL_EXPR_TG_REV, 0);
+			nftnl_expr_set(e, NFTNL_EXPR_TG_INFO, &info, sizeof(info));
+			add(b, e);
+			return;
+		}
+		if (!(e = expr(b, "queue")))
+			return;
+		nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_NUM, NAMECHECK_QUEUE);
+		nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_TOTAL, 1);
+		nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_FLAGS, 0);
+		add(b, e);
+		return;
 	case VERDICT_ACCEPT:
 	case VERDICT_DROP:
 		if (!(e = expr(b, "immediate")))
@@ -594,6 +651,14 @@ static struct nftnl_rule *rule_make(const struct rule *r, enum net_family f, con
 		e_port(&b, 2, r->dport);
 	if (port)
 		e_port(&b, 2, port);
+	if (r->mark_mask) {
+		e_meta(&b, NFT_META_MARK, NFT_REG_1);
+		e_masked_eq(&b, r->mark, r->mark_mask);
+	}
+	if (r->ctmark_mask) {
+		e_ct(&b, NFT_CT_MARK, -1);
+		e_masked_eq(&b, r->ctmark, r->ctmark_mask);
+	}
 	e_verdict(&b, r, f);
 	if (b.bad) {
 		nftnl_rule_free(b.r);
@@ -886,7 +951,34 @@ static int plan_nft(const struct fence_plan *plan, struct nftplan *np,
 	return 0;
 }
 
+static bool plan_queues(const struct fence_plan *plan)
+{
+	for (int f = 0; f < fence_families(plan); f++)
+		for (size_t i = 0; i < plan->rules[f].n; i++)
+			if (plan->rules[f].v[i].verdict == VERDICT_QUEUE)
+				return true;
+	return false;
+}
+
+static int install_once(const struct fence_plan *plan, struct perr *err);
+
 int nft_install(const struct fence_plan *plan, struct perr *err)
+{
+	queue_compat = false;
+	int rc = install_once(plan, err);
+	/* ENOENT: an expression the kernel does not know; the transaction
+	 * changed nothing. */
+	if (rc < 0 && err->err == ENOENT && plan_queues(plan)) {
+		struct perr again = PERR_INIT;
+		queue_compat = true;
+		rc = install_once(plan, &again);
+		if (rc < 0)
+			*err = again;
+	}
+	return rc;
+}
+
+static int install_once(const struct fence_plan *plan, struct perr *err)
 {
 	struct rule_list rules[NET_FAMILIES][CHAINS];
 	struct nftplan np;

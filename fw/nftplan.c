@@ -429,7 +429,18 @@ void nftplan_rule_render(const struct rule *r, enum net_family f, const char *se
 		textf(&t, " %s dport %u", port_header(r->proto), r->dport);
 	if (port)
 		textf(&t, " %s dport %u", port_header(r->proto), port);
+	if (r->mark_mask)
+		textf(&t, " meta mark & 0x%08x == 0x%08x", r->mark_mask, r->mark);
+	if (r->ctmark_mask)
+		textf(&t, " ct mark & 0x%08x == 0x%08x", r->ctmark_mask, r->ctmark);
 	switch (r->verdict) {
+	case VERDICT_CONNMARK:
+		textf(&t, " ct mark set ct mark & 0x%08x | 0x%08x", ~r->set_ctmark_mask,
+		      r->set_ctmark);
+		break;
+	case VERDICT_QUEUE:
+		textf(&t, " queue to %d", NAMECHECK_QUEUE);
+		break;
 	case VERDICT_ACCEPT:
 		textf(&t, " accept");
 		break;

@@ -184,6 +184,75 @@ static int add_dns_rules(struct ruleset *rs, const struct fence_spec *spec,
 	return rc;
 }
 
+/* The name check's verdicts, right after the source check and before
+ * replies are accepted: a packet PID 1 sent back with MARK_OK marks its
+ * connection checked (and goes on, to be accepted as established); one
+ * with MARK_REFUSE is rejected; the packets of a connection still waiting
+ * for its check go to PID 1. */
+static int add_name_check_verdicts(struct ruleset *rs)
+{
+	int rc = 0;
+	struct rule r = base_output;
+	r.mark = MARK_OK;
+	r.mark_mask = MARK_MASK;
+	r.verdict = VERDICT_CONNMARK;
+	r.set_ctmark = MARK_OK;
+	r.set_ctmark_mask = MARK_MASK;
+	rc |= ruleset_add(rs, &r);
+	r = base_output;
+	r.proto = PROTO_TCP;
+	r.mark = MARK_REFUSE;
+	r.mark_mask = MARK_MASK;
+	r.verdict = VERDICT_REJECT_TCP_RESET;
+	rc |= ruleset_add(rs, &r);
+	r.proto = 0;
+	r.verdict = VERDICT_REJECT_PROHIBITED;
+	rc |= ruleset_add(rs, &r);
+	r = base_output;
+	r.ctmark = MARK_NEED;
+	r.ctmark_mask = MARK_MASK;
+	r.verdict = VERDICT_QUEUE;
+	return rc | ruleset_add(rs, &r);
+}
+
+/* New flows the name check will see: every new TCP connection to a
+ * checked port is marked (one that no set allows is refused further down
+ * anyway), and the first UDP 443 (QUIC) packets to the default set, whose
+ * server name PID 1 cannot read, go to PID 1, which lets through only
+ * those to an address the allowlist names. */
+static int add_name_check_new(struct ruleset *rs, const struct fence_spec *spec,
+			      const char *def)
+{
+	int rc = 0;
+	struct rule r = base_output;
+	r.proto = PROTO_TCP;
+	for (size_t i = 0; i < spec->checked_ports->n && r.nports < PORT_LIST_MAX; i++)
+		if (spec->checked_ports->v[i].proto == PROTO_TCP)
+			r.ports[r.nports++] = spec->checked_ports->v[i].port;
+	if (r.nports == 0)
+		return 0;
+	r.verdict = VERDICT_CONNMARK;
+	r.set_ctmark = MARK_NEED;
+	r.set_ctmark_mask = MARK_MASK;
+	rc |= ruleset_add(rs, &r);
+	bool quic = false;
+	for (size_t i = 0; i < spec->default_ports->n; i++)
+		if (spec->default_ports->v[i].proto == PROTO_UDP &&
+		    spec->default_ports->v[i].port == 443)
+			quic = true;
+	if (!quic)
+		return rc;
+	r = base_output;
+	r.proto = PROTO_UDP;
+	r.set = def;
+	r.set_dims = 1;
+	r.dport = 443;
+	r.ctmark = 0;
+	r.ctmark_mask = MARK_MASK;
+	r.verdict = VERDICT_QUEUE;
+	return rc | ruleset_add(rs, &r);
+}
+
 int ruleset_build(const struct fence_spec *spec, enum net_family family,
 		  struct ruleset *out)
 {
@@ -246,6 +315,8 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	 * packet with a forged source that matches the reply direction of
 	 * PID 1's own upstream query (the agent reads its port in /proc/net)
 	 * would pass as established. */
+	if (spec->checked_ports)
+		rc |= add_name_check_verdicts(out);
 	rc |= add_replies(out, CHAIN_OUTPUT);
 
 	/* Then palisade's DNS and no other for the agent, loopback,
@@ -281,6 +352,8 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 		}
 	}
 	const char *def = set_name(family, SET_DEFAULT);
+	if (spec->checked_ports)
+		rc |= add_name_check_new(out, spec, def);
 	rc |= add_ports(out, CHAIN_OUTPUT, def, spec->default_ports, PROTO_TCP);
 	rc |= add_ports(out, CHAIN_OUTPUT, def, spec->default_ports, PROTO_UDP);
 	r = base(CHAIN_OUTPUT);
@@ -308,6 +381,10 @@ static const struct xt_ext ext_multiport = { "multiport", false, "xt_multiport" 
 static const struct xt_ext ext_nflog = { "NFLOG", true, "xt_NFLOG" };
 static const struct xt_ext ext_reject4 = { "REJECT", true, "ipt_REJECT" };
 static const struct xt_ext ext_reject6 = { "REJECT", true, "ip6t_REJECT" };
+static const struct xt_ext ext_mark = { "mark", false, "xt_mark" };
+static const struct xt_ext ext_connmark = { "connmark", false, "xt_connmark" };
+static const struct xt_ext ext_connmark_tg = { "CONNMARK", true, "xt_connmark" };
+static const struct xt_ext ext_queue = { "NFQUEUE", true, "xt_NFQUEUE" };
 
 /* Whether list (one name a line) has name on a line of its own. */
 static bool listed(const char *list, const char *name)
@@ -356,8 +433,16 @@ size_t ruleset_missing_ext(const struct ruleset *rs, const char *matches, const 
 			     max, &n);
 		if (r->nports)
 			need(&ext_multiport, matches, targets, out, max, &n);
+		if (r->mark_mask)
+			need(&ext_mark, matches, targets, out, max, &n);
+		if (r->ctmark_mask)
+			need(&ext_connmark, matches, targets, out, max, &n);
 		if (r->verdict == VERDICT_NFLOG)
 			need(&ext_nflog, matches, targets, out, max, &n);
+		if (r->verdict == VERDICT_CONNMARK)
+			need(&ext_connmark_tg, matches, targets, out, max, &n);
+		if (r->verdict == VERDICT_QUEUE)
+			need(&ext_queue, matches, targets, out, max, &n);
 		if (r->verdict == VERDICT_REJECT_TCP_RESET || r->verdict == VERDICT_REJECT_PROHIBITED)
 			need(rs->family == NET_V4 ? &ext_reject4 : &ext_reject6, matches, targets,
 			     out, max, &n);
@@ -417,6 +502,10 @@ void rule_render(const struct rule *r, enum net_family family, char *buf, size_t
 		for (size_t i = 0; i < r->nports; i++)
 			textf(&t, "%s%u", i ? "," : "", r->ports[i]);
 	}
+	if (r->mark_mask)
+		textf(&t, " -m mark --mark 0x%x/0x%x", r->mark, r->mark_mask);
+	if (r->ctmark_mask)
+		textf(&t, " -m connmark --mark 0x%x/0x%x", r->ctmark, r->ctmark_mask);
 	switch (r->verdict) {
 	case VERDICT_ACCEPT:
 		textf(&t, " -j ACCEPT");
@@ -435,6 +524,12 @@ void rule_render(const struct rule *r, enum net_family family, char *buf, size_t
 		/* Prefixes are made of characters iptables-save does not quote. */
 		textf(&t, " -j NFLOG --nflog-prefix %s --nflog-group %d", r->nflog_prefix,
 		      NFLOG_GROUP);
+		break;
+	case VERDICT_CONNMARK:
+		textf(&t, " -j CONNMARK --set-xmark 0x%x/0x%x", r->set_ctmark, r->set_ctmark_mask);
+		break;
+	case VERDICT_QUEUE:
+		textf(&t, " -j NFQUEUE --queue-num %d", NAMECHECK_QUEUE);
 		break;
 	}
 }

@@ -21,6 +21,8 @@ enum verdict {
 	VERDICT_REJECT_PROHIBITED,  /* icmp-admin-prohibited / icmp6-adm-prohibited */
 	VERDICT_NFLOG,              /* -j NFLOG --nflog-prefix P --nflog-group G, then go on */
 	VERDICT_DROP,               /* -j DROP: for what no one may send, nothing to log */
+	VERDICT_CONNMARK,           /* -j CONNMARK --set-xmark V/M, then go on */
+	VERDICT_QUEUE,              /* -j NFQUEUE --queue-num NAMECHECK_QUEUE, no bypass */
 };
 
 /* The NFLOG group palisade's rules log to, and the prefixes that tell PID 1
@@ -34,6 +36,21 @@ enum verdict {
 #define NFLOG_PREFIX_AUDIT_LOOPBACK "palisade-audit-loopback"
 
 #define PROTO_ICMPV6 58
+
+/* The name check (init/namecheck.h). A new TCP connection to a port that
+ * is checked gets MARK_NEED on its conntrack entry; each of its packets
+ * then goes to PID 1 through queue NAMECHECK_QUEUE until PID 1 answers for
+ * the connection: it sends the held packets back through the chain
+ * (NF_REPEAT) with the packet mark MARK_OK, which the first rules copy to
+ * the connection (nothing of it is queued again), or MARK_REFUSE, which
+ * they reject with a TCP reset. The agent cannot set a packet mark
+ * (SO_MARK needs CAP_NET_ADMIN), nor a connection's. The queue has no
+ * bypass: when PID 1 does not answer, the kernel drops. */
+#define NAMECHECK_QUEUE 1953
+#define MARK_MASK 0x03000000u
+#define MARK_NEED 0x01000000u
+#define MARK_OK 0x02000000u
+#define MARK_REFUSE 0x03000000u
 
 /* One rule; the matches are applied in the order of the fields. */
 struct rule {
@@ -60,6 +77,9 @@ struct rule {
 	uint16_t dport;          /* -m tcp/udp --dport, or 0 */
 	size_t nports;           /* -m multiport --dports */
 	uint16_t ports[PORT_LIST_MAX];
+	uint32_t mark, mark_mask;      /* -m mark --mark V/M, when mark_mask is not 0 */
+	uint32_t ctmark, ctmark_mask;  /* -m connmark --mark V/M, when ctmark_mask is not 0 */
+	uint32_t set_ctmark, set_ctmark_mask; /* VERDICT_CONNMARK */
 	enum verdict verdict;
 	const char *nflog_prefix; /* VERDICT_NFLOG */
 };
@@ -95,6 +115,10 @@ struct fence_spec {
 	bool root_dns_anywhere;
 	/* Log what would be refused, and let it through. */
 	bool audit;
+	/* The name check: new TCP connections to these ports (80, 443 and
+	 * the ports of entries marked TLS) have their first data checked by
+	 * PID 1, and so has UDP 443 to the default set. NULL: no check. */
+	const struct port_list *checked_ports;
 };
 
 /* Builds one family's policy. Returns 0, or -1 when it would not fit. */
@@ -111,7 +135,7 @@ struct xt_ext {
 	bool target;
 	const char *module;
 };
-#define XT_EXTS_MAX 12
+#define XT_EXTS_MAX 16
 
 /* The extensions rs uses that the kernel does not list: matches is the
  * text of /proc/net/ip_tables_matches (ip6_tables_matches for IPv6),

@@ -8,11 +8,35 @@
 #define IPV4_HDR_MIN 20
 #define IPV6_HDR 40
 #define TCP_HDR_MIN 20
+#define UDP_HDR 8
 
-/* The TCP header at off, in a packet that ends at end. */
+/* The UDP header at off, in a packet that ends at end: its length may not
+ * pass the packet's. */
+static int parse_udp(const uint8_t *pkt, size_t off, size_t end, struct tcp_segment *s,
+		     struct perr *err)
+{
+	size_t avail = end - off;
+	if (avail < UDP_HDR)
+		return perr_set(err, "UDP header cut off: %zu bytes of the %d it needs", avail,
+				UDP_HDR);
+	const uint8_t *u = pkt + off;
+	size_t ulen = get16(u + 4);
+	if (ulen < UDP_HDR || ulen > avail)
+		return perr_set(err, "UDP length %zu is not within %d..%zu", ulen, UDP_HDR, avail);
+	s->proto = IPPROTO_UDP;
+	s->sport = get16(u);
+	s->dport = get16(u + 2);
+	s->len = ulen - UDP_HDR;
+	s->payload = s->len ? u + UDP_HDR : NULL;
+	return 0;
+}
+
+/* The TCP (or UDP) header at off, in a packet that ends at end. */
 static int parse_tcp(const uint8_t *pkt, size_t off, size_t end, struct tcp_segment *s,
 		     struct perr *err)
 {
+	if (s->proto == IPPROTO_UDP)
+		return parse_udp(pkt, off, end, s, err);
 	size_t avail = end - off;
 	if (avail < TCP_HDR_MIN)
 		return perr_set(err, "TCP header cut off: %zu bytes of the %d it needs at least",
@@ -53,8 +77,10 @@ static int parse_v4(const uint8_t *pkt, size_t len, struct tcp_segment *s, struc
 		return perr_code(err, EPROTONOSUPPORT, "an IPv4 fragment (%s, offset %u)",
 				 frag & 0x2000 ? "more fragments" : "the last one",
 				 (unsigned)(frag & 0x1fff) * 8);
-	if (pkt[9] != IPPROTO_TCP)
-		return perr_code(err, EPROTONOSUPPORT, "IPv4 protocol %u, not TCP (6)", pkt[9]);
+	if (pkt[9] != IPPROTO_TCP && pkt[9] != IPPROTO_UDP)
+		return perr_code(err, EPROTONOSUPPORT, "IPv4 protocol %u, not TCP (6) or UDP (17)",
+				 pkt[9]);
+	s->proto = pkt[9];
 	s->family = NET_V4;
 	memcpy(s->src, pkt + 12, 4);
 	memcpy(s->dst, pkt + 16, 4);
@@ -75,6 +101,8 @@ static int parse_v6(const uint8_t *pkt, size_t len, struct tcp_segment *s, struc
 	for (int n = 0;; n++) {
 		switch (next) {
 		case IPPROTO_TCP:
+		case IPPROTO_UDP:
+			s->proto = next;
 			s->family = NET_V6;
 			memcpy(s->src, pkt + 8, 16);
 			memcpy(s->dst, pkt + 24, 16);
@@ -105,8 +133,8 @@ static int parse_v6(const uint8_t *pkt, size_t len, struct tcp_segment *s, struc
 		case IPPROTO_FRAGMENT:
 			return perr_code(err, EPROTONOSUPPORT, "an IPv6 fragment");
 		default:
-			return perr_code(err, EPROTONOSUPPORT, "IPv6 next header %u, not TCP (6)",
-					 next);
+			return perr_code(err, EPROTONOSUPPORT, "IPv6 next header %u, not TCP (6) or "
+					 "UDP (17)", next);
 		}
 	}
 }

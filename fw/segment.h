@@ -1,5 +1,6 @@
-/* A TCP segment read out of the IP packet that carries it: the first data
- * of a connection, as the packet queue hands it over. Pure code. */
+/* A TCP segment (or UDP datagram) read out of the IP packet that carries
+ * it: the first data of a connection, as the packet queue hands it over.
+ * Pure code. */
 #ifndef PALISADE_SEGMENT_H
 #define PALISADE_SEGMENT_H
 
@@ -24,6 +25,7 @@
 
 struct tcp_segment {
 	enum net_family family;
+	uint8_t proto;             /* IPPROTO_TCP, or IPPROTO_UDP (no seq nor flags) */
 	uint8_t src[16], dst[16];  /* network order; IPv4 uses the first 4 bytes */
 	uint16_t sport, dport;
 	uint32_t seq;

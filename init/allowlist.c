@@ -132,7 +132,22 @@ int entry_parse(const char *text, struct entry *out, struct perr *err)
 
 	out->ports = PORTS_DEFAULT;
 	if (port) {
-		if (strcmp(port, "*") == 0) {
+		char num[8];
+		size_t pl = strlen(port);
+		if (pl > 4 && strcmp(port + pl - 4, "/tls") == 0) {
+			/* name:PORT/tls: the name check reads the server name of
+			 * each connection to PORT, as on 80 and 443. */
+			if (out->kind == ENTRY_NET)
+				return bad(err, text, "marks an address as TLS; only names are "
+					   "checked (write NAME:PORT/tls)");
+			if (pl - 4 >= sizeof(num))
+				return bad(err, text, "has a port that is not 1-65535 or *");
+			memcpy(num, port, pl - 4);
+			num[pl - 4] = '\0';
+			port = num;
+			out->tls = true;
+		}
+		if (strcmp(port, "*") == 0 && !out->tls) {
 			out->ports = PORTS_ALL;
 		} else if (port_parse(port, &out->port) == 0) {
 			out->ports = PORTS_ONE;
@@ -164,7 +179,7 @@ void entry_format(const struct entry *e, char *buf, size_t len)
 	}
 	}
 	if (e->ports == PORTS_ONE)
-		snprintf(buf, len, "%s:%u", host, e->port);
+		snprintf(buf, len, "%s:%u%s", host, e->port, e->tls ? "/tls" : "");
 	else if (e->ports == PORTS_ALL)
 		snprintf(buf, len, "%s:*", host);
 	else

@@ -24,6 +24,7 @@ struct entry {
 	enum entry_kind kind;
 	enum port_scope ports; /* host, host:PORT, host:* */
 	uint16_t port;
+	bool tls;              /* host:PORT/tls: the name check reads PORT too */
 	char name[DOMAIN_MAX + 1];
 	struct net_addr net;
 	char origin[ORIGIN_MAX]; /* "--allow", "/etc/palisade/allow line 3", "@npm" */

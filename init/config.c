@@ -52,6 +52,10 @@ static const char usage_text[] =
 	"                             the allowlist would refuse\n"
 	"      --audit-report FILE    with --audit: on exit, write an allowlist that\n"
 	"                             would have allowed the run\n"
+	"      --no-name-check        do not read the TLS server name or HTTP Host of\n"
+	"                             connections to names' addresses (ports 80, 443\n"
+	"                             and NAME:PORT/tls entries' ports); off, an\n"
+	"                             allowed CDN address serves every name it hosts\n"
 	"\n"
 	"Privileges:\n"
 	"      --seccomp-allow NAME   let the agent use system call NAME; repeatable\n"
@@ -103,6 +107,7 @@ enum {
 	OPT_ALLOW_PRIVATE,
 	OPT_ALLOW_PTRACE,
 	OPT_BACKEND,
+	OPT_NO_NAME_CHECK,
 };
 
 static const struct option long_options[] = {
@@ -130,6 +135,7 @@ static const struct option long_options[] = {
 	{ "allow-private", required_argument, NULL, OPT_ALLOW_PRIVATE },
 	{ "allow-ptrace", no_argument, NULL, OPT_ALLOW_PTRACE },
 	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "no-name-check", no_argument, NULL, OPT_NO_NAME_CHECK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -206,6 +212,27 @@ static int whole_number(const char *s, unsigned long max, unsigned *v)
 	if (s[0] < '0' || s[0] > '9' || *end || errno || n > max)
 		return -1;
 	*v = (unsigned)n;
+	return 0;
+}
+
+/* The TCP ports whose connections the name check reads: 80, 443, and the
+ * port of each NAME:PORT/tls entry. */
+static int checked_ports(struct config *c, struct perr *err)
+{
+	memset(&c->checked_ports, 0, sizeof(c->checked_ports));
+	if (c->no_name_check)
+		return 0;
+	int rc = port_list_add(&c->checked_ports, PROTO_TCP, 80);
+	rc |= port_list_add(&c->checked_ports, PROTO_TCP, 443);
+	for (size_t i = 0; i < c->allow.n && rc == 0; i++) {
+		const struct entry *e = &c->allow.v[i];
+		if (e->tls && port_list_add(&c->checked_ports, PROTO_TCP, e->port) < 0)
+			return perr_set(err, "%s: more than %d ports are checked by name (80, 443 and "
+					"NAME:PORT/tls entries); mark fewer ports TLS", e->origin,
+					PORT_LIST_MAX);
+	}
+	if (rc < 0)
+		return perr_set(err, "internal: checked ports");
 	return 0;
 }
 
@@ -336,6 +363,9 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 			if (allowlist_add_private(&c->allow, optarg, origin, err) < 0)
 				return -1;
 			break;
+		case OPT_NO_NAME_CHECK:
+			c->no_name_check = true;
+			break;
 		case OPT_BACKEND:
 			backend = optarg;
 			backend_origin = "--backend";
@@ -375,6 +405,8 @@ int config_parse(struct config *c, int argc, char **argv, char **envp,
 	}
 
 	if (allowlist_check_private(&c->allow, err) < 0)
+		return -1;
+	if (checked_ports(c, err) < 0)
 		return -1;
 
 	if (!backend) {

@@ -53,6 +53,8 @@ struct config {
 	bool audit;              /* log what would be refused, refuse nothing */
 	const char *audit_report; /* with audit: the allowlist written at exit */
 	enum fence_backend backend; /* --backend or PALISADE_BACKEND; default auto */
+	bool no_name_check;      /* --no-name-check */
+	struct port_list checked_ports; /* TCP 80, 443 and NAME:PORT/tls entries' ports */
 };
 
 /* Parses argv and envp (not the process environment, so tests can pass

@@ -19,6 +19,8 @@ struct dnsfilter {
 	struct status_writer status;
 	struct refusal_log *log;
 	struct audit_report report;     /* audit mode */
+	struct net_addr *literal;       /* the allowlist's addresses and CIDRs */
+	size_t nliteral;
 };
 
 static bool decide(void *ctx, const struct dns_query *q)
@@ -129,6 +131,35 @@ void dnsfilter_on_nflog(void *ctx, const struct pktlog_event *ev)
 	refusal_log_packet(f->log, ev, name);
 }
 
+bool dnsfilter_literal(const struct dnsfilter *f, const struct net_addr *addr)
+{
+	for (size_t i = 0; i < f->nliteral; i++)
+		if (net_contains(&f->literal[i], addr))
+			return true;
+	return false;
+}
+
+/* An exact or wildcard entry, or a preset's. A name whose answer put addr
+ * in the fence is one of those: the DNS filter forwards no other. */
+bool dnsfilter_name_allowed(const struct dnsfilter *f, const char *name,
+			    const struct net_addr *addr)
+{
+	(void)addr;
+	return dnspolicy_query(f->policy, name) == DNS_ALLOWED;
+}
+
+void dnsfilter_on_checked(struct dnsfilter *f, const struct namecheck_packet *p,
+			  const char *name, bool refused, const char *why)
+{
+	status_count(&f->status, STATUS_NAMES_CHECKED);
+	if (!refused)
+		return;
+	status_count(&f->status, STATUS_NAMES_REFUSED);
+	if (f->cfg->audit)
+		status_count(&f->status, STATUS_AUDITED);
+	refusal_log_name(f->log, p->proto, &p->dst, p->dport, name, why);
+}
+
 void dnsfilter_set_status_dir(struct dnsfilter *f, int dirfd)
 {
 	status_start(&f->status, dirfd);
@@ -163,9 +194,16 @@ struct dnsfilter *dnsfilter_new(const struct config *cfg, const struct policy *p
 		dnsfilter_free(f);
 		return NULL;
 	}
+	for (size_t i = 0; i < cfg->allow.n; i++)
+		if (cfg->allow.v[i].kind == ENTRY_NET)
+			f->nliteral++;
+	f->literal = calloc(f->nliteral ? f->nliteral : 1, sizeof(*f->literal));
+	for (size_t i = 0, j = 0; f->literal && i < cfg->allow.n; i++)
+		if (cfg->allow.v[i].kind == ENTRY_NET)
+			f->literal[j++] = cfg->allow.v[i].net;
 	f->policy = dnspolicy_new(cfg, &pol->host, allow_in_fence, f);
 	f->log = refusal_log_new(cfg->log_json, cfg->audit);
-	if (!f->policy || !f->log) {
+	if (!f->policy || !f->log || !f->literal) {
 		perr_code(err, ENOMEM, "out of memory");
 		dnsfilter_free(f);
 		return NULL;
@@ -181,6 +219,7 @@ void dnsfilter_free(struct dnsfilter *f)
 	refusal_log_free(f->log);
 	fence_close(f->fence);
 	audit_report_free(&f->report);
+	free(f->literal);
 	free(f);
 }
 

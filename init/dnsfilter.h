@@ -14,6 +14,7 @@
 #include "../fw/fence.h"
 #include "../fw/pktlog.h"
 #include "config.h"
+#include "namecheck.h"
 #include "policy.h"
 
 struct dnsfilter;
@@ -30,6 +31,16 @@ extern const struct dnsproxy_ops dnsfilter_ops;
 
 /* One refused (or, in audit mode, logged) packet from the fence's NFLOG. */
 void dnsfilter_on_nflog(void *ctx, const struct pktlog_event *ev);
+
+/* For the name check (namecheck.h): whether the allowlist gives addr as
+ * an address or CIDR (not checked); whether name is allowed at addr (an
+ * entry allows it, or addr was in its answer); and a connection checked,
+ * counted, and logged when refused. */
+bool dnsfilter_literal(const struct dnsfilter *f, const struct net_addr *addr);
+bool dnsfilter_name_allowed(const struct dnsfilter *f, const char *name,
+			    const struct net_addr *addr);
+void dnsfilter_on_checked(struct dnsfilter *f, const struct namecheck_packet *p,
+			  const char *name, bool refused, const char *why);
 
 /* The directory for the status file (RUN_DIR, checked by the caller, who
  * keeps it open): written at once, then at most once a second when it

@@ -23,6 +23,7 @@
 #include "../lib/log.h"
 #include "../lib/loop.h"
 #include "dnsfilter.h"
+#include "namequeue.h"
 #include "rundir.h"
 #include "session.h"
 
@@ -52,6 +53,7 @@ void pid1_free(struct pid1 *p)
 	dnsproxy_close(p->proxy);
 	dnsfilter_free(p->filter);
 	pktlog_close(p->nflog);
+	namequeue_close(p->names);
 	if (p->report_fd >= 0)
 		close(p->report_fd);
 	if (p->rundir >= 0)
@@ -151,6 +153,8 @@ static int dns_filter_start(struct pid1 *p, struct perr *err)
 	p->nflog = pktlog_open(NFLOG_GROUP, err);
 	if (!p->nflog)
 		return -1;
+	if (!p->cfg->no_name_check && !(p->names = namequeue_open(p->filter, p->cfg->audit, err)))
+		return -1;
 	return 0;
 }
 
@@ -166,8 +170,15 @@ static void summary_fence(struct pid1 *p)
 	text_short(t, p->user->name, SUMMARY_NAME_MAX);
 	textf(t, " (uid %u); ", (unsigned)p->user->uid);
 	policy_summary(&p->pol, t);
-	textf(t, "; DNS filter on 127.0.0.1%s%s", dnsproxy_has_v6(p->proxy) ? " and ::1" : "",
-	      p->cfg->audit ? "; AUDIT MODE: nothing is refused" : "");
+	textf(t, "; DNS filter on 127.0.0.1%s", dnsproxy_has_v6(p->proxy) ? " and ::1" : "");
+	if (p->names) {
+		char ports[128];
+		port_list_format(&p->cfg->checked_ports, ports, sizeof(ports));
+		textf(t, "; server names checked on %s", ports);
+	} else {
+		textf(t, "; no server name check");
+	}
+	textf(t, "%s", p->cfg->audit ? "; AUDIT MODE: nothing is refused" : "");
 }
 
 int pid1_fence(struct pid1 *p, struct perr *err)
@@ -360,6 +371,8 @@ static void on_tick(void *arg)
 {
 	struct pid1 *p = arg;
 	dnsproxy_tick(p->proxy);
+	if (p->names)
+		namequeue_tick(p->names);
 	dnsfilter_tick(p->filter);
 }
 
@@ -369,6 +382,7 @@ int pid1_serve(struct pid1 *p, struct perr *err)
 	if (loop_init(&loop, err) < 0 || supervise_attach(&p->sup, &loop, err) < 0 ||
 	    dnsproxy_attach(p->proxy, &loop, &dnsfilter_ops, p->filter, err) < 0 ||
 	    loop_add(&loop, pktlog_fd(p->nflog), EPOLLIN, on_nflog, p, err) < 0 ||
+	    (p->names && namequeue_attach(p->names, &loop, err) < 0) ||
 	    loop_run(&loop, 200, on_tick, p, err) < 0)
 		return -1;
 	loop_close(&loop);

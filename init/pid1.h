@@ -19,6 +19,7 @@
 struct dnsproxy;
 struct dnsfilter;
 struct pktlog;
+struct namequeue;
 
 struct pid1 {
 	struct config *cfg;
@@ -30,6 +31,7 @@ struct pid1 {
 	struct dnsproxy *proxy;
 	struct dnsfilter *filter;
 	struct pktlog *nflog;
+	struct namequeue *names; /* the name check, unless --no-name-check */
 	int report_fd;          /* --audit-report's file, or -1 */
 	int rundir;             /* RUN_DIR, checked, or -1 */
 	char summary[2000];     /* the startup line, under the log's 2048 bytes */

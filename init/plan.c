@@ -71,4 +71,15 @@ void plan_print_config(FILE *out, const struct config *c, const struct agent_use
 		port_list_format(&c->expose, buf, sizeof(buf));
 		fprintf(out, "incoming: %s\n", buf);
 	}
+	if (c->no_name_check) {
+		fprintf(out, "name check: off (--no-name-check): an allowed address serves every "
+			     "name it hosts\n");
+	} else {
+		char buf[256];
+		port_list_format(&c->checked_ports, buf, sizeof(buf));
+		fprintf(out, "name check: the TLS server name (HTTP Host on port 80) of each new "
+			     "connection to %s of a name's address must be allowed; QUIC (udp 443) "
+			     "to a name's address is refused, so clients use TCP; addresses and "
+			     "CIDRs of the allowlist are not checked\n", buf);
+	}
 }

@@ -177,6 +177,7 @@ int policy_build(struct policy *p, const struct config *c, bool v6, struct perr 
 		.dns_filter = true,
 		.root_dns_anywhere = docker_forwards(&p->resolvers),
 		.audit = c->audit,
+		.checked_ports = c->no_name_check ? NULL : &c->checked_ports,
 	};
 	int rc = fence_plan_build(d, n, &spec, v6, &p->plan, err);
 	free(d);

@@ -303,3 +303,40 @@ void refusal_log_dropped(struct refusal_log *l, const char *name, const char *wh
 			 "query (%s): a broken or forged answer; still waiting for the upstream's",
 			 name, why);
 }
+
+void refusal_log_name(struct refusal_log *l, uint8_t proto, const struct net_addr *dst,
+		      uint16_t port, const char *name, const char *why)
+{
+	/* Repeats are of the same name at the same address. */
+	if (answer_repeated(l, name ? name : "", dst) || !log_allowed(l))
+		return;
+	char a[NET_ADDR_STRLEN];
+	net_format(dst, a, sizeof(a));
+	if (l->json) {
+		char buf[1024];
+		struct text t;
+		text_init(&t, buf, sizeof(buf));
+		textf(&t, "{\"event\":\"%s\",\"proto\":\"%s\",\"dst\":\"%s\",\"port\":%u",
+		      l->audit ? "audit-name" : "name-refused", proto_text(proto), a, port);
+		if (name) {
+			textf(&t, ",\"server_name\":\"");
+			json_str(&t, name);
+			textf(&t, "\"");
+		}
+		textf(&t, ",\"why\":\"");
+		json_str(&t, why);
+		textf(&t, "\"}");
+		fprintf(stderr, "%s\n", buf);
+		return;
+	}
+	char what[DNS_NAME_MAX + NET_ADDR_STRLEN + 64];
+	struct text t;
+	text_init(&t, what, sizeof(what));
+	textf(&t, "%s to %s port %u", proto_text(proto), a, port);
+	if (name)
+		textf(&t, " naming %s", name);
+	if (l->audit)
+		log_info("audit: %s would be refused: %s", what, why);
+	else
+		log_info("refused %s: %s", what, why);
+}

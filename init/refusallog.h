@@ -44,6 +44,10 @@ void refusal_log_answer(struct refusal_log *l, const char *name, const struct dn
 void refusal_log_packet(struct refusal_log *l, const struct pktlog_event *ev, const char *name);
 /* A query no upstream answered (the agent gets SERVFAIL), and a message
  * from an upstream that does not answer the query (dropped). */
+/* A connection the name check refused (in audit mode: would refuse): the
+ * server name it sent (NULL: none could be read), and why. */
+void refusal_log_name(struct refusal_log *l, uint8_t proto, const struct net_addr *dst,
+		      uint16_t port, const char *name, const char *why);
 void refusal_log_failed(struct refusal_log *l, const char *name, const char *why);
 void refusal_log_dropped(struct refusal_log *l, const char *name, const char *why);
 

@@ -17,7 +17,7 @@
 /* The counts' keys in the file, in the order of enum status_counter. */
 static const char *const keys[STATUS_COUNTERS] = {
 	"queries-allowed", "queries-refused", "queries-failed", "connections-refused",
-	"audited", "cache-hits",
+	"audited", "cache-hits", "names-checked", "names-refused",
 };
 
 ssize_t status_format(const struct allowlist *allow, const struct status *s, char *buf,
@@ -44,7 +44,8 @@ ssize_t status_format(const struct allowlist *allow, const struct status *s, cha
 	      keys[STATUS_CONNECTIONS_REFUSED], s->count[STATUS_CONNECTIONS_REFUSED],
 	      s->audit ? "on" : "off", keys[STATUS_AUDITED], s->count[STATUS_AUDITED],
 	      fence_backend_name(s->backend));
-	textf(&t, "%s %llu\n", keys[STATUS_CACHE_HITS], s->count[STATUS_CACHE_HITS]);
+	for (int i = STATUS_CACHE_HITS; i < STATUS_COUNTERS; i++)
+		textf(&t, "%s %llu\n", keys[i], s->count[i]);
 	if (t.used >= len)
 		return -1;
 	return (ssize_t)t.used;
@@ -251,6 +252,8 @@ int status_print(FILE *out)
 	fprintf(out, "DNS cache: %llu hits (%.0f%% of allowed queries)\n", s.count[STATUS_CACHE_HITS],
 		100.0 * (double)s.count[STATUS_CACHE_HITS] / (double)(s.count[STATUS_QUERIES_ALLOWED] ?: 1));
 	fprintf(out, "connections refused: %llu\n", s.count[STATUS_CONNECTIONS_REFUSED]);
+	fprintf(out, "server names checked: %llu, refused: %llu%s\n", s.count[STATUS_NAMES_CHECKED],
+		s.count[STATUS_NAMES_REFUSED], s.audit ? " (audit mode: let through)" : "");
 	if (s.audit)
 		fprintf(out, "audit mode: %llu queries and connections let through that the "
 			     "allowlist would refuse\n", s.count[STATUS_AUDITED]);

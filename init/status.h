@@ -12,6 +12,8 @@
  *   audited 0
  *   backend nft
  *   cache-hits 9
+ *   names-checked 40
+ *   names-refused 2
  *
  * backend is the fence backend PID 1 installed (nft or legacy): where
  * `palisade status` reads the sets. A file without it is a legacy one's.
@@ -36,8 +38,10 @@ enum status_counter {
 	STATUS_CONNECTIONS_REFUSED,
 	STATUS_AUDITED,         /* queries and packets let through by audit mode */
 	STATUS_CACHE_HITS,      /* allowed queries answered from the cache */
+	STATUS_NAMES_CHECKED,   /* connections whose server name was checked */
+	STATUS_NAMES_REFUSED,   /* of those, refused (audit mode: would be) */
 };
-#define STATUS_COUNTERS 6
+#define STATUS_COUNTERS 8
 
 /* The file's contents. */
 struct status {

@@ -126,7 +126,7 @@ static void test_ruleset_v4(void **state)
 	port_list_parse("80,443,443/udp", &def, NULL);
 	port_list_parse("3000,5353/udp", &expose, NULL);
 	struct net_addr res[] = { A("127.0.0.11"), A("192.0.2.53"), A("2001:db8::53") };
-	struct fence_spec spec = { res, 3, &def, &expose, false, false, false };
+	struct fence_spec spec = { res, 3, &def, &expose, false, false, false, NULL };
 	struct ruleset rs;
 	assert_int_equal(ruleset_build(&spec, NET_V4, &rs), 0);
 	char *text = render(&rs);
@@ -169,7 +169,7 @@ static void test_ruleset_v6(void **state)
 	struct port_list def, expose = { 0 };
 	port_list_parse("443", &def, NULL);
 	struct net_addr res[] = { A("192.0.2.53"), A("2001:db8::53"), A("::1") };
-	struct fence_spec spec = { res, 3, &def, &expose, false, false, false };
+	struct fence_spec spec = { res, 3, &def, &expose, false, false, false, NULL };
 	struct ruleset rs;
 	assert_int_equal(ruleset_build(&spec, NET_V6, &rs), 0);
 	char *text = render(&rs);
@@ -204,7 +204,7 @@ static void test_missing_ext(void **state)
 	struct port_list def, expose = { 0 };
 	port_list_parse("80,443", &def, NULL);
 	struct net_addr res[] = { A("192.0.2.53") };
-	struct fence_spec spec = { res, 1, &def, &expose, true, false, false };
+	struct fence_spec spec = { res, 1, &def, &expose, true, false, false, NULL };
 	struct ruleset rs;
 	assert_int_equal(ruleset_build(&spec, NET_V4, &rs), 0);
 	const struct xt_ext *miss[XT_EXTS_MAX];
@@ -256,7 +256,7 @@ static void test_ruleset_dns_filter(void **state)
 	struct port_list def, expose = { 0 };
 	port_list_parse("443", &def, NULL);
 	struct net_addr res[] = { A("127.0.0.11"), A("192.0.2.53") };
-	struct fence_spec spec = { res, 2, &def, &expose, true, false, false };
+	struct fence_spec spec = { res, 2, &def, &expose, true, false, false, NULL };
 	struct ruleset rs;
 	assert_int_equal(ruleset_build(&spec, NET_V4, &rs), 0);
 	char *text = render(&rs);
@@ -462,7 +462,7 @@ static void test_plan_sets(void **state)
 	(void)state;
 	struct port_list def, expose = { 0 };
 	port_list_parse("443", &def, NULL);
-	struct fence_spec spec = { NULL, 0, &def, &expose, false, false, false };
+	struct fence_spec spec = { NULL, 0, &def, &expose, false, false, false, NULL };
 	struct fence_dest d[] = {
 		{ A("192.0.2.1"), PORTS_DEFAULT, 0 },
 		{ A("192.0.2.1"), PORTS_DEFAULT, 0 }, /* two names, one address */
@@ -496,7 +496,7 @@ static void test_allow_members(void **state)
 	(void)state;
 	struct port_list def, expose = { 0 };
 	port_list_parse("443", &def, NULL);
-	struct fence_spec spec = { NULL, 0, &def, &expose, false, false, false };
+	struct fence_spec spec = { NULL, 0, &def, &expose, false, false, false, NULL };
 	struct fence_dest start[] = {
 		{ A("192.0.2.1"), PORTS_DEFAULT, 0 },
 		{ A("192.0.2.2"), PORTS_ONE, 22 },

@@ -153,11 +153,37 @@ static void test_ipv4_not_tcp(void **state)
 {
 	(void)state;
 	struct pkt p = { .len = 0 };
-	ip4(&p, IPPROTO_UDP, 0, 20, 0);
+	ip4(&p, IPPROTO_ICMP, 0, 20, 0);
 	tcp(&p, 40000, 443, 0);
-	parse_fails(p.b, p.len, EPROTONOSUPPORT, "IPv4 protocol 17, not TCP");
-	p.b[9] = IPPROTO_ICMP;
-	parse_fails(p.b, p.len, EPROTONOSUPPORT, "IPv4 protocol 1");
+	parse_fails(p.b, p.len, EPROTONOSUPPORT, "IPv4 protocol 1, not TCP (6) or UDP (17)");
+}
+
+/* UDP (QUIC's first packets): ports and payload, its length within the
+ * packet. */
+static void test_udp(void **state)
+{
+	(void)state;
+	struct pkt p = { .len = 0 };
+	ip4(&p, IPPROTO_UDP, 0, 8 + 5, 0);
+	uint8_t u[8] = { 0x9c, 0x40, 0x01, 0xbb, 0, 13, 0, 0 };
+	add(&p, u, sizeof(u));
+	add(&p, "quic!", 5);
+	struct tcp_segment s;
+	struct perr e = PERR_INIT;
+	assert_int_equal(segment_parse(p.b, p.len, &s, &e), 0);
+	assert_int_equal(s.proto, IPPROTO_UDP);
+	assert_int_equal(s.sport, 40000);
+	assert_int_equal(s.dport, 443);
+	assert_int_equal(s.len, 5);
+	assert_memory_equal(s.payload, "quic!", 5);
+	/* A UDP length past the packet, or below the header. */
+	p.b[20 + 5] = 14;
+	parse_fails(p.b, p.len, EINVAL, "UDP length 14 is not within 8..13");
+	p.b[20 + 5] = 7;
+	parse_fails(p.b, p.len, EINVAL, "UDP length 7");
+	/* Cut off inside the header. */
+	put16(p.b + 2, 20 + 6);
+	parse_fails(p.b, 26, EINVAL, "UDP header cut off");
 }
 
 static void test_ipv4_fragments(void **state)
@@ -249,8 +275,6 @@ static void test_ipv6_bad_header(void **state)
 	parse_fails(p.b, p.len, EINVAL, "TCP header cut off: 12 bytes");
 	/* Another protocol. */
 	put16(p.b + 4, 20);
-	p.b[6] = IPPROTO_UDP;
-	parse_fails(p.b, p.len, EPROTONOSUPPORT, "IPv6 next header 17, not TCP");
 	p.b[6] = IPPROTO_NONE;
 	parse_fails(p.b, p.len, EPROTONOSUPPORT, "next header 59");
 }
@@ -353,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_ipv4_total_length),
 		cmocka_unit_test(test_ipv4_bad_header),
 		cmocka_unit_test(test_ipv4_not_tcp),
+		cmocka_unit_test(test_udp),
 		cmocka_unit_test(test_ipv4_fragments),
 		cmocka_unit_test(test_tcp_header),
 		cmocka_unit_test(test_ipv6),

@@ -25,6 +25,8 @@ static void test_format_and_parse(void **state)
 	s.count[STATUS_CONNECTIONS_REFUSED] = 3;
 	s.count[STATUS_AUDITED] = 18446744073709551615ull;
 	s.count[STATUS_CACHE_HITS] = 7;
+	s.count[STATUS_NAMES_CHECKED] = 40;
+	s.count[STATUS_NAMES_REFUSED] = 2;
 	char buf[STATUS_MAX];
 	ssize_t n = status_format(&l, &s, buf, sizeof(buf));
 	assert_true(n > 0);
@@ -32,7 +34,7 @@ static void test_format_and_parse(void **state)
 				 "queries-allowed 12\nqueries-refused 1\nqueries-failed 2\n"
 				 "connections-refused 3\naudit on\naudited 18446744073709551615\n"
 				 "backend nft\n"
-				 "cache-hits 7\n");
+				 "cache-hits 7\nnames-checked 40\nnames-refused 2\n");
 	assert_int_equal((size_t)n, strlen(buf));
 
 	struct status r;
