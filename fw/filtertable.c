@@ -255,7 +255,7 @@ static void *target(struct builder *b, const char *name, uint8_t revision, size_
 }
 
 size_t filter_rule_encode(const struct rule *r, enum net_family family, uint16_t set_index,
-		   uint8_t set_revision, void *buf, size_t len)
+			  const struct xt_revs *revs, void *buf, size_t len)
 {
 	struct builder b = { .buf = buf, .cap = len };
 	size_t head = family == NET_V4 ? sizeof(struct ipt_entry) : sizeof(struct ip6t_entry);
@@ -344,7 +344,7 @@ size_t filter_rule_encode(const struct rule *r, enum net_family family, uint16_t
 		/* Revision 4 where the kernel has it, as iptables itself picks the
 		 * newest: iptables-save prints only the revision it would use. */
 		struct xt_set_info *si;
-		if (set_revision >= 4) {
+		if (revs->set >= 4) {
 			struct xt_set_info_match_v4 *sm = match(&b, "set", 4, sizeof(*sm));
 			si = sm ? &sm->match_set : NULL;
 		} else {
@@ -433,8 +433,12 @@ size_t filter_rule_encode(const struct rule *r, enum net_family family, uint16_t
 		break;
 	}
 	case VERDICT_CONNMARK: {
-		/* --set-xmark V/M: ctmark = (ctmark & ~M) ^ V. */
-		struct xt_connmark_tginfo1 *cm = target(&b, "CONNMARK", 1, sizeof(*cm));
+		/* --set-xmark V/M: ctmark = (ctmark & ~M) ^ V. Revision 2 adds
+		 * a shift, left at 0. */
+		struct xt_connmark_tginfo2 *cm =
+			target(&b, "CONNMARK", revs->connmark >= 2 ? 2 : 1,
+			       revs->connmark >= 2 ? sizeof(struct xt_connmark_tginfo2)
+						   : sizeof(struct xt_connmark_tginfo1));
 		if (cm) {
 			cm->ctmark = r->set_ctmark;
 			cm->ctmask = r->set_ctmark_mask;
@@ -442,13 +446,20 @@ size_t filter_rule_encode(const struct rule *r, enum net_family family, uint16_t
 		}
 		break;
 	}
-	case VERDICT_QUEUE: {
-		/* Revision 0: a queue number and nothing else, so no bypass. */
-		struct xt_NFQ_info *q = target(&b, "NFQUEUE", 0, sizeof(*q));
-		if (q)
-			q->queuenum = NAMECHECK_QUEUE;
+	case VERDICT_QUEUE:
+		/* One queue, no flags: no bypass (revision 0 has none at all). */
+		if (revs->nfqueue >= 3) {
+			struct xt_NFQ_info_v3 *q = target(&b, "NFQUEUE", 3, sizeof(*q));
+			if (q) {
+				q->queuenum = NAMECHECK_QUEUE;
+				q->queues_total = 1;
+			}
+		} else {
+			struct xt_NFQ_info *q = target(&b, "NFQUEUE", 0, sizeof(*q));
+			if (q)
+				q->queuenum = NAMECHECK_QUEUE;
+		}
 		break;
-	}
 	}
 	if (b.overflow)
 		return 0;
@@ -465,34 +476,45 @@ size_t filter_rule_encode(const struct rule *r, enum net_family family, uint16_t
 }
 
 /* The newest revision of the set match that the kernel has, up to 4. */
-static uint8_t set_match_revision(enum net_family family)
+/* Whether the kernel has revision want of match (or target) name. */
+static bool has_revision(int fd, enum net_family family, const char *name, bool target,
+			 uint8_t want)
 {
-	int fd = socket(net_af(family), SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 1;
 	struct xt_get_revision rev;
 	memset(&rev, 0, sizeof(rev));
-	snprintf(rev.name, sizeof(rev.name), "set");
-	rev.revision = 4;
+	snprintf(rev.name, sizeof(rev.name), "%s", name);
+	rev.revision = want;
 	socklen_t len = sizeof(rev);
-	int opt = family == NET_V4 ? IPT_SO_GET_REVISION_MATCH : IP6T_SO_GET_REVISION_MATCH;
+	int opt = family == NET_V4 ? (target ? IPT_SO_GET_REVISION_TARGET : IPT_SO_GET_REVISION_MATCH)
+				   : (target ? IP6T_SO_GET_REVISION_TARGET : IP6T_SO_GET_REVISION_MATCH);
 	int level = family == NET_V4 ? IPPROTO_IP : IPPROTO_IPV6;
-	int rc = getsockopt(fd, level, opt, &rev, &len);
+	return getsockopt(fd, level, opt, &rev, &len) == 0;
+}
+
+static struct xt_revs kernel_revisions(enum net_family family)
+{
+	struct xt_revs r = { 1, 1, 0 };
+	int fd = socket(net_af(family), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return r;
+	r.set = has_revision(fd, family, "set", false, 4) ? 4 : 1;
+	r.connmark = has_revision(fd, family, "CONNMARK", true, 2) ? 2 : 1;
+	r.nfqueue = has_revision(fd, family, "NFQUEUE", true, 3) ? 3 : 0;
 	close(fd);
-	return rc == 0 ? 4 : 1;
+	return r;
 }
 
 /* Encodes every rule, looking the sets up in the kernel. */
 static int encode_all(const struct ruleset *rs, unsigned char (*out)[ENTRY_MAX],
 		      struct perr *err)
 {
-	uint8_t set_revision = set_match_revision(rs->family);
+	struct xt_revs revs = kernel_revisions(rs->family);
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct rule *r = &rs->v[i];
 		uint16_t index = 0;
 		if (r->set && ipset_index(r->set, rs->family, &index, err) < 0)
 			return -1;
-		if (!filter_rule_encode(r, rs->family, index, set_revision, out[i], ENTRY_MAX))
+		if (!filter_rule_encode(r, rs->family, index, &revs, out[i], ENTRY_MAX))
 			return perr_set(err, "internal: rule %zu does not fit %d bytes", i, ENTRY_MAX);
 	}
 	return 0;

@@ -29,11 +29,18 @@ int filter_table_install(struct filter_table *t, const struct ruleset *rs, struc
  * and rules with rs. Any difference is an error naming it. */
 int filter_table_verify(enum net_family family, const struct ruleset *rs, struct perr *err);
 
+/* The revisions of the extensions that have several, the newest the
+ * kernel offers, as iptables itself picks them (iptables-save prints only
+ * the revision it would use): the set match (1 or 4), the CONNMARK target
+ * (1 or 2) and the NFQUEUE target (0 or 3). */
+struct xt_revs {
+	uint8_t set, connmark, nfqueue;
+};
+
 /* Encodes one rule as the kernel entry (struct ipt_entry or ip6t_entry with
  * its matches and target) into buf. set_index is the kernel's index of
- * r->set, set_revision the set match's revision (1 or 4). Returns the
- * entry's length, or 0 when buf is too small. Pure. */
+ * r->set. Returns the entry's length, or 0 when buf is too small. Pure. */
 size_t filter_rule_encode(const struct rule *r, enum net_family family, uint16_t set_index,
-		   uint8_t set_revision, void *buf, size_t len);
+			  const struct xt_revs *revs, void *buf, size_t len);
 
 #endif

@@ -522,12 +522,17 @@ static void e_verdict(struct rule_builder *b, const struct rule *r, enum net_fam
 	case VERDICT_QUEUE:
 		/* No flags: without a listener the kernel drops (no bypass). */
 		if (queue_compat) {
-			struct xt_NFQ_info info = { .queuenum = NAMECHECK_QUEUE };
-			if (!(e = expr(b, "target")))
+			/* libnftnl keeps (and frees) the info it is given. */
+			struct xt_NFQ_info *info = calloc(1, sizeof(*info));
+			if (!info || !(e = expr(b, "target"))) {
+				free(info);
+				b->bad = true;
 				return;
+			}
+			info->queuenum = NAMECHECK_QUEUE;
 			nftnl_expr_set_str(e, NFTNL_EXPR_TG_NAME, "NFQUEUE");
 			nftnl_expr_set_u32(e, NFTNL_EXPR_TG_REV, 0);
-			nftnl_expr_set(e, NFTNL_EXPR_TG_INFO, &info, sizeof(info));
+			nftnl_expr_set(e, NFTNL_EXPR_TG_INFO, info, sizeof(*info));
 			add(b, e);
 			return;
 		}

@@ -420,9 +420,11 @@ void nftplan_rule_render(const struct rule *r, enum net_family f, const char *se
 		else
 			textf(&t, " icmpv6 type %d", r->icmp6_type);
 	}
-	if (r->set)
-		textf(&t, " %s daddr%s @%s", ip, r->set_dims == 2 ? " . meta l4proto . th dport" : "",
+	if (r->set && r->set_dims == 2)
+		textf(&t, " %s daddr . meta l4proto . %s dport @%s", ip, port_header(r->proto),
 		      set ? set : r->set);
+	else if (r->set)
+		textf(&t, " %s daddr @%s", ip, set ? set : r->set);
 	if (r->sport)
 		textf(&t, " %s sport %u", port_header(r->proto), r->sport);
 	if (r->dport)
@@ -435,11 +437,12 @@ void nftplan_rule_render(const struct rule *r, enum net_family f, const char *se
 		textf(&t, " ct mark & 0x%08x == 0x%08x", r->ctmark_mask, r->ctmark);
 	switch (r->verdict) {
 	case VERDICT_CONNMARK:
-		textf(&t, " ct mark set ct mark & 0x%08x | 0x%08x", ~r->set_ctmark_mask,
-		      r->set_ctmark);
+		/* nft lists the mask with the bits the value sets. */
+		textf(&t, " ct mark set ct mark & 0x%08x | 0x%08x",
+		      ~r->set_ctmark_mask | r->set_ctmark, r->set_ctmark);
 		break;
 	case VERDICT_QUEUE:
-		textf(&t, " queue to %d", NAMECHECK_QUEUE);
+		textf(&t, " queue num %d", NAMECHECK_QUEUE);
 		break;
 	case VERDICT_ACCEPT:
 		textf(&t, " accept");

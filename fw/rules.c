@@ -208,24 +208,26 @@ static int add_name_check_verdicts(struct ruleset *rs)
 	r.proto = 0;
 	r.verdict = VERDICT_REJECT_PROHIBITED;
 	rc |= ruleset_add(rs, &r);
+	/* Packets netfilter makes itself (a refusal's reset) have no socket:
+	 * they go on as before. */
 	r = base_output;
+	r.socket_exists = true;
 	r.ctmark = MARK_NEED;
 	r.ctmark_mask = MARK_MASK;
 	r.verdict = VERDICT_QUEUE;
 	return rc | ruleset_add(rs, &r);
 }
 
-/* New flows the name check will see: every new TCP connection to a
- * checked port is marked (one that no set allows is refused further down
- * anyway), and the first UDP 443 (QUIC) packets to the default set, whose
- * server name PID 1 cannot read, go to PID 1, which lets through only
- * those to an address the allowlist names. */
-static int add_name_check_new(struct ruleset *rs, const struct fence_spec *spec,
-			      const char *def)
+/* New TCP connections to a checked port of a set's members are marked
+ * for the name check, right before the rule that lets them through (those
+ * no set allows are never marked). */
+static int add_name_check_mark(struct ruleset *rs, const struct fence_spec *spec,
+			       const char *set, uint8_t dims)
 {
-	int rc = 0;
 	struct rule r = base_output;
 	r.proto = PROTO_TCP;
+	r.set = set;
+	r.set_dims = dims;
 	for (size_t i = 0; i < spec->checked_ports->n && r.nports < PORT_LIST_MAX; i++)
 		if (spec->checked_ports->v[i].proto == PROTO_TCP)
 			r.ports[r.nports++] = spec->checked_ports->v[i].port;
@@ -234,15 +236,23 @@ static int add_name_check_new(struct ruleset *rs, const struct fence_spec *spec,
 	r.verdict = VERDICT_CONNMARK;
 	r.set_ctmark = MARK_NEED;
 	r.set_ctmark_mask = MARK_MASK;
-	rc |= ruleset_add(rs, &r);
+	return ruleset_add(rs, &r);
+}
+
+/* The first UDP 443 (QUIC) packets to the default set, whose server name
+ * PID 1 cannot read, go to PID 1, which lets through only those to an
+ * address the allowlist gives itself. */
+static int add_name_check_quic(struct ruleset *rs, const struct fence_spec *spec,
+			       const char *def)
+{
 	bool quic = false;
 	for (size_t i = 0; i < spec->default_ports->n; i++)
 		if (spec->default_ports->v[i].proto == PROTO_UDP &&
 		    spec->default_ports->v[i].port == 443)
 			quic = true;
 	if (!quic)
-		return rc;
-	r = base_output;
+		return 0;
+	struct rule r = base_output;
 	r.proto = PROTO_UDP;
 	r.set = def;
 	r.set_dims = 1;
@@ -250,7 +260,7 @@ static int add_name_check_new(struct ruleset *rs, const struct fence_spec *spec,
 	r.ctmark = 0;
 	r.ctmark_mask = MARK_MASK;
 	r.verdict = VERDICT_QUEUE;
-	return rc | ruleset_add(rs, &r);
+	return ruleset_add(rs, &r);
 }
 
 int ruleset_build(const struct fence_spec *spec, enum net_family family,
@@ -353,13 +363,19 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	}
 	const char *def = set_name(family, SET_DEFAULT);
 	if (spec->checked_ports)
-		rc |= add_name_check_new(out, spec, def);
+		rc |= add_name_check_mark(out, spec, def, 1);
 	rc |= add_ports(out, CHAIN_OUTPUT, def, spec->default_ports, PROTO_TCP);
+	if (spec->checked_ports)
+		rc |= add_name_check_quic(out, spec, def);
 	rc |= add_ports(out, CHAIN_OUTPUT, def, spec->default_ports, PROTO_UDP);
+	if (spec->checked_ports)
+		rc |= add_name_check_mark(out, spec, set_name(family, SET_PORT), 2);
 	r = base(CHAIN_OUTPUT);
 	r.set = set_name(family, SET_PORT);
 	r.set_dims = 2;
 	rc |= ruleset_add(out, &r);
+	if (spec->checked_ports)
+		rc |= add_name_check_mark(out, spec, set_name(family, SET_ALL), 1);
 	r = base(CHAIN_OUTPUT);
 	r.set = set_name(family, SET_ALL);
 	r.set_dims = 1;

@@ -80,11 +80,13 @@ run_palisade "$R" -u agent "${ALLOW[@]}" -- /bin/sh /work/agent.sh
 expect_eq "the agent ran and exited 0" 0 "$RC"
 expect_open allowed-tcp80 "an allowed name: TCP 80"
 expect_open allowed-tcp443 "an allowed name: TCP 443"
-expect_open allowed-udp443 "an allowed name: UDP 443 (HTTP/3)"
+# QUIC carries its server name encrypted: the name check refuses it to a
+# name's address, so that clients use TCP (tests/integration/names.sh).
+expect_refused_fast allowed-udp443 "an allowed name: UDP 443 (QUIC) is refused by the name check"
 expect_refused_fast allowed-tcp8080 "an allowed name: TCP 8080 is not a default port"
 expect_refused_fast allowed-tcp22 "an allowed name: TCP 22 is not a default port"
 expect_open allowed6-tcp443 "an allowed name over IPv6: TCP 443"
-expect_open allowed6-udp443 "an allowed name over IPv6: UDP 443"
+expect_refused_fast allowed6-udp443 "an allowed name over IPv6: UDP 443 (QUIC) is refused"
 expect_open v6only-tcp443 "an IPv6-only name: TCP 443"
 expect_refused_fast blocked-tcp80 "another name's address"
 expect_refused_fast blocked-udp443 "another name's address over UDP"

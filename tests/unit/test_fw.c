@@ -358,7 +358,7 @@ static void test_encode(void **state)
 	r.proto = PROTO_UDP;
 	r.dport = 53;
 	r.verdict = VERDICT_ACCEPT;
-	size_t n = filter_rule_encode(&r, NET_V4, 0, 4, buf, sizeof(buf));
+	size_t n = filter_rule_encode(&r, NET_V4, 0, &(struct xt_revs){ 4, 2, 3 }, buf, sizeof(buf));
 	struct ipt_entry *e = (void *)buf;
 	assert_int_equal(n, e->next_offset);
 	assert_int_equal(e->ip.proto, 17);
@@ -375,7 +375,7 @@ static void test_encode(void **state)
 	r.icmp6_type = 135;
 	r.proto = PROTO_ICMPV6;
 	r.iface = "lo";
-	n = filter_rule_encode(&r, NET_V6, 0, 4, buf, sizeof(buf));
+	n = filter_rule_encode(&r, NET_V6, 0, &(struct xt_revs){ 4, 2, 3 }, buf, sizeof(buf));
 	struct ip6t_entry *e6 = (void *)buf;
 	assert_int_equal(n, e6->next_offset);
 	assert_true(e6->ipv6.flags & IP6T_F_PROTO);
@@ -390,14 +390,14 @@ static void test_encode(void **state)
 	r.icmp6_type = -1;
 	r.set = "palisade4-port";
 	r.set_dims = 2;
-	n = filter_rule_encode(&r, NET_V4, 7, 4, buf, sizeof(buf));
+	n = filter_rule_encode(&r, NET_V4, 7, &(struct xt_revs){ 4, 2, 3 }, buf, sizeof(buf));
 	m = (void *)(buf + sizeof(struct ipt_entry));
 	assert_int_equal(m->u.user.revision, 4);
 	struct xt_set_info_match_v4 *sm = (void *)m->data;
 	assert_int_equal(sm->match_set.index, 7);
 	assert_int_equal(sm->match_set.dim, 2);
 	assert_int_equal(sm->match_set.flags, 0);
-	n = filter_rule_encode(&r, NET_V4, 7, 1, buf, sizeof(buf));
+	n = filter_rule_encode(&r, NET_V4, 7, &(struct xt_revs){ 1, 2, 3 }, buf, sizeof(buf));
 	assert_int_equal(m->u.user.revision, 1);
 
 	/* No spoofing: --socket-exists alone, then addrtype revision 1 (both
@@ -412,7 +412,7 @@ static void test_encode(void **state)
 	for (int f = 0; f < 2; f++) {
 		enum net_family fam = f ? NET_V6 : NET_V4;
 		size_t head = f ? sizeof(struct ip6t_entry) : sizeof(struct ipt_entry);
-		n = filter_rule_encode(&r, fam, 0, 4, buf, sizeof(buf));
+		n = filter_rule_encode(&r, fam, 0, &(struct xt_revs){ 4, 2, 3 }, buf, sizeof(buf));
 		assert_true(n > head);
 		size_t off = head;
 		m = (void *)(buf + off);
@@ -444,7 +444,7 @@ static void test_encode(void **state)
 	r.proto = PROTO_UDP;
 	r.sport = 853;
 	r.verdict = VERDICT_DROP;
-	n = filter_rule_encode(&r, NET_V4, 0, 4, buf, sizeof(buf));
+	n = filter_rule_encode(&r, NET_V4, 0, &(struct xt_revs){ 4, 2, 3 }, buf, sizeof(buf));
 	m = (void *)(buf + sizeof(struct ipt_entry));
 	assert_string_equal(m->u.user.name, "udp");
 	struct xt_udp *u = (void *)m->data;
@@ -454,7 +454,7 @@ static void test_encode(void **state)
 	assert_int_equal(u->dpts[1], 0xffff);
 
 	/* Too small a buffer is refused, not overrun. */
-	assert_int_equal(filter_rule_encode(&r, NET_V4, 7, 4, buf, 100), 0);
+	assert_int_equal(filter_rule_encode(&r, NET_V4, 7, &(struct xt_revs){ 4, 2, 3 }, buf, 100), 0);
 }
 
 static void test_plan_sets(void **state)
