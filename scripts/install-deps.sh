@@ -55,7 +55,9 @@ test_pkgs=(
 docker_pkgs=(docker.io debootstrap podman netavark aardvark-dns)
 # The Dev Containers CLI comes from npm; use the machine's npm when it has one.
 command -v npm >/dev/null 2>&1 || docker_pkgs+=(nodejs npm)
-bench_pkgs=(hyperfine dnsperf gnuplot-nox tini dnsutils)
+# docker.io and debootstrap: bench/startup.sh's images, on the base image
+# scripts/docker-engine.sh makes.
+bench_pkgs=(hyperfine dnsperf gnuplot-nox tini dnsutils docker.io debootstrap)
 
 pkgs=("${build_pkgs[@]}")
 [ $want_tests -eq 1 ] && pkgs+=("${test_pkgs[@]}")

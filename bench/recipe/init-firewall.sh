@@ -1,6 +1,7 @@
 #!/bin/bash
 # init-firewall.sh: the shell recipe palisade replaces, written for
-# bench/fence.sh in the common style of published devcontainer recipes:
+# bench/fence.sh (and bench/startup.sh, in a container through sudo and
+# docker-entrypoint.sh) in the common style of published devcontainer recipes:
 # `dig +short` for each allowed name, `ipset add` for each address, one
 # iptables / ip6tables command per rule, then the agent started as an
 # unprivileged user through a second script. It is the comparison in the
