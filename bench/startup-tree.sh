@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Run inside the image of bench/startup.sh while it is built: adds files
 # under DIR, laid out as npm lays out a global install (one package whose
 # node_modules holds its dependencies, each with package.json, README.md,
@@ -11,6 +11,8 @@
 #
 #   startup-tree.sh TARGET DIR
 set -eu
+# Runs in the image, without the tree's scripts/lib/errtrap.sh: its own trap.
+trap 'echo "startup-tree.sh: line $LINENO: \"$BASH_COMMAND\" failed (status $?)" >&2' ERR
 target=$1
 dir=$2
 have=$(find / -xdev ! -type d ! -path "$0" | wc -l)

@@ -46,7 +46,7 @@ RUN set -eufx; \
     chmod 0440 /etc/sudoers.d/recipe
 
 COPY startup-tree.sh /tmp/startup-tree.sh
-RUN sh /tmp/startup-tree.sh "${FILES}" /usr/local/lib/node_modules && rm /tmp/startup-tree.sh
+RUN bash /tmp/startup-tree.sh "${FILES}" /usr/local/lib/node_modules && rm /tmp/startup-tree.sh
 
 ENV PALISADE_USER=node
 ENTRYPOINT ["/sbin/palisade", "--"]

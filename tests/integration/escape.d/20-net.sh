@@ -35,11 +35,14 @@ net_unsniff() {
 net_arrived() { expect_match "$1" "^seen $3 " "$(cat "$WORK/sniff-$2")"; }
 net_stopped() { expect_no_match "$1" "^seen $3 " "$(cat "$WORK/sniff-$2")"; }
 
+# The controls go to UDP 9443: UDP 443 to a name's address is QUIC, which
+# the name check refuses.
 net_agent() { # net_agent SCRIPT ARGS...: palisade with allowed.test, the agent runs SCRIPT
     local script=$1
     shift
     chmod 0755 "$R/work/$script"
-    run_palisade "$R" -u agent -a allowed.test --allow-private allowed.test "$@" -- /bin/sh "/work/$script"
+    run_palisade "$R" -u agent -a allowed.test -a allowed.test:9443 --allow-private allowed.test \
+        "$@" -- /bin/sh "/work/$script"
 }
 
 # --- Forged answers: nothing the agent sends from port 53 or 853 goes
@@ -64,7 +67,7 @@ p w53 send --from 10.77.0.2 53 10.77.0.10 443 $M_W53
 p w853 send --from fd77::2 853 fd77::10 443 $M_W853
 p control-lo send 127.0.0.1 5998 $C_LO
 p control-tcp send --tcp 127.0.0.1 5998 control
-p control-w send 10.77.0.10 443 $C_W
+p control-w send 10.77.0.10 9443 $C_W
 SH
 net_sniff sport_lo "$SANDBOX_NS" lo "$M_LO53" "$M_LO853" "$M_UP6" "$M_TCP53" "$C_LO"
 net_sniff sport_w "$WORLD" "$NET_VW" "$M_W53" "$M_W853" "$C_W"
@@ -144,7 +147,7 @@ p() { l=\$1; shift; printf '%s: ' "\$l"; probe "\$@" | head -n 1; }
 p dns4 send --dev $NET_VS 127.0.0.1 53 $M_5A
 p dns6 send --dev $NET_VS ::1 53 $M_5B
 p other send --dev $NET_VS 127.0.0.1 8080 $M_5C
-p control send --dev $NET_VS 10.77.0.10 443 $C_5
+p control send --dev $NET_VS 10.77.0.10 9443 $C_5
 p filter dns allowed.test 127.0.0.1
 SH
 net_sniff dev "$WORLD" "$NET_VW" "$M_5A" "$M_5B" "$M_5C" "$C_5"
@@ -176,7 +179,7 @@ p primed6 send --from fd77::2 40001 --wait 1000 fd77::30 443 $M_6B
 p reflect6 send --from fd77::30 4444 fd77::2 5999 $M_6C
 p reflect4 send --from 10.77.0.20 4444 10.77.0.2 5999 $M_6D
 p spoof-out send --from 10.77.0.20 5555 10.77.0.10 443 $M_6E
-p control send 10.77.0.10 443 $C_6
+p control send 10.77.0.10 9443 $C_6
 SH
 net_sniff spoof "$WORLD" "$NET_VW" "$M_6A" "$M_6B" "$M_6C" "$M_6D" "$M_6E" "$C_6"
 net_agent net-spoof.sh
