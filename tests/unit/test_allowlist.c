@@ -90,6 +90,16 @@ static void test_entry_forms(void **state)
 	parse_ok("*.example.com", ENTRY_WILDCARD, PORTS_DEFAULT, 0, "*.example.com");
 	parse_ok("*.githubusercontent.com:443", ENTRY_WILDCARD, PORTS_ONE, 443,
 		 "*.githubusercontent.com:443");
+	/* A name's port marked TLS, for the name check. */
+	parse_ok("example.com:8443/tls", ENTRY_DOMAIN, PORTS_ONE, 8443, "example.com:8443/tls");
+	parse_ok("*.example.com:8443/tls", ENTRY_WILDCARD, PORTS_ONE, 8443,
+		 "*.example.com:8443/tls");
+	struct entry e;
+	struct perr err = PERR_INIT;
+	assert_int_equal(entry_parse("example.com:8443/tls", &e, &err), 0);
+	assert_true(e.tls);
+	assert_int_equal(entry_parse("example.com:8443", &e, &err), 0);
+	assert_false(e.tls);
 }
 
 static void test_entry_errors(void **state)
@@ -117,6 +127,11 @@ static void test_entry_errors(void **state)
 	parse_bad("*.", "is not a wildcard");
 	parse_bad("*example.com", "is not a wildcard");
 	parse_bad("", "is empty");
+	parse_bad("192.0.2.1:443/tls", "marks an address as TLS; only names are checked");
+	parse_bad("example.com:*/tls", "port that is not 1-65535 or *");
+	parse_bad("example.com:/tls", "port that is not 1-65535 or *");
+	parse_bad("example.com:123456/tls", "port that is not 1-65535 or *");
+	parse_bad("example.com:443/udp", "port that is not 1-65535 or *");
 	char label[80];
 	memset(label, 'a', 64);
 	strcpy(label + 64, ".com");

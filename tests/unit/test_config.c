@@ -228,6 +228,47 @@ static void test_child_env(void **state)
 	child_env_free(env);
 }
 
+/* The name check: on by default for TCP 80 and 443, and the ports of
+ * NAME:PORT/tls entries; --no-name-check turns it off. */
+static void test_name_check(void **state)
+{
+	(void)state;
+	struct config c;
+	struct perr e = PERR_INIT;
+	char *envp[] = { "PALISADE_ALLOW=b.example:9443/tls", NULL };
+	char *argv[] = { "palisade", "-u", "node", "-a", "a.example:8443/tls", "-a",
+			 "c.example:22", "true", NULL };
+	assert_int_equal(parse(&c, argv, envp, &e), 0);
+	assert_false(c.no_name_check);
+	char buf[128];
+	port_list_format(&c.checked_ports, buf, sizeof(buf));
+	assert_string_equal(buf, "tcp 80,443,8443,9443");
+	config_free(&c);
+
+	char *off[] = { "palisade", "-u", "node", "--no-name-check", "-a", "a.example:8443/tls",
+			"true", NULL };
+	char *none[] = { NULL };
+	assert_int_equal(parse(&c, off, none, &e), 0);
+	assert_true(c.no_name_check);
+	assert_int_equal(c.checked_ports.n, 0);
+	config_free(&c);
+
+	/* More ports than one multiport match holds. */
+	char *many[40] = { "palisade", "-u", "node" };
+	char text[20][40];
+	int n = 3;
+	for (int i = 0; i < 14; i++) {
+		snprintf(text[i], sizeof(text[i]), "p%d.example:%d/tls", i, 9000 + i);
+		many[n++] = "-a";
+		many[n++] = text[i];
+	}
+	many[n++] = "true";
+	many[n] = NULL;
+	assert_int_equal(parse(&c, many, none, &e), -1);
+	assert_non_null(strstr(e.msg, "mark fewer ports TLS"));
+	config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +278,7 @@ int main(void)
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_allow_private),
 		cmocka_unit_test(test_child_env),
+		cmocka_unit_test(test_name_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <linux/netfilter/xt_NFQUEUE.h>
+#include <linux/netfilter/xt_connmark.h>
 #include <libiptc/libip6tc.h>
 #include <libiptc/libiptc.h>
 #include <linux/netfilter/xt_addrtype.h>
@@ -577,6 +579,117 @@ static void test_backend_decide(void **state)
 	assert_int_equal(fence_backend_parse("iptables", &b), -1);
 }
 
+/* The name check's rules: the verdicts PID 1 sends back right after the
+ * source check and before replies are accepted, the queue for marked
+ * connections' packets from sockets, a mark before each set's accept for
+ * the checked TCP ports, and QUIC to the default set queued. */
+static void test_ruleset_name_check(void **state)
+{
+	(void)state;
+	struct port_list def, expose = { 0 }, checked;
+	port_list_parse("80,443,443/udp", &def, NULL);
+	port_list_parse("80,443,8443", &checked, NULL);
+	struct net_addr res[] = { A("192.0.2.53") };
+	struct fence_spec spec = { res, 1, &def, &expose, false, false, false, &checked };
+	struct ruleset rs;
+	assert_int_equal(ruleset_build(&spec, NET_V4, &rs), 0);
+	char *text = render(&rs);
+	assert_string_equal(text,
+		"*filter\n"
+		":INPUT DROP [0:0]\n"
+		":FORWARD DROP [0:0]\n"
+		":OUTPUT DROP [0:0]\n"
+		"-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+		"-A INPUT -i lo -j ACCEPT\n"
+		"-A OUTPUT -m owner --socket-exists -m addrtype ! --src-type LOCAL -j DROP\n"
+		"-A OUTPUT -m mark --mark 0x2000000/0x3000000 -j CONNMARK --set-xmark 0x2000000/0x3000000\n"
+		"-A OUTPUT -p tcp -m mark --mark 0x3000000/0x3000000 -j REJECT --reject-with tcp-reset\n"
+		"-A OUTPUT -m mark --mark 0x3000000/0x3000000 -j REJECT --reject-with icmp-admin-prohibited\n"
+		"-A OUTPUT -m owner --socket-exists -m connmark --mark 0x1000000/0x3000000 -j NFQUEUE --queue-num 1953\n"
+		"-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+		"-A OUTPUT -o lo -j ACCEPT\n"
+		"-A OUTPUT -d 192.0.2.53/32 -p udp -m udp --dport 53 -j ACCEPT\n"
+		"-A OUTPUT -d 192.0.2.53/32 -p tcp -m tcp --dport 53 -j ACCEPT\n"
+		"-A OUTPUT -p tcp -m set --match-set palisade4 dst -m multiport --dports 80,443,8443 -j CONNMARK --set-xmark 0x1000000/0x3000000\n"
+		"-A OUTPUT -p tcp -m set --match-set palisade4 dst -m multiport --dports 80,443 -j ACCEPT\n"
+		"-A OUTPUT -p udp -m set --match-set palisade4 dst -m udp --dport 443 -m connmark --mark 0x0/0x3000000 -j NFQUEUE --queue-num 1953\n"
+		"-A OUTPUT -p udp -m set --match-set palisade4 dst -m multiport --dports 443 -j ACCEPT\n"
+		"-A OUTPUT -p tcp -m set --match-set palisade4-port dst,dst -m multiport --dports 80,443,8443 -j CONNMARK --set-xmark 0x1000000/0x3000000\n"
+		"-A OUTPUT -m set --match-set palisade4-port dst,dst -j ACCEPT\n"
+		"-A OUTPUT -p tcp -m set --match-set palisade4-all dst -m multiport --dports 80,443,8443 -j CONNMARK --set-xmark 0x1000000/0x3000000\n"
+		"-A OUTPUT -m set --match-set palisade4-all dst -j ACCEPT\n"
+		"-A OUTPUT -j NFLOG --nflog-prefix palisade-refused --nflog-group 1953\n"
+		"-A OUTPUT -p tcp -j REJECT --reject-with tcp-reset\n"
+		"-A OUTPUT -j REJECT --reject-with icmp-admin-prohibited\n"
+		"COMMIT\n");
+	free(text);
+
+	/* The extensions the kernel must have for them. */
+	const struct xt_ext *miss[XT_EXTS_MAX];
+	size_t n = ruleset_missing_ext(&rs, "owner\naddrtype\nconntrack\nset\nmultiport\nudp\ntcp\n",
+				       "NFLOG\nREJECT\n", miss, XT_EXTS_MAX);
+	assert_int_equal(n, 4);
+	assert_string_equal(miss[0]->module, "xt_mark");
+	assert_string_equal(miss[1]->name, "CONNMARK");
+	assert_string_equal(miss[2]->name, "connmark");
+	assert_string_equal(miss[3]->name, "NFQUEUE");
+
+	/* No UDP 443 among the default ports: no QUIC rule. */
+	port_list_parse("80,443", &def, NULL);
+	assert_int_equal(ruleset_build(&spec, NET_V4, &rs), 0);
+	text = render(&rs);
+	assert_null(strstr(text, "--dport 443 -m connmark"));
+	assert_non_null(strstr(text, "NFQUEUE"));
+	free(text);
+
+	/* Without the check: no mark and no queue. */
+	spec.checked_ports = NULL;
+	assert_int_equal(ruleset_build(&spec, NET_V6, &rs), 0);
+	text = render(&rs);
+	assert_null(strstr(text, "mark"));
+	assert_null(strstr(text, "NFQUEUE"));
+	free(text);
+}
+
+/* The CONNMARK and NFQUEUE targets at the revisions the kernel offers:
+ * NFQUEUE never with the bypass flag. */
+static void test_encode_name_check_targets(void **state)
+{
+	(void)state;
+	unsigned char buf[1024];
+	struct rule r = { .chain = CHAIN_OUTPUT, .owner_uid = -1, .icmp6_type = -1 };
+	r.verdict = VERDICT_QUEUE;
+	size_t n = filter_rule_encode(&r, NET_V4, 0, &(struct xt_revs){ 4, 2, 3 }, buf, sizeof(buf));
+	assert_true(n > 0);
+	const struct ipt_entry *e = (const void *)buf;
+	const struct xt_entry_target *t = (const void *)(buf + e->target_offset);
+	assert_string_equal(t->u.user.name, "NFQUEUE");
+	assert_int_equal(t->u.user.revision, 3);
+	const struct xt_NFQ_info_v3 *q = (const void *)t->data;
+	assert_int_equal(q->queuenum, NAMECHECK_QUEUE);
+	assert_int_equal(q->queues_total, 1);
+	assert_int_equal(q->flags, 0);
+	n = filter_rule_encode(&r, NET_V4, 0, &(struct xt_revs){ 1, 1, 0 }, buf, sizeof(buf));
+	t = (const void *)(buf + e->target_offset);
+	assert_int_equal(t->u.user.revision, 0);
+	assert_int_equal(t->u.target_size, XT_ALIGN(sizeof(*t) + sizeof(struct xt_NFQ_info)));
+
+	r.verdict = VERDICT_CONNMARK;
+	r.set_ctmark = MARK_OK;
+	r.set_ctmark_mask = MARK_MASK;
+	n = filter_rule_encode(&r, NET_V6, 0, &(struct xt_revs){ 4, 2, 3 }, buf, sizeof(buf));
+	assert_true(n > 0);
+	const struct ip6t_entry *e6 = (const void *)buf;
+	t = (const void *)(buf + e6->target_offset);
+	assert_string_equal(t->u.user.name, "CONNMARK");
+	assert_int_equal(t->u.user.revision, 2);
+	const struct xt_connmark_tginfo2 *cm = (const void *)t->data;
+	assert_int_equal(cm->ctmark, MARK_OK);
+	assert_int_equal(cm->ctmask, MARK_MASK);
+	assert_int_equal(cm->nfmask, 0);
+	assert_int_equal(cm->mode, XT_CONNMARK_SET);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -590,6 +703,8 @@ int main(void)
 		cmocka_unit_test(test_plan_sets),
 		cmocka_unit_test(test_allow_members),
 		cmocka_unit_test(test_backend_decide),
+		cmocka_unit_test(test_ruleset_name_check),
+		cmocka_unit_test(test_encode_name_check_targets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
