@@ -81,8 +81,16 @@ const struct sc_entry sc_table[] = {
 	  "families other than unix, inet, inet6 and netlink (AF_VSOCK, AF_PACKET, ...) bypass the fence" },
 	{ "socketpair", SC_SOCKET_FAMILY, EPERM, false,
 	  "the same families, for socket pairs" },
-	{ "setsockopt", SC_MCAST_JOIN, EPERM, false,
-	  "joining multicast groups makes the kernel announce agent-chosen addresses to the link" },
+	{ "setsockopt", SC_SOCKOPT, EPERM, false,
+	  "joining multicast groups makes the kernel announce agent-chosen addresses to the link; "
+	  "TCP_FASTOPEN_CONNECT sends data in the SYN, past the name check" },
+
+	/* TCP Fast Open puts data in the SYN, which the fence lets through
+	 * before the name check reads the connection's first data. Clients
+	 * that get an error send the data after the handshake. */
+	{ "sendto", SC_FASTOPEN, EPERM, false, "MSG_FASTOPEN sends data in the SYN, past the name check" },
+	{ "sendmsg", SC_FASTOPEN, EPERM, false, "MSG_FASTOPEN sends data in the SYN, past the name check" },
+	{ "sendmmsg", SC_FASTOPEN, EPERM, false, "MSG_FASTOPEN sends data in the SYN, past the name check" },
 
 	/* Other processes of the agent's user that this filter does not hold
 	 * (docker exec sessions): taking one over runs code outside the

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -73,7 +74,7 @@ static int add(scmp_filter_ctx ctx, const struct sc_entry *e, int nr, struct per
 					      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, reqs[i]));
 		break;
 	}
-	case SC_MCAST_JOIN: {
+	case SC_SOCKOPT: {
 		/* Every option that joins a group or changes the sources it is
 		 * joined for (linux/in.h, linux/in6.h): each makes the kernel
 		 * report the group, and its sources, to the link. Leaving stays
@@ -95,6 +96,12 @@ static int add(scmp_filter_ctx ctx, const struct sc_entry *e, int nr, struct per
 			rc = seccomp_rule_add(ctx, act, nr, 2,
 					      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, opts[i].level),
 					      SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffUL, opts[i].opt));
+		/* TCP Fast Open's client option: data in the SYN. */
+		if (rc == 0)
+			rc = seccomp_rule_add(ctx, act, nr, 2,
+					      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, IPPROTO_TCP),
+					      SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffUL,
+						      TCP_FASTOPEN_CONNECT));
 		break;
 	}
 	case SC_SOCKET_FAMILY:
@@ -109,6 +116,16 @@ static int add(scmp_filter_ctx ctx, const struct sc_entry *e, int nr, struct per
 		if (rc == 0)
 			rc = seccomp_rule_add(ctx, act, nr, 1,
 					      SCMP_A0(SCMP_CMP_GE, (unsigned long)AF_MAX));
+		break;
+	case SC_FASTOPEN:
+		/* The flags are an int: MSG_FASTOPEN is one of its low 32 bits.
+		 * sendmsg has them third, sendto and sendmmsg fourth. */
+		if (strcmp(e->name, "sendmsg") == 0)
+			rc = seccomp_rule_add(ctx, act, nr, 1,
+					      SCMP_A2(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN));
+		else
+			rc = seccomp_rule_add(ctx, act, nr, 1,
+					      SCMP_A3(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN));
 		break;
 	case SC_PTRACE_ATTACH:
 		/* The request is a long: compared whole, as the kernel reads it.

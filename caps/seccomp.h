@@ -16,9 +16,11 @@ enum sc_match {
 	SC_NS_FLAGS,      /* clone or unshare that asks for a new namespace */
 	SC_TTY_INJECT,    /* ioctl TIOCSTI / TIOCLINUX, on the low 32 bits */
 	SC_SOCKET_FAMILY, /* socket/socketpair outside AF_UNIX, INET, INET6, NETLINK */
-	SC_MCAST_JOIN,    /* setsockopt options that join multicast groups or set
-			   * their sources, on the low 32 bits */
+	SC_SOCKOPT,       /* setsockopt options that join multicast groups or set
+			   * their sources, and TCP_FASTOPEN_CONNECT, on the low
+			   * 32 bits */
 	SC_PTRACE_ATTACH, /* ptrace PTRACE_ATTACH or PTRACE_SEIZE (PTRACE_TRACEME stays) */
+	SC_FASTOPEN,      /* MSG_FASTOPEN in sendto, sendmsg or sendmmsg's flags */
 };
 
 struct sc_entry {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/keyctl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -123,6 +124,17 @@ size_t exercise_native(struct call_result *out, size_t max)
 	SETSOCKOPT("MCAST_UNBLOCK_SOURCE (IPv6)", SOL_IPV6, MCAST_UNBLOCK_SOURCE);
 	SETSOCKOPT("MCAST_MSFILTER (IPv6)", SOL_IPV6, MCAST_MSFILTER);
 #undef SETSOCKOPT
+	/* TCP Fast Open, on a bad descriptor: without the filter, EBADF. */
+	CALL("setsockopt TCP_FASTOPEN_CONNECT", EPERM,
+	     syscall(SYS_setsockopt, -1, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, NULL, 0));
+	CALL("setsockopt TCP_FASTOPEN_CONNECT with high bits", EPERM,
+	     syscall(SYS_setsockopt, -1, 0x100000000UL | IPPROTO_TCP,
+		     0x100000000UL | TCP_FASTOPEN_CONNECT, NULL, 0));
+	CALL("sendto MSG_FASTOPEN", EPERM, syscall(SYS_sendto, -1, NULL, 0, MSG_FASTOPEN, NULL, 0));
+	CALL("sendto MSG_FASTOPEN|MSG_NOSIGNAL", EPERM,
+	     syscall(SYS_sendto, -1, NULL, 0, MSG_FASTOPEN | MSG_NOSIGNAL, NULL, 0));
+	CALL("sendmsg MSG_FASTOPEN", EPERM, syscall(SYS_sendmsg, -1, NULL, MSG_FASTOPEN));
+	CALL("sendmmsg MSG_FASTOPEN", EPERM, syscall(SYS_sendmmsg, -1, NULL, 0, MSG_FASTOPEN));
 	/* Attaching to pid -1: ESRCH without the filter. */
 	CALL("ptrace PTRACE_ATTACH", EPERM, syscall(SYS_ptrace, PTRACE_ATTACH, -1, NULL, NULL));
 	CALL("ptrace PTRACE_SEIZE", EPERM, syscall(SYS_ptrace, PTRACE_SEIZE, -1, NULL, NULL));
