@@ -92,10 +92,15 @@ static int add_refusal(struct ruleset *rs, const struct fence_spec *spec,
  * flow walk one rule (two in OUTPUT) and the owner, DNS and set matches
  * run for new flows only. Every refusal below is of a new flow: the
  * first packet of a flow the fence refuses never makes it established. */
-static int add_replies(struct ruleset *rs, enum chain chain)
+static int add_replies(struct ruleset *rs, enum chain chain, bool name_check)
 {
 	struct rule r = base(chain);
 	r.established = true;
+	/* With the name check, not those of a connection waiting for it. */
+	if (name_check) {
+		r.ctmark = 0;
+		r.ctmark_mask = MARK_NEED;
+	}
 	return ruleset_add(rs, &r);
 }
 
@@ -184,11 +189,12 @@ static int add_dns_rules(struct ruleset *rs, const struct fence_spec *spec,
 	return rc;
 }
 
-/* The name check's verdicts, right after the source check and before
- * replies are accepted: a packet PID 1 sent back with MARK_OK marks its
- * connection checked (and goes on, to be accepted as established); one
- * with MARK_REFUSE is rejected; the packets of a connection still waiting
- * for its check go to PID 1. */
+/* The name check's rules, right after the replies that need no check:
+ * a packet PID 1 sent back with MARK_OK marks its connection checked and
+ * is accepted (it was queued from a connection, or a QUIC flow to the
+ * default set, that the fence let through); one with MARK_REFUSE is
+ * rejected; the packets of a connection still waiting for its check go to
+ * PID 1. What has no socket (a refusal's reset) is a reply as before. */
 static int add_name_check_verdicts(struct ruleset *rs)
 {
 	int rc = 0;
@@ -199,6 +205,8 @@ static int add_name_check_verdicts(struct ruleset *rs)
 	r.set_ctmark = MARK_OK;
 	r.set_ctmark_mask = MARK_MASK;
 	rc |= ruleset_add(rs, &r);
+	r.verdict = VERDICT_ACCEPT;
+	rc |= ruleset_add(rs, &r);
 	r = base_output;
 	r.proto = PROTO_TCP;
 	r.mark = MARK_REFUSE;
@@ -208,13 +216,14 @@ static int add_name_check_verdicts(struct ruleset *rs)
 	r.proto = 0;
 	r.verdict = VERDICT_REJECT_PROHIBITED;
 	rc |= ruleset_add(rs, &r);
-	/* Packets netfilter makes itself (a refusal's reset) have no socket:
-	 * they go on as before. */
 	r = base_output;
 	r.socket_exists = true;
 	r.ctmark = MARK_NEED;
 	r.ctmark_mask = MARK_MASK;
 	r.verdict = VERDICT_QUEUE;
+	rc |= ruleset_add(rs, &r);
+	r = base_output;
+	r.established = true;
 	return rc | ruleset_add(rs, &r);
 }
 
@@ -278,7 +287,7 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	static const int nd_out[] = { 133, 135, 136, 143 };
 
 	/* INPUT: replies, loopback, neighbour discovery, exposed ports. */
-	rc |= add_replies(out, CHAIN_INPUT);
+	rc |= add_replies(out, CHAIN_INPUT, false);
 	rc |= add_lo(out, CHAIN_INPUT);
 	if (family == NET_V6) {
 		for (size_t i = 0; i < 3; i++) {
@@ -325,9 +334,9 @@ int ruleset_build(const struct fence_spec *spec, enum net_family family,
 	 * packet with a forged source that matches the reply direction of
 	 * PID 1's own upstream query (the agent reads its port in /proc/net)
 	 * would pass as established. */
+	rc |= add_replies(out, CHAIN_OUTPUT, spec->checked_ports != NULL);
 	if (spec->checked_ports)
 		rc |= add_name_check_verdicts(out);
-	rc |= add_replies(out, CHAIN_OUTPUT);
 
 	/* Then palisade's DNS and no other for the agent, loopback,
 	 * the resolvers, the sets on their ports; everything else is

@@ -579,10 +579,11 @@ static void test_backend_decide(void **state)
 	assert_int_equal(fence_backend_parse("iptables", &b), -1);
 }
 
-/* The name check's rules: the verdicts PID 1 sends back right after the
- * source check and before replies are accepted, the queue for marked
- * connections' packets from sockets, a mark before each set's accept for
- * the checked TCP ports, and QUIC to the default set queued. */
+/* The name check's rules: replies accepted first unless their connection
+ * waits for its check; then the verdicts PID 1 sends back, the queue for
+ * waiting connections' packets from sockets, the rest of their replies; a
+ * mark before each set's accept for the checked TCP ports, and QUIC to the
+ * default set queued. */
 static void test_ruleset_name_check(void **state)
 {
 	(void)state;
@@ -602,7 +603,9 @@ static void test_ruleset_name_check(void **state)
 		"-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
 		"-A INPUT -i lo -j ACCEPT\n"
 		"-A OUTPUT -m owner --socket-exists -m addrtype ! --src-type LOCAL -j DROP\n"
+		"-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -m connmark --mark 0x0/0x1000000 -j ACCEPT\n"
 		"-A OUTPUT -m mark --mark 0x2000000/0x3000000 -j CONNMARK --set-xmark 0x2000000/0x3000000\n"
+		"-A OUTPUT -m mark --mark 0x2000000/0x3000000 -j ACCEPT\n"
 		"-A OUTPUT -p tcp -m mark --mark 0x3000000/0x3000000 -j REJECT --reject-with tcp-reset\n"
 		"-A OUTPUT -m mark --mark 0x3000000/0x3000000 -j REJECT --reject-with icmp-admin-prohibited\n"
 		"-A OUTPUT -m owner --socket-exists -m connmark --mark 0x1000000/0x3000000 -j NFQUEUE --queue-num 1953\n"
@@ -629,9 +632,10 @@ static void test_ruleset_name_check(void **state)
 	size_t n = ruleset_missing_ext(&rs, "owner\naddrtype\nconntrack\nset\nmultiport\nudp\ntcp\n",
 				       "NFLOG\nREJECT\n", miss, XT_EXTS_MAX);
 	assert_int_equal(n, 4);
-	assert_string_equal(miss[0]->module, "xt_mark");
-	assert_string_equal(miss[1]->name, "CONNMARK");
-	assert_string_equal(miss[2]->name, "connmark");
+	assert_string_equal(miss[0]->name, "connmark");
+	assert_string_equal(miss[0]->module, "xt_connmark");
+	assert_string_equal(miss[1]->module, "xt_mark");
+	assert_string_equal(miss[2]->name, "CONNMARK");
 	assert_string_equal(miss[3]->name, "NFQUEUE");
 
 	/* No UDP 443 among the default ports: no QUIC rule. */
