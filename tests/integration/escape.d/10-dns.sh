@@ -195,6 +195,12 @@ dns_spoof() { # LABEL UPSTREAM FAKE TYPE PORT
         '^(not-)?poisoned .* tried=[1-9][0-9]* forged=[0-9]+ ports=[1-9]' "$(dns_result spoof)"
     expect_match "forged answers ($label): no answer of the filter names $fake" \
         '^not-poisoned' "$(dns_result spoof)"
+    # None reaches PID 1's sockets at all: one that did, with a wrong ID,
+    # would be logged as a dropped reply. They match the reply direction of
+    # PID 1's own queries, so only the source check, before replies are
+    # accepted, stops them.
+    expect_no_match "forged answers ($label): none reaches PID 1's sockets" \
+        'dropped a reply' "$ERR"
     expect_match "forged answers ($label): the name still resolves" '^NOERROR' "$(dns_result after)"
     expect_match "forged answers ($label): $fake is refused" '^refused' "$(dns_result connect)"
 }
