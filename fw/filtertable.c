@@ -169,9 +169,14 @@ static int missing_ext_error(struct perr *err, enum net_family family, const str
 	struct text l, m;
 	text_init(&l, list, sizeof(list));
 	text_init(&m, mods, sizeof(mods));
+	bool name_check = false;
 	for (size_t i = 0; i < n; i++) {
 		textf(&l, "%s%s %s (module %s)", i ? ", " : "", miss[i]->target ? "target" : "match",
 		      miss[i]->name, miss[i]->module);
+		/* Only the name check's rules use these. */
+		name_check |= strcmp(miss[i]->module, "xt_mark") == 0 ||
+			      strcmp(miss[i]->module, "xt_connmark") == 0 ||
+			      strcmp(miss[i]->module, "xt_NFQUEUE") == 0;
 		bool seen = false;
 		for (size_t j = 0; j < i; j++)
 			seen |= strcmp(miss[j]->module, miss[i]->module) == 0;
@@ -179,8 +184,10 @@ static int missing_ext_error(struct perr *err, enum net_family family, const str
 			textf(&m, " %s", miss[i]->module);
 	}
 	return perr_code(err, ENOENT, "%s: committing the filter table: the kernel has no %s; "
-			 "load %s on the host with modprobe%s, or use --backend nft",
-			 cmd_name(family), list, n == 1 ? "it" : "them", mods);
+			 "load %s on the host with modprobe%s, or use --backend nft%s",
+			 cmd_name(family), list, n == 1 ? "it" : "them", mods,
+			 name_check ? " (the name check's rules need them: --no-name-check goes "
+				      "without)" : "");
 }
 
 struct filter_table *filter_table_open(enum net_family family, bool *absent, struct perr *err)

@@ -977,6 +977,11 @@ int nft_install(const struct fence_plan *plan, struct perr *err)
 		struct perr again = PERR_INIT;
 		queue_compat = true;
 		rc = install_once(plan, &again);
+		if (rc < 0 && again.err == ENOENT)
+			return perr_code(err, ENOENT, "nftables: the kernel has neither nf_tables' queue "
+					 "(nft_queue) nor x_tables' NFQUEUE target through nft_compat, "
+					 "which the name check needs; load one on the host (modprobe "
+					 "nft_queue), or run with --no-name-check");
 		if (rc < 0)
 			*err = again;
 	}
