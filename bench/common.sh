@@ -78,10 +78,10 @@ pair_diffs() {
     paste -d ' ' "$1" "$2" | awk 'NF == 2 { print $1 - $2 }'
 }
 
-# pair_ratios FILE_A FILE_B: A / B line by line; a pair whose B is not
-# positive (a failed run) is left out.
+# pair_ratios FILE_A FILE_B: A / B line by line; a pair with a side that
+# is not positive (a failed run) is left out.
 pair_ratios() {
-    paste -d ' ' "$1" "$2" | awk 'NF == 2 && $2 > 0 { print $1 / $2 }'
+    paste -d ' ' "$1" "$2" | awk 'NF == 2 && $1 > 0 && $2 > 0 { print $1 / $2 }'
 }
 
 # ratio A B [FORMAT]: A / B printed with FORMAT (default "%.0fx"), or

@@ -101,14 +101,15 @@ bench_names() {
     for ((i = 1; i <= $1; i++)); do printf 'n%03d.bench.test\n' "$i"; done > "$2"
 }
 
-# bench_upstream NAMES: the world's resolver on 10.77.0.1:53, a dnsmasq
-# that answers each name of the file NAMES (the i-th: 10.201.i/256.i%256)
-# from its own records, TTL 300 s, without logging. Sets UPSTREAM_PID.
+# bench_upstream NAMES [ADDR]: the world's resolver on 10.77.0.1:53, a
+# dnsmasq that answers each name of the file NAMES (the i-th:
+# 10.201.i/256.i%256, or ADDR for every one) from its own records, TTL
+# 300 s, without logging. Sets UPSTREAM_PID.
 bench_upstream() {
     local hosts=$WORK/upstream.hosts i=0 n
     while read -r n; do
         i=$((i + 1))
-        echo "10.201.$((i / 256)).$((i % 256)) $n"
+        echo "${2:-10.201.$((i / 256)).$((i % 256))} $n"
     done < "$1" > "$hosts"
     ip netns exec "$WORLD" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
         --user=root --group=root --bind-interfaces --listen-address=10.77.0.1 \
@@ -212,6 +213,8 @@ fence_bench_start() {
 #   legacy, nft palisade as PID 1 with --backend KIND and an allowlist of
 #               10.77.0.10 and entries-1 addresses of 10.200.0.0/16 that are
 #               never contacted, the client its agent
+#               (FENCE_ALLOW, when set, is a file to use as that
+#               allowlist instead; entries is then what its set should hold)
 # FENCE_BASELINES: the first three rows of conn.sh and bulk.sh, in this
 # order (fence_rows compares with the first).
 FENCE_BASELINES=(
@@ -222,11 +225,13 @@ FENCE_BASELINES=(
 # fence_configs_start CLIENT: makes a root tree and a network namespace for
 # each, all joined to the world (bench_world first), and starts each
 # sandbox, whose agent runs the shell command CLIENT (its output the
-# result) once for each of ROUNDS rounds when fence_rounds says go. Sets
-# ROOTS and NSES. Checks that palisade's set holds the entries.
+# result) once for each of ROUNDS rounds when fence_rounds says go, then
+# the shell lines FENCE_AGENT_TAIL, if set, before it exits (and palisade
+# with it). Sets ROOTS and NSES, and PID1S (palisade's host pid, for its
+# rows). Checks that palisade's set holds the entries.
 fence_configs_start() {
     local client=$1 c label n kind opts r ns got
-    ROOTS=() NSES=()
+    ROOTS=() NSES=() PID1S=()
     for c in "${!CONFIGS[@]}"; do
         IFS='|' read -r label n kind opts <<<"${CONFIGS[$c]}"
         r=$WORK/root$c
@@ -243,6 +248,7 @@ while [ \$i -le $ROUNDS ]; do
     mv /work/res.tmp /work/res.\$i
     i=\$((i + 1))
 done
+${FENCE_AGENT_TAIL:-}
 SH
         chmod 0755 "$r/work/agent.sh"
         case $kind in
@@ -262,13 +268,16 @@ NFT
             on_cleanup "kill $!"
             continue ;;
         esac
-        {
+        if [ -n "${FENCE_ALLOW:-}" ]; then
+            cat "$FENCE_ALLOW"
+        else
             echo 10.77.0.10
             for ((i = 1; i < n; i++)); do echo "10.200.$((i / 256)).$((i % 256))"; done
-        } > "$r/etc/palisade/allow"
+        fi > "$r/etc/palisade/allow"
         chmod 0644 "$r/etc/palisade/allow"
         # shellcheck disable=SC2086
         start_palisade "$r" "$ns" -q --backend "$kind" -u agent $opts -- /bin/sh /work/agent.sh || exit 1
+        PID1S[$c]=$PID1
         got=$(fence_entries "$kind" "$ns")
         [ "$got" = "$n" ] || { echo "$label: palisade's set holds $got entries, not $n" >&2; exit 1; }
     done
