@@ -192,9 +192,11 @@ static int add_dns_rules(struct ruleset *rs, const struct fence_spec *spec,
 /* The name check's rules, right after the replies that need no check:
  * a packet PID 1 sent back with MARK_OK marks its connection checked and
  * is accepted (it was queued from a connection, or a QUIC flow to the
- * default set, that the fence let through); one with MARK_REFUSE is
- * rejected; the packets of a connection still waiting for its check go to
- * PID 1. What has no socket (a refusal's reset) is a reply as before. */
+ * default set, that the fence let through); one with MARK_REFUSE marks
+ * its connection refused, and every packet from a socket of a refused
+ * connection is rejected; the packets of a connection still waiting for
+ * its check go to PID 1. What has no socket (a refusal's reset) is a reply
+ * as before. */
 static int add_name_check_verdicts(struct ruleset *rs)
 {
 	int rc = 0;
@@ -207,10 +209,15 @@ static int add_name_check_verdicts(struct ruleset *rs)
 	rc |= ruleset_add(rs, &r);
 	r.verdict = VERDICT_ACCEPT;
 	rc |= ruleset_add(rs, &r);
+	r.mark = MARK_REFUSE;
+	r.verdict = VERDICT_CONNMARK;
+	r.set_ctmark = MARK_REFUSE;
+	rc |= ruleset_add(rs, &r);
 	r = base_output;
 	r.proto = PROTO_TCP;
-	r.mark = MARK_REFUSE;
-	r.mark_mask = MARK_MASK;
+	r.socket_exists = true;
+	r.ctmark = MARK_REFUSE;
+	r.ctmark_mask = MARK_MASK;
 	r.verdict = VERDICT_REJECT_TCP_RESET;
 	rc |= ruleset_add(rs, &r);
 	r.proto = 0;

@@ -39,18 +39,24 @@ enum verdict {
 
 /* The name check (init/namecheck.h). A new TCP connection to a port that
  * is checked gets MARK_NEED on its conntrack entry; each of its packets
- * then goes to PID 1 through queue NAMECHECK_QUEUE until PID 1 answers for
- * the connection: it sends the held packets back through the chain
- * (NF_REPEAT) with the packet mark MARK_OK, which the first rules copy to
- * the connection (nothing of it is queued again), or MARK_REFUSE, which
- * they reject with a TCP reset. The agent cannot set a packet mark
- * (SO_MARK needs CAP_NET_ADMIN), nor a connection's. The queue has no
+ * from a socket then goes to PID 1 through queue NAMECHECK_QUEUE until PID
+ * 1 answers for the connection: it sends the held packets back through
+ * the chain (NF_REPEAT) with the packet mark MARK_OK or MARK_REFUSE, which
+ * the rules copy to the connection: an allowed one is never queued again,
+ * a refused one is reset (rejected, for UDP) by the kernel from then on.
+ * A packet PID 1 cannot place (one of a connection it has decided, queued
+ * before the decision reached the kernel, or of a new connection between
+ * the same ports) it sends back with MARK_RECHECK alone, for the
+ * connection's own mark to decide; one that comes back again belongs to
+ * a connection still waiting: a new one. The agent cannot set a packet
+ * mark (SO_MARK needs CAP_NET_ADMIN), nor a connection's. The queue has no
  * bypass: when PID 1 does not answer, the kernel drops. */
 #define NAMECHECK_QUEUE 1953
 #define MARK_MASK 0x03000000u
 #define MARK_NEED 0x01000000u
 #define MARK_OK 0x02000000u
 #define MARK_REFUSE 0x03000000u
+#define MARK_RECHECK 0x04000000u
 
 /* One rule; the matches are applied in the order of the fields. */
 struct rule {

@@ -23,11 +23,13 @@ struct pending {
 	size_t nheld;
 };
 
-/* A connection decided lately, for its packets queued before the
- * decision reached the kernel. */
+/* A flow decided lately: its packets queued before the decision reached
+ * the kernel are sent back for the connection's mark to decide, so that
+ * they are not read as a new stream's first bytes. A new connection
+ * between the same ports is a new flow: its packets come back, and are
+ * read. */
 struct decided {
 	struct namecheck_packet key;
-	enum namecheck_verdict v;
 	uint64_t at;
 };
 
@@ -101,14 +103,12 @@ static struct decided *find_decided(struct namecheck *nc, const struct namecheck
 	return NULL;
 }
 
-static void remember(struct namecheck *nc, const struct namecheck_packet *p,
-		     enum namecheck_verdict v, uint64_t now)
+static void remember(struct namecheck *nc, const struct namecheck_packet *p, uint64_t now)
 {
 	struct decided *d = &nc->decided[nc->decided_next];
 	d->key = *p;
 	d->key.data = NULL;
 	d->key.len = 0;
-	d->v = v;
 	d->at = now ? now : 1;
 	nc->decided_next = (nc->decided_next + 1) % NAMECHECK_DECIDED_MAX;
 }
@@ -126,7 +126,7 @@ static void decide(struct namecheck *nc, const struct namecheck_packet *p, struc
 			nc->ops->verdict(nc->ctx, c->held[i], v);
 	if (have_id)
 		nc->ops->verdict(nc->ctx, id, v);
-	remember(nc, p, v, now);
+	remember(nc, p, now);
 }
 
 /* The name the stream starts with, once known: PEEK_DONE with name (or
@@ -268,14 +268,17 @@ refuse_held:
 void namecheck_packet(struct namecheck *nc, uint32_t id, const struct namecheck_packet *p,
 		      uint64_t now)
 {
+	/* The kernel knows the decision on a flow decided lately; a packet
+	 * that comes back from it is of a connection still waiting. */
 	struct decided *d = find_decided(nc, p, now);
-	if (d) {
-		nc->ops->verdict(nc->ctx, id, d->v);
+	if (d && !p->recheck) {
+		nc->ops->verdict(nc->ctx, id, NAMECHECK_RECHECK);
 		return;
 	}
+	if (d)
+		d->at = 0;
 	if (nc->ops->literal(nc->ctx, &p->dst)) {
 		nc->ops->verdict(nc->ctx, id, NAMECHECK_ALLOW);
-		remember(nc, p, NAMECHECK_ALLOW, now);
 		return;
 	}
 	if (p->proto == PROTO_UDP) {

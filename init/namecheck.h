@@ -26,14 +26,17 @@
 #define NAMECHECK_PENDING_MAX 64   /* connections whose first bytes are held */
 #define NAMECHECK_HELD_MAX 32      /* segments held for one connection */
 #define NAMECHECK_WAIT_MS 5000     /* a connection's name must come within this */
-#define NAMECHECK_DECIDED_MAX 256  /* decisions remembered for packets already queued */
-#define NAMECHECK_DECIDED_MS 30000 /* and for how long */
+#define NAMECHECK_DECIDED_MAX 256  /* flows decided lately, whose packets are rechecked */
+#define NAMECHECK_DECIDED_MS 30000 /* for that long */
 
 enum namecheck_verdict {
 	NAMECHECK_PASS,    /* this packet alone: it carries no data */
 	NAMECHECK_ALLOW,   /* the connection is checked and allowed */
 	NAMECHECK_REFUSE,  /* the connection is refused: reset (TCP), unreachable (UDP) */
 	NAMECHECK_DROP,    /* this packet is dropped: no room to hold it now */
+	NAMECHECK_RECHECK, /* this packet goes back for its connection's mark to decide:
+			    * one of a connection decided already; it comes back
+			    * (recheck set) when its connection still waits */
 };
 
 /* A queued packet's parts (fw/segment.h parses them). */
@@ -42,6 +45,7 @@ struct namecheck_packet {
 	struct net_addr src, dst;  /* host addresses */
 	uint16_t sport, dport;
 	uint32_t seq;              /* TCP */
+	bool recheck;              /* sent back with NAMECHECK_RECHECK, and queued again */
 	const uint8_t *data;       /* the payload */
 	size_t len;
 };

@@ -52,6 +52,9 @@ static void verdict(void *ctx, uint32_t id, enum namecheck_verdict v)
 	case NAMECHECK_REFUSE:
 		rc = nfq_verdict(q->nfq, id, NF_REPEAT, true, MARK_REFUSE, &err);
 		break;
+	case NAMECHECK_RECHECK:
+		rc = nfq_verdict(q->nfq, id, NF_REPEAT, true, MARK_RECHECK, &err);
+		break;
 	case NAMECHECK_DROP:
 	default:
 		rc = nfq_verdict(q->nfq, id, NF_DROP, false, 0, &err);
@@ -93,7 +96,7 @@ static void on_packet(const struct nfq_packet *qp, void *arg)
 	}
 	struct namecheck_packet p = {
 		.proto = s.proto, .sport = s.sport, .dport = s.dport, .seq = s.seq,
-		.data = s.payload, .len = s.len,
+		.recheck = (qp->mark & MARK_RECHECK) != 0, .data = s.payload, .len = s.len,
 	};
 	to_addr(&p.src, s.family, s.src);
 	to_addr(&p.dst, s.family, s.dst);

@@ -146,12 +146,47 @@ static void test_allowed_name(void **state)
 	assert_string_equal(r.name, "allowed.test");
 	assert_false(r.refused);
 	assert_int_equal(namecheck_pending(nc), 0);
-	/* A packet of the same connection queued before the kernel knew. */
+	/* A packet of the same connection queued before the kernel knew goes
+	 * back for the connection's mark to decide. */
 	struct namecheck_packet later = pkt(PROTO_TCP, 40000, 443, 10, 1000 + (uint32_t)n, b, 10);
 	namecheck_packet(nc, 8, &later, 2);
 	assert_int_equal(r.n, 2);
-	assert_int_equal(r.v[1], NAMECHECK_ALLOW);
+	assert_int_equal(r.v[1], NAMECHECK_RECHECK);
 	assert_int_equal(r.checked, 1);
+	namecheck_free(nc);
+}
+
+/* A new connection between the same ports, right after an allowed one
+ * (the agent binds its source port, resets, connects again): its first
+ * bytes come back from the recheck, since the kernel has no decision for
+ * it, and are read like any connection's. */
+static void test_same_ports_again(void **state)
+{
+	(void)state;
+	struct rec r = { 0 };
+	struct namecheck *nc = namecheck_new(&ops, &r, false);
+	uint8_t b[600];
+	size_t n = hello(b, "allowed.test", false);
+	struct namecheck_packet p = pkt(PROTO_TCP, 40100, 443, 10, 1000, b, n);
+	namecheck_packet(nc, 1, &p, 1);
+	assert_int_equal(r.v[0], NAMECHECK_ALLOW);
+	n = hello(b, "blocked.test", false);
+	p = pkt(PROTO_TCP, 40100, 443, 10, 777777, b, n);
+	namecheck_packet(nc, 2, &p, 2);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.v[1], NAMECHECK_RECHECK);
+	p.recheck = true;
+	namecheck_packet(nc, 2, &p, 3);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.id[2], 2);
+	assert_int_equal(r.v[2], NAMECHECK_REFUSE);
+	assert_string_equal(r.name, "blocked.test");
+	assert_int_equal(r.checked, 2);
+	/* The decision is forgotten only then: a later packet of that refused
+	 * connection goes back again for its mark (now refused) to decide. */
+	p.recheck = false;
+	namecheck_packet(nc, 3, &p, 4);
+	assert_int_equal(r.v[3], NAMECHECK_RECHECK);
 	namecheck_free(nc);
 }
 
@@ -405,6 +440,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allowed_name),
 		cmocka_unit_test(test_other_name_refused),
+		cmocka_unit_test(test_same_ports_again),
 		cmocka_unit_test(test_ech_outer_name),
 		cmocka_unit_test(test_no_server_name),
 		cmocka_unit_test(test_split_hello),
