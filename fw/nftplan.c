@@ -437,9 +437,13 @@ void nftplan_rule_render(const struct rule *r, enum net_family f, const char *se
 		textf(&t, " ct mark & 0x%08x == 0x%08x", r->ctmark_mask, r->ctmark);
 	switch (r->verdict) {
 	case VERDICT_CONNMARK:
-		/* nft lists the mask with the bits the value sets. */
-		textf(&t, " ct mark set ct mark & 0x%08x | 0x%08x",
-		      ~r->set_ctmark_mask | r->set_ctmark, r->set_ctmark);
+		/* nft lists the mask with the bits the value sets, and no mask
+		 * that keeps every bit. */
+		if ((~r->set_ctmark_mask | r->set_ctmark) == 0xffffffffu)
+			textf(&t, " ct mark set ct mark | 0x%08x", r->set_ctmark);
+		else
+			textf(&t, " ct mark set ct mark & 0x%08x | 0x%08x",
+			      ~r->set_ctmark_mask | r->set_ctmark, r->set_ctmark);
 		break;
 	case VERDICT_QUEUE:
 		textf(&t, " queue num %d", NAMECHECK_QUEUE);

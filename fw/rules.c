@@ -220,7 +220,10 @@ static int add_name_check_verdicts(struct ruleset *rs)
 	r.ctmark_mask = MARK_MASK;
 	r.verdict = VERDICT_REJECT_TCP_RESET;
 	rc |= ruleset_add(rs, &r);
-	r.proto = 0;
+	/* UDP only: the ICMP error the rejection sends comes from the
+	 * kernel's ICMP socket, which --socket-exists counts, and belongs to
+	 * the refused connection. */
+	r.proto = PROTO_UDP;
 	r.verdict = VERDICT_REJECT_PROHIBITED;
 	rc |= ruleset_add(rs, &r);
 	r = base_output;

@@ -3,13 +3,15 @@
 (names.sh): what a client might send that the ordinary ones do not.
 
     names-client.py ADDR PORT hello NAME [--parts N] [--gap SECONDS] [--ech]
+                    [--sport PORT] [--reset]
     names-client.py ADDR PORT raw TEXT
 
 hello sends a real ClientHello (the one Python's TLS makes) naming NAME
 ("-": no server name), in N TCP segments (TCP_NODELAY, SECONDS apart,
 default 0.02); with --ech, with an encrypted_client_hello extension (type
 0xfe0d) added, its outer name NAME. raw sends TEXT ("\\r\\n" as escapes)
-as it is.
+as it is. --sport binds the connection's source port; --reset closes it
+with a reset (SO_LINGER 0) once the answer came.
 
 Then it waits for an answer (3 s) and prints one line: "serverhello" (a
 TLS handshake record came), "alert", "data" (anything else), "reset" (the
@@ -82,6 +84,9 @@ def main():
     fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if "--sport" in args:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("", int(args[args.index("--sport") + 1])))
     s.settimeout(3)
     s.connect((addr, port))
     t0 = time.monotonic()
@@ -104,6 +109,10 @@ def main():
         result = "reset"
     except socket.timeout:
         result = "timeout"
+    if "--reset" in args:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, (1).to_bytes(4, "little") * 1 +
+                     (0).to_bytes(4, "little"))
+    s.close()
     print(f"{result} ms={int((time.monotonic() - t0) * 1000)} parts={len(parts)}")
 
 

@@ -239,6 +239,22 @@ hello fd77::10 443 hello allowed.test --parts 2 --gap 0.02
 expect_match "a ClientHello for allowed.test in 2 segments over IPv6: the server answers" \
     '^serverhello .*parts=2$' "$HELLO"
 
+# The same ports again: an allowed connection closed with a reset, then a
+# new one from the same source port naming another host, at once. The
+# kernel has no decision for the new connection: it is read, and reset.
+hello 10.77.0.10 443 hello allowed.test --sport 41555 --reset
+expect_match "the same source port: first, allowed.test: the server answers" \
+    '^serverhello ' "$HELLO"
+web_mark
+hello 10.77.0.10 443 hello other.test --sport 41555
+expect_match "the same source port again, naming other.test: reset" '^reset ' "$HELLO"
+check "the same source port again, naming other.test: no byte of it reached the server" \
+    not web_seen '^first '
+hello 10.77.0.10 443 hello allowed.test --sport 41556 --reset
+hello 10.77.0.10 443 hello allowed.test --sport 41556
+expect_match "the same source port again, naming allowed.test again: the server answers" \
+    '^serverhello ' "$HELLO"
+
 # An encrypted ClientHello (ECH) is judged by its outer name.
 web_mark
 hello 10.77.0.10 443 hello other.test --ech

@@ -580,10 +580,11 @@ static void test_backend_decide(void **state)
 }
 
 /* The name check's rules: replies accepted first unless their connection
- * waits for its check; then the verdicts PID 1 sends back, the queue for
- * waiting connections' packets from sockets, the rest of their replies; a
- * mark before each set's accept for the checked TCP ports, and QUIC to the
- * default set queued. */
+ * waits for its check (or was refused); then the verdicts PID 1 sends
+ * back, kept on the connection, the rejection of a refused connection's
+ * packets, the queue for waiting connections' packets from sockets, the
+ * rest of their replies; a mark before each set's accept for the checked
+ * TCP ports, and QUIC to the default set queued. */
 static void test_ruleset_name_check(void **state)
 {
 	(void)state;
@@ -606,8 +607,9 @@ static void test_ruleset_name_check(void **state)
 		"-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -m connmark --mark 0x0/0x1000000 -j ACCEPT\n"
 		"-A OUTPUT -m mark --mark 0x2000000/0x3000000 -j CONNMARK --set-xmark 0x2000000/0x3000000\n"
 		"-A OUTPUT -m mark --mark 0x2000000/0x3000000 -j ACCEPT\n"
-		"-A OUTPUT -p tcp -m mark --mark 0x3000000/0x3000000 -j REJECT --reject-with tcp-reset\n"
-		"-A OUTPUT -m mark --mark 0x3000000/0x3000000 -j REJECT --reject-with icmp-admin-prohibited\n"
+		"-A OUTPUT -m mark --mark 0x3000000/0x3000000 -j CONNMARK --set-xmark 0x3000000/0x3000000\n"
+		"-A OUTPUT -p tcp -m owner --socket-exists -m connmark --mark 0x3000000/0x3000000 -j REJECT --reject-with tcp-reset\n"
+		"-A OUTPUT -p udp -m owner --socket-exists -m connmark --mark 0x3000000/0x3000000 -j REJECT --reject-with icmp-admin-prohibited\n"
 		"-A OUTPUT -m owner --socket-exists -m connmark --mark 0x1000000/0x3000000 -j NFQUEUE --queue-num 1953\n"
 		"-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
 		"-A OUTPUT -o lo -j ACCEPT\n"
