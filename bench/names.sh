@@ -21,9 +21,10 @@
 # byte, close with a reset, in a tight loop. It takes its source ports in
 # turn (20000..60999, carried over from run to run in /work/ports), so
 # that no connection reuses another's addresses and ports within 41,000
-# connections: PID 1 remembers its last 256 decisions for 30 s by those
-# alone, and would answer such a connection from memory, unread (the
-# kernel's own choice of port reuses a port closed with a reset at once).
+# connections: a packet of addresses and ports PID 1 decided lately goes
+# back through the chain once more before it is read (the kernel's own
+# choice of port reuses a port closed with a reset at once), which would
+# add a round trip the ordinary client does not pay.
 # Time to first byte is taken from just before the send to the read's
 # return, each connection's; a run gives its median (and p25, p75, p90,
 # p99).

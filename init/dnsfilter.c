@@ -165,6 +165,11 @@ void dnsfilter_set_status_dir(struct dnsfilter *f, int dirfd)
 	status_start(&f->status, dirfd);
 }
 
+void dnsfilter_flush(struct dnsfilter *f)
+{
+	status_flush(&f->status);
+}
+
 void dnsfilter_tick(struct dnsfilter *f)
 {
 	status_tick(&f->status);

@@ -50,6 +50,8 @@ void dnsfilter_set_status_dir(struct dnsfilter *f, int dirfd);
 /* After each pass of the loop: status file, summaries of suppressed log
  * lines. */
 void dnsfilter_tick(struct dnsfilter *f);
+/* Once the agent has exited: the status file's last counts. */
+void dnsfilter_flush(struct dnsfilter *f);
 
 /* Audit mode: writes, to fd, an allowlist that would have allowed the run:
  * the entries already allowed, then the names and destinations that were

@@ -386,6 +386,7 @@ int pid1_serve(struct pid1 *p, struct perr *err)
 	    loop_run(&loop, 200, on_tick, p, err) < 0)
 		return -1;
 	loop_close(&loop);
+	dnsfilter_flush(p->filter);
 	return 0;
 }
 

@@ -119,6 +119,12 @@ void status_tick(struct status_writer *w)
 		status_write(w);
 }
 
+void status_flush(struct status_writer *w)
+{
+	if (w->dirty && w->dir >= 0)
+		status_write(w);
+}
+
 /* ---- palisade status ---- */
 
 static const char *const kind_what[SET_KINDS] = {

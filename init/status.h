@@ -79,6 +79,9 @@ void status_start(struct status_writer *w, int dirfd);
 /* After each pass of the loop: rewrites the file when it changed, at most
  * once a second. */
 void status_tick(struct status_writer *w);
+/* Writes the file now if it changed: when the agent has exited, so that
+ * the last second's counts are not lost. */
+void status_flush(struct status_writer *w);
 
 /* `palisade status`: prints the file's names and counts, and the sets as
  * the kernel has them (ipsets, or the nft sets, as the file says), with
