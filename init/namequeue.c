@@ -23,6 +23,8 @@ struct namequeue {
 	struct nfq *nfq;
 	struct namecheck *check;
 	unsigned long long failed;   /* verdicts the kernel refused */
+	uint64_t warned_ms;          /* the last warning about the queue */
+	unsigned long long unsaid;   /* warnings held back since */
 };
 
 static bool literal(void *ctx, const struct net_addr *addr)
@@ -109,8 +111,21 @@ static void on_readable(void *arg, int fd, uint32_t events)
 	(void)events;
 	struct namequeue *q = arg;
 	struct perr err = PERR_INIT;
-	if (nfq_receive(q->nfq, on_packet, q, &err) < 0)
+	if (nfq_receive(q->nfq, on_packet, q, &err) == 0 || err.err == 0)
+		return;
+	/* An agent that floods the queue overflows it again and again: one
+	 * line in 10 s, with the count of those not said. */
+	uint64_t now = clock_ms();
+	if (q->warned_ms && now - q->warned_ms < 10000) {
+		q->unsaid++;
+		return;
+	}
+	if (q->unsaid)
+		log_warn("name check: %s (and %llu more such reports)", err.msg, q->unsaid);
+	else
 		log_warn("name check: %s", err.msg);
+	q->warned_ms = now;
+	q->unsaid = 0;
 }
 
 struct namequeue *namequeue_open(struct dnsfilter *f, bool audit, struct perr *err)
