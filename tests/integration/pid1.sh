@@ -255,15 +255,7 @@ if wait_for_text "$WORK/pty.log" "main got INT" 10; then
     check "the command is the terminal's foreground process group" grep -q "main ready.*foreground=yes" "$WORK/pty.log"
     # This test's palisade: the one under the pty's process, not another
     # suite's running the same command at the same time.
-    pid1=
-    for p in $(pgrep -f "^/sbin/palisade -q -u agent -- probe signals"); do
-        a=$p
-        while [ "$a" -gt 1 ] && [ "$a" != "$PTY" ]; do
-            a=$(awk '/^PPid:/ { print $2 }' "/proc/$a/status" 2>/dev/null)
-            a=${a:-1}
-        done
-        [ "$a" = "$PTY" ] && pid1=$p
-    done
+    pid1=$(sandbox_pid1 "$PTY")
     [ -n "$pid1" ] && kill -TERM "$pid1"
     wait "$PTY"; rc=$?
     expect_eq "under a terminal, the exit status still passes" 0 "$rc"
