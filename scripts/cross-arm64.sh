@@ -6,7 +6,9 @@
 # - the :arm64 development packages of the libraries palisade links
 #   (dpkg --add-architecture arm64), at the versions of their amd64
 #   counterparts where those are installed (Multi-Arch: same packages must
-#   have one version for every architecture);
+#   have one version for every architecture), or, where the archive no
+#   longer serves that version for arm64, with the installed counterpart
+#   upgraded to the archive's;
 # - libip4tc.a and libip6tc.a for aarch64, cross-built from Debian's
 #   iptables source package (the version of the installed libip4tc-dev, as
 #   scripts/install-deps.sh does for the build machine) into
@@ -116,6 +118,19 @@ if [ ${#want[@]} -gt 0 ]; then
             [ "$have" != "$ver" ] || continue
             [[ " ${pins[*]} " != *" $name=$have "* ]] || continue
             if [ -z "$(apt-cache madison "$name" | awk -v v="$have" '$3 == v')" ]; then
+                # The archive has moved on (a point release, a rebuild):
+                # the installed twin is upgraded to the archive's version,
+                # the one apt-get upgrade would install, so that both
+                # architectures have it. A version the archive does not
+                # serve for this machine is left to whoever runs it.
+                if [ -n "$(apt-cache madison "$base:$native" | awk -v v="$ver" '$3 == v')" ]; then
+                    say "upgrading $base ($native) from $have to $ver, the archive's, which" \
+                        "$name must match (Multi-Arch: one version for both)"
+                    apt-get "${apt_opts[@]}" install -y -qq --no-install-recommends \
+                        "$base:$native=$ver" >/dev/null
+                    new=1
+                    continue
+                fi
                 die "$name is $ver in the archive but $base ($native) is installed at $have," \
                     "and Multi-Arch needs one version: the archive has no $have for arm64;" \
                     "upgrade $base first (apt-get install --only-upgrade $base) and run again"
