@@ -446,7 +446,10 @@ void nftplan_rule_render(const struct rule *r, enum net_family f, const char *se
 			      ~r->set_ctmark_mask | r->set_ctmark, r->set_ctmark);
 		break;
 	case VERDICT_QUEUE:
-		textf(&t, " queue num %d", NAMECHECK_QUEUE);
+		/* As nft lists its own queue expression; where the kernel has
+		 * none and the x_tables target stands in (fw/nft.c), nft lists
+		 * the target's translation, "queue num N". */
+		textf(&t, " queue to %d", NAMECHECK_QUEUE);
 		break;
 	case VERDICT_ACCEPT:
 		textf(&t, " accept");

@@ -117,8 +117,11 @@ check "the nat rule is still in the nat table" eval \
 
 # The rules as fence_rules shows them, and as --check prints them; for
 # nft without the sets' members (compared apart, in any order).
+# nft lists the x_tables NFQUEUE target, which stands in for its own queue
+# expression on a kernel without nft_queue, as "queue num N".
 rules_now() {
-    if [ "$FENCE_BACKEND" = nft ]; then fence_rules "$1" | nft_without_elements
+    if [ "$FENCE_BACKEND" = nft ]; then
+        fence_rules "$1" | nft_without_elements | sed -E 's/ queue num ([0-9]+)$/ queue to \1/'
     else fence_rules "$1"; fi
 }
 check_table() { # check_table 4|6: --check's nft table of that family

@@ -394,11 +394,14 @@ wait_for_agent() { wait_until "${3:-10}" agent_runs "$1" "$2"; }
 # tables, sets, chains and rules without the sets' members (nft orders and
 # wraps those its own way), and without the `meta l4proto tcp` before a
 # reset on the original port, which nft lists without (it needs it to read
-# that port back in; palisade prints it). nft_members: the members, one a
-# line, sorted.
+# that port back in; palisade prints it), and with the x_tables NFQUEUE
+# target, which stands in for nft's queue expression on a kernel without
+# nft_queue, as nft lists its own ("queue to N", not "queue num N").
+# nft_members: the members, one a line, sorted.
 nft_shape() {
     awk '/elements = \{/ { skip = 1 } !skip && !/^$/ { print } skip && /\}$/ { skip = 0 }' |
-        sed -E '/ct original proto-dst [0-9]+ reject with tcp reset$/ s/meta l4proto tcp //'
+        sed -E '/ct original proto-dst [0-9]+ reject with tcp reset$/ s/meta l4proto tcp //' |
+        sed -E 's/ queue num ([0-9]+)$/ queue to \1/'
 }
 nft_members() {
     tr -d '\n' | grep -o 'elements = {[^}]*}' | sed 's/elements = {//; s/}//' |
