@@ -257,6 +257,9 @@ echo "nameserver 10.77.0.54" > "$R/etc/resolv.conf"
 cat > "$R/work/cache.sh" <<'SH'
 p() { l=$1; shift; printf '%s: ' "$l"; probe "$@" | tr '\n' ' '; echo; }
 p first dns c.cache.test 127.0.0.1
+# Time in the cache, so that the TTL is lowered (by whole seconds, rounded
+# up: an answer served in the millisecond it was stored keeps its TTL).
+sleep 0.1
 p again dns C.Cache.TEST 127.0.0.1
 p again-tcp dns c.cache.test 127.0.0.1 tcp
 p aaaa dns c.cache.test 127.0.0.1 udp AAAA
