@@ -46,11 +46,12 @@ build_pkgs=(
 # nftables: the nft tool, which checks the nft ruleset palisade prints
 # (tests/integration/nft.sh) and reads the fence of the end-to-end tests
 # (tests/docker/e2e.sh); palisade itself never runs it.
-# openssl and curl: the name check's test (tests/integration/names.sh)
-# makes its certificates with openssl and fetches pages with curl.
+# openssl, curl and nodejs: the name check's test (tests/integration/names.sh)
+# makes its certificates with openssl and connects with curl and with
+# Node's TLS client (a machine's own Node, when installed, is kept).
 test_pkgs=(
     libcmocka-dev busybox-static iproute2 iptables ipset dnsmasq-base util-linux procps
-    libcap2-bin clang-14 libclang-rt-14-dev python3 strace nftables openssl curl
+    libcap2-bin clang-14 libclang-rt-14-dev python3 strace nftables openssl curl nodejs
 )
 # Podman's network backend is netavark, with aardvark-dns answering a
 # network's names; without them (recommends only) Podman falls back to CNI.
