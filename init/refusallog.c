@@ -164,6 +164,14 @@ static void json_str(struct text *t, const char *s)
 	}
 }
 
+/* ,"key":"value" with value escaped. */
+static void json_field(struct text *t, const char *key, const char *value)
+{
+	textf(t, ",\"%s\":\"", key);
+	json_str(t, value);
+	textf(t, "\"");
+}
+
 static const char *proto_text(uint8_t proto)
 {
 	switch (proto) {
@@ -256,11 +264,8 @@ void refusal_log_packet(struct refusal_log *l, const struct pktlog_event *ev, co
 		      proto_text(ev->proto), a);
 		if (ports)
 			textf(&t, ",\"port\":%u", ev->dport);
-		if (name) {
-			textf(&t, ",\"name\":\"");
-			json_str(&t, name);
-			textf(&t, "\"");
-		}
+		if (name)
+			json_field(&t, "name", name);
 		if (ev->has_uid)
 			textf(&t, ",\"uid\":%u", ev->uid);
 		textf(&t, "}");
@@ -318,14 +323,10 @@ void refusal_log_name(struct refusal_log *l, uint8_t proto, const struct net_add
 		text_init(&t, buf, sizeof(buf));
 		textf(&t, "{\"event\":\"%s\",\"proto\":\"%s\",\"dst\":\"%s\",\"port\":%u",
 		      l->audit ? "audit-name" : "name-refused", proto_text(proto), a, port);
-		if (name) {
-			textf(&t, ",\"server_name\":\"");
-			json_str(&t, name);
-			textf(&t, "\"");
-		}
-		textf(&t, ",\"why\":\"");
-		json_str(&t, why);
-		textf(&t, "\"}");
+		if (name)
+			json_field(&t, "server_name", name);
+		json_field(&t, "why", why);
+		textf(&t, "}");
 		fprintf(stderr, "%s\n", buf);
 		return;
 	}
