@@ -139,12 +139,9 @@ bool dnsfilter_literal(const struct dnsfilter *f, const struct net_addr *addr)
 	return false;
 }
 
-/* An exact or wildcard entry, or a preset's. A name whose answer put addr
- * in the fence is one of those: the DNS filter forwards no other. */
-bool dnsfilter_name_allowed(const struct dnsfilter *f, const char *name,
-			    const struct net_addr *addr)
+/* An exact or wildcard entry, or a preset's. */
+bool dnsfilter_name_allowed(const struct dnsfilter *f, const char *name)
 {
-	(void)addr;
 	return dnspolicy_query(f->policy, name) == DNS_ALLOWED;
 }
 

@@ -33,12 +33,12 @@ extern const struct dnsproxy_ops dnsfilter_ops;
 void dnsfilter_on_nflog(void *ctx, const struct pktlog_event *ev);
 
 /* For the name check (namecheck.h): whether the allowlist gives addr as
- * an address or CIDR (not checked); whether name is allowed at addr (an
- * entry allows it, or addr was in its answer); and a connection checked,
+ * an address or CIDR (not checked); whether an entry allows name (every
+ * name whose answer put an address in the fence is one such: the DNS
+ * filter forwards no other); and a connection checked,
  * counted, and logged when refused. */
 bool dnsfilter_literal(const struct dnsfilter *f, const struct net_addr *addr);
-bool dnsfilter_name_allowed(const struct dnsfilter *f, const char *name,
-			    const struct net_addr *addr);
+bool dnsfilter_name_allowed(const struct dnsfilter *f, const char *name);
 void dnsfilter_on_checked(struct dnsfilter *f, const struct namecheck_packet *p,
 			  const char *name, bool refused, const char *why);
 

@@ -251,7 +251,7 @@ static void check_tcp(struct namecheck *nc, uint32_t id, const struct namecheck_
 							 : "the ClientHello has no server name");
 		goto refuse_held;
 	}
-	const char *no = nc->ops->allowed(nc->ctx, name, &p->dst) ? NULL
+	const char *no = nc->ops->allowed(nc->ctx, name) ? NULL
 								   : "the name is not allowed";
 	decide(nc, &c->first, c, 0, false, name, no, now);
 	pending_clear(nc, c);

@@ -53,8 +53,8 @@ struct namecheck_packet {
 struct namecheck_ops {
 	/* Whether the allowlist names addr as an address or CIDR. */
 	bool (*literal)(void *ctx, const struct net_addr *addr);
-	/* Whether name (lower case) is allowed at addr. */
-	bool (*allowed)(void *ctx, const char *name, const struct net_addr *addr);
+	/* Whether name (lower case) is allowed. */
+	bool (*allowed)(void *ctx, const char *name);
 	/* The verdict for queued packet id. */
 	void (*verdict)(void *ctx, uint32_t id, enum namecheck_verdict v);
 	/* A connection checked: its name (NULL when none could be read),

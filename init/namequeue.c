@@ -33,10 +33,10 @@ static bool literal(void *ctx, const struct net_addr *addr)
 	return dnsfilter_literal(q->filter, addr);
 }
 
-static bool allowed(void *ctx, const char *name, const struct net_addr *addr)
+static bool allowed(void *ctx, const char *name)
 {
 	struct namequeue *q = ctx;
-	return dnsfilter_name_allowed(q->filter, name, addr);
+	return dnsfilter_name_allowed(q->filter, name);
 }
 
 static void verdict(void *ctx, uint32_t id, enum namecheck_verdict v)

@@ -32,10 +32,9 @@ static bool literal(void *ctx, const struct net_addr *a)
 	return r->literal_all || (a->family == NET_V4 && a->bytes[3] == 99);
 }
 
-static bool allowed(void *ctx, const char *name, const struct net_addr *a)
+static bool allowed(void *ctx, const char *name)
 {
 	(void)ctx;
-	(void)a;
 	return strcmp(name, "allowed.test") == 0;
 }
 
